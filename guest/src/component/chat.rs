@@ -1,0 +1,255 @@
+//! `POST /v1/chat/completions`: translate, call OpenRouter, and stream the translated
+//! chunks back as each upstream read is translated. Nothing buffers a whole answer.
+
+use super::http_io::{self, ReadError, ResponseWriter};
+use super::upstream::{self, UpstreamResponse};
+use super::wasi::http::types::{IncomingRequest, ResponseOutparam};
+use super::{RequestCtx, config, kv, log, random_id, sql, unix_now};
+use crate::errors::GatewayError;
+use crate::logline::Level;
+use crate::sse::{SseDecoder, SseEvent};
+use crate::translate::to_chunks::{ChunkTranslator, StreamContext};
+use crate::translate::to_completion::{completion_from_response, usage_of};
+use crate::translate::to_responses::translate_request;
+use crate::usage_log::UsageRecord;
+use serde_json::json;
+
+/// Largest client request accepted; images and files arrive inline as base64.
+const REQUEST_BODY_LIMIT: usize = 64 * 1024 * 1024;
+/// Largest non-streaming upstream answer accepted.
+const RESPONSE_BODY_LIMIT: usize = 64 * 1024 * 1024;
+
+const SSE_HEADERS: &[(&str, &str)] = &[
+    ("content-type", "text/event-stream"),
+    ("cache-control", "no-cache"),
+    // Tells nginx-style proxies in front of orpipe not to buffer the stream.
+    ("x-accel-buffering", "no"),
+];
+
+pub fn chat_completions(ctx: &RequestCtx, request: IncomingRequest, out: ResponseOutparam) {
+    kv::count("requests:chat_completions");
+    let prepared = http_io::read_request_body(&request, REQUEST_BODY_LIMIT).and_then(|body| {
+        drop(request);
+        let translated = translate_request(&body)?;
+        let settings = config::load()?;
+        let upstream_body = serde_json::to_vec(&translated.body).map_err(|e| {
+            GatewayError::Internal(format!("serializing the upstream request: {e}"))
+        })?;
+        let response = upstream::post_responses(&settings, &upstream_body, translated.stream)?;
+        Ok((translated.model, translated.stream, response))
+    });
+    let (model, stream, response) = match prepared {
+        Ok(prepared) => prepared,
+        Err(error) => return fail_before_first_byte(ctx, out, &error),
+    };
+    if !(200..300).contains(&response.status) {
+        return fail_before_first_byte(ctx, out, &response.into_error());
+    }
+    let (created, _) = unix_now();
+    if stream {
+        stream_answer(ctx, out, response, model, created);
+    } else {
+        whole_answer(ctx, out, response, model, created);
+    }
+}
+
+fn fail_before_first_byte(ctx: &RequestCtx, out: ResponseOutparam, error: &GatewayError) {
+    log::emit(
+        Level::Warn,
+        "chat completion failed",
+        &[
+            ("request_id", json!(ctx.request_id)),
+            ("status", json!(error.http_status())),
+            ("error", json!(error.to_string())),
+            ("duration_ms", json!(ctx.elapsed_ms())),
+        ],
+    );
+    http_io::respond_error(out, error);
+}
+
+fn stream_answer(
+    ctx: &RequestCtx,
+    out: ResponseOutparam,
+    response: UpstreamResponse,
+    model: String,
+    created: u64,
+) {
+    let mut writer = match ResponseWriter::start(out, 200, SSE_HEADERS) {
+        Ok(writer) => writer,
+        Err(error) => return log_internal(ctx, &error),
+    };
+    let fallback_id = response
+        .generation_id
+        .clone()
+        .unwrap_or_else(|| format!("chatcmpl-{}", random_id()));
+    let mut translator = ChunkTranslator::new(StreamContext {
+        model: model.clone(),
+        created,
+        fallback_id,
+    });
+    let mut decoder = SseDecoder::new();
+    let mut outcome = "completed";
+    let mut frames = String::new();
+    'read: loop {
+        let bytes = match response.body.read() {
+            Ok(Some(bytes)) => bytes,
+            Ok(None) => break,
+            Err(ReadError::Transport(code)) => {
+                let error = upstream::transport_error(code);
+                log::emit(
+                    Level::Warn,
+                    "upstream stream broke",
+                    &[
+                        ("request_id", json!(ctx.request_id)),
+                        ("error", json!(error.to_string())),
+                    ],
+                );
+                outcome = "interrupted";
+                break;
+            }
+        };
+        decoder.push(&bytes);
+        loop {
+            match decoder.next_event() {
+                Ok(Some(SseEvent::Data(data))) => frames.extend(translator.on_data(&data)),
+                Ok(Some(SseEvent::Done)) => {
+                    flush(&mut writer, &mut frames).ok();
+                    break 'read;
+                }
+                Ok(Some(SseEvent::Comment)) => {}
+                Ok(None) => break,
+                Err(error) => {
+                    log::emit(
+                        Level::Warn,
+                        "upstream event rejected",
+                        &[
+                            ("request_id", json!(ctx.request_id)),
+                            ("error", json!(error.to_string())),
+                        ],
+                    );
+                    outcome = "interrupted";
+                    break 'read;
+                }
+            }
+        }
+        // One write per upstream read: every frame translated from it goes out now.
+        if flush(&mut writer, &mut frames).is_err() {
+            outcome = "client_gone";
+            break;
+        }
+    }
+    if outcome != "client_gone" {
+        if let Some(SseEvent::Data(data)) = decoder.finish() {
+            frames.extend(translator.on_data(&data));
+        }
+        frames.extend(translator.finish());
+        if flush(&mut writer, &mut frames).is_err() {
+            outcome = "client_gone";
+        }
+    }
+    // Dropping the upstream body first tells the host to stop reading from OpenRouter.
+    drop(response);
+    writer.finish();
+    let usage = translator.usage().cloned();
+    record_usage(
+        ctx,
+        &model,
+        translator.response_id().map(str::to_owned),
+        outcome,
+        usage.as_ref(),
+    );
+}
+
+fn flush(writer: &mut ResponseWriter, frames: &mut String) -> Result<(), http_io::ClientGone> {
+    if frames.is_empty() {
+        return Ok(());
+    }
+    let result = writer.write(frames.as_bytes());
+    frames.clear();
+    result
+}
+
+fn whole_answer(
+    ctx: &RequestCtx,
+    out: ResponseOutparam,
+    response: UpstreamResponse,
+    model: String,
+    created: u64,
+) {
+    let result = response
+        .body
+        .read_to_end(RESPONSE_BODY_LIMIT)
+        .and_then(|body| completion_from_response(&body, &model, created));
+    match result {
+        Ok(completion) => {
+            let parsed: Option<serde_json::Value> = serde_json::from_str(&completion).ok();
+            http_io::respond_json(out, 200, &completion);
+            let usage = parsed.as_ref().and_then(usage_of);
+            let id = parsed
+                .as_ref()
+                .and_then(|c| c.get("id"))
+                .and_then(|v| v.as_str())
+                .map(str::to_owned);
+            record_usage(ctx, &model, id, "completed", usage.as_ref());
+        }
+        Err(error) => fail_before_first_byte(ctx, out, &error),
+    }
+}
+
+fn record_usage(
+    ctx: &RequestCtx,
+    model: &str,
+    response_id: Option<String>,
+    outcome: &str,
+    usage: Option<&crate::openai::Usage>,
+) {
+    let (_, created_at_ms) = unix_now();
+    let record = UsageRecord {
+        request_id: ctx.request_id.clone(),
+        created_at_ms,
+        model: model.to_owned(),
+        response_id,
+        outcome: outcome.to_owned(),
+        prompt_tokens: usage.map(|u| u.prompt_tokens),
+        completion_tokens: usage.map(|u| u.completion_tokens),
+        reasoning_tokens: usage.map(|u| u.reasoning_tokens),
+        cached_tokens: usage.map(|u| u.cached_tokens),
+        cost_usd: usage.and_then(|u| u.cost),
+    };
+    log::emit(
+        Level::Info,
+        "chat completion finished",
+        &[
+            ("request_id", json!(ctx.request_id)),
+            ("model", json!(model)),
+            ("outcome", json!(outcome)),
+            ("prompt_tokens", json!(record.prompt_tokens)),
+            ("completion_tokens", json!(record.completion_tokens)),
+            ("cost_usd", json!(record.cost_usd)),
+            ("duration_ms", json!(ctx.elapsed_ms())),
+        ],
+    );
+    let (statement, params) = record.insert_statement();
+    if let Err(error) = sql::execute(statement, params) {
+        // Telemetry must never cost the user their answer: log and carry on.
+        log::emit(
+            Level::Warn,
+            "usage not recorded",
+            &[
+                ("request_id", json!(ctx.request_id)),
+                ("error", json!(error)),
+            ],
+        );
+    }
+}
+
+fn log_internal(ctx: &RequestCtx, error: &GatewayError) {
+    log::emit(
+        Level::Error,
+        "response could not start",
+        &[
+            ("request_id", json!(ctx.request_id)),
+            ("error", json!(error.to_string())),
+        ],
+    );
+}

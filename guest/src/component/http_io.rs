@@ -1,0 +1,164 @@
+//! Reading and writing `wasi:http` bodies: the only place that knows the resource
+//! lifetimes (a stream must be dropped before its body, a body finished after writing).
+
+use super::wasi::http::types::{
+    ErrorCode, Fields, IncomingBody, IncomingRequest, OutgoingBody, OutgoingResponse,
+    ResponseOutparam,
+};
+use super::wasi::io::streams::{InputStream, OutputStream, StreamError};
+use crate::errors::GatewayError;
+
+/// `blocking-write-and-flush` accepts at most this many bytes per call (wasi:io contract).
+const MAX_WRITE: usize = 4096;
+/// How much to ask for per read; larger reads mean fewer host calls per SSE burst.
+const READ_CHUNK: u64 = 64 * 1024;
+
+pub fn header(fields: &Fields, name: &str) -> Option<String> {
+    fields
+        .get(name)
+        .into_iter()
+        .next()
+        .and_then(|value| String::from_utf8(value).ok())
+}
+
+/// Reads a client request body whole, refusing more than `limit` bytes.
+pub fn read_request_body(request: &IncomingRequest, limit: usize) -> Result<Vec<u8>, GatewayError> {
+    let body = request
+        .consume()
+        .map_err(|()| GatewayError::Internal("request body already consumed".into()))?;
+    let reader = BodyReader::new(body)?;
+    reader.read_to_end(limit)
+}
+
+/// An incoming body and its stream, dropped in the order `wasi:http` requires.
+pub struct BodyReader {
+    // Field order is drop order: the stream is a child of the body.
+    stream: InputStream,
+    _body: IncomingBody,
+}
+
+/// Why reading a body stopped early.
+pub enum ReadError {
+    /// The transport failed; the `wasi:http` error code says how.
+    Transport(Option<ErrorCode>),
+}
+
+impl BodyReader {
+    pub fn new(body: IncomingBody) -> Result<Self, GatewayError> {
+        let stream = body
+            .stream()
+            .map_err(|()| GatewayError::Internal("body stream already taken".into()))?;
+        Ok(Self {
+            stream,
+            _body: body,
+        })
+    }
+
+    /// The next piece of the body; `Ok(None)` at the end.
+    pub fn read(&self) -> Result<Option<Vec<u8>>, ReadError> {
+        match self.stream.blocking_read(READ_CHUNK) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(StreamError::Closed) => Ok(None),
+            Err(StreamError::LastOperationFailed(err)) => Err(ReadError::Transport(
+                super::wasi::http::types::http_error_code(&err),
+            )),
+        }
+    }
+
+    pub fn read_to_end(self, limit: usize) -> Result<Vec<u8>, GatewayError> {
+        let mut all = Vec::new();
+        loop {
+            match self.read() {
+                Ok(Some(bytes)) => {
+                    if all.len() + bytes.len() > limit {
+                        return Err(GatewayError::PayloadTooLarge(limit));
+                    }
+                    all.extend_from_slice(&bytes);
+                }
+                Ok(None) => return Ok(all),
+                Err(ReadError::Transport(code)) => {
+                    return Err(super::upstream::transport_error(code));
+                }
+            }
+        }
+    }
+}
+
+/// A response whose head is sent; body bytes are written and flushed as they come.
+pub struct ResponseWriter {
+    // Field order is drop order: the stream is a child of the body.
+    stream: Option<OutputStream>,
+    body: Option<OutgoingBody>,
+}
+
+/// The client closed its connection; nobody reads what we write any more.
+#[derive(Debug)]
+pub struct ClientGone;
+
+impl ResponseWriter {
+    pub fn start(
+        out: ResponseOutparam,
+        status: u16,
+        headers: &[(&str, &str)],
+    ) -> Result<Self, GatewayError> {
+        let list: Vec<(String, Vec<u8>)> = headers
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), value.as_bytes().to_vec()))
+            .collect();
+        let fields = Fields::from_list(&list)
+            .map_err(|e| GatewayError::Internal(format!("response headers rejected: {e:?}")))?;
+        let response = OutgoingResponse::new(fields);
+        response
+            .set_status_code(status)
+            .map_err(|()| GatewayError::Internal(format!("status {status} rejected")))?;
+        let body = response
+            .body()
+            .map_err(|()| GatewayError::Internal("response body already taken".into()))?;
+        ResponseOutparam::set(out, Ok(response));
+        let stream = body
+            .write()
+            .map_err(|()| GatewayError::Internal("response stream already taken".into()))?;
+        Ok(Self {
+            stream: Some(stream),
+            body: Some(body),
+        })
+    }
+
+    pub fn write(&mut self, bytes: &[u8]) -> Result<(), ClientGone> {
+        let stream = self.stream.as_ref().ok_or(ClientGone)?;
+        for piece in bytes.chunks(MAX_WRITE) {
+            if stream.blocking_write_and_flush(piece).is_err() {
+                self.stream = None;
+                return Err(ClientGone);
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends the body; the host then closes the chunked response.
+    pub fn finish(mut self) {
+        drop(self.stream.take());
+        if let Some(body) = self.body.take() {
+            // An error here means the client is gone; there is nobody left to tell.
+            let _ = OutgoingBody::finish(body, None);
+        }
+    }
+}
+
+pub fn respond_json(out: ResponseOutparam, status: u16, json: &str) {
+    match ResponseWriter::start(out, status, &[("content-type", "application/json")]) {
+        Ok(mut writer) => {
+            let _ = writer.write(json.as_bytes());
+            writer.finish();
+        }
+        Err(e) => super::log::emit(
+            crate::logline::Level::Error,
+            "could not start response",
+            &[("error", e.to_string().into())],
+        ),
+    }
+}
+
+pub fn respond_error(out: ResponseOutparam, error: &GatewayError) {
+    respond_json(out, error.http_status(), &error.openai_error_body());
+}

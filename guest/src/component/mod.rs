@@ -1,0 +1,111 @@
+//! The I/O edge (wasm32 only): WIT bindings, and the exports that connect them to the
+//! pure modules. Each export is a few lines; orchestration lives in `chat` and `models`.
+
+mod chat;
+mod config;
+mod http_io;
+mod jobs;
+mod kv;
+mod log;
+mod models;
+mod sql;
+mod upstream;
+
+wit_bindgen::generate!({
+    world: "gateway",
+    path: "../wit",
+    generate_all,
+});
+
+use crate::errors::GatewayError;
+use crate::routes::{Route, route};
+use exports::orpipe::gateway::{inspect, jobs as jobs_export};
+use exports::wasi::http::incoming_handler;
+use wasi::http::types::{IncomingRequest, Method, ResponseOutparam};
+
+struct Component;
+
+impl incoming_handler::Guest for Component {
+    fn handle(request: IncomingRequest, response_out: ResponseOutparam) {
+        let ctx = RequestCtx::new(&request);
+        let method = method_name(&request.method());
+        let path = request.path_with_query().unwrap_or_default();
+        match route(&method, &path) {
+            Route::ListModels => models::list_models(&ctx, response_out),
+            Route::ChatCompletions => chat::chat_completions(&ctx, request, response_out),
+            Route::NotFound => http_io::respond_error(
+                response_out,
+                &GatewayError::NotFound(format!("no route for {method} {path}")),
+            ),
+            Route::MethodNotAllowed => {
+                http_io::respond_error(response_out, &GatewayError::MethodNotAllowed)
+            }
+        }
+    }
+}
+
+impl jobs_export::Guest for Component {
+    fn run(job: String) -> Result<String, String> {
+        jobs::run(&job)
+    }
+}
+
+impl inspect::Guest for Component {
+    fn translate_request(chat_completions_json: String) -> Result<String, String> {
+        crate::translate::to_responses::translate_request_json(&chat_completions_json)
+    }
+}
+
+export!(Component);
+
+/// What every handler needs to know about the request it serves.
+pub(crate) struct RequestCtx {
+    /// From the host's `x-request-id` header when present, so host and component logs agree.
+    pub request_id: String,
+    pub started: wasi::clocks::monotonic_clock::Instant,
+}
+
+impl RequestCtx {
+    fn new(request: &IncomingRequest) -> Self {
+        let request_id = http_io::header(&request.headers(), "x-request-id")
+            .filter(|id| !id.is_empty() && id.len() <= 128)
+            .unwrap_or_else(random_id);
+        Self {
+            request_id,
+            started: wasi::clocks::monotonic_clock::now(),
+        }
+    }
+
+    pub fn elapsed_ms(&self) -> f64 {
+        let now = wasi::clocks::monotonic_clock::now();
+        now.saturating_sub(self.started) as f64 / 1e6
+    }
+}
+
+/// A 128-bit random hex id; used where no upstream id exists yet.
+pub(crate) fn random_id() -> String {
+    let high = wasi::random::random::get_random_u64();
+    let low = wasi::random::random::get_random_u64();
+    format!("{high:016x}{low:016x}")
+}
+
+pub(crate) fn unix_now() -> (u64, u64) {
+    let now = wasi::clocks::wall_clock::now();
+    let millis = now.seconds.saturating_mul(1000) + u64::from(now.nanoseconds / 1_000_000);
+    (now.seconds, millis)
+}
+
+fn method_name(method: &Method) -> String {
+    match method {
+        Method::Get => "GET".into(),
+        Method::Head => "HEAD".into(),
+        Method::Post => "POST".into(),
+        Method::Put => "PUT".into(),
+        Method::Delete => "DELETE".into(),
+        Method::Connect => "CONNECT".into(),
+        Method::Options => "OPTIONS".into(),
+        Method::Trace => "TRACE".into(),
+        Method::Patch => "PATCH".into(),
+        Method::Other(other) => other.clone(),
+    }
+}

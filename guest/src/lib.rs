@@ -1,0 +1,18 @@
+//! orpipe's guest component: the whole gateway logic, as a pipeline of pure functions —
+//! request → `translate::to_responses` → (OpenRouter) → `sse` → `translate::to_chunks` →
+//! chunks — with I/O only in `component`, the wasm32 edge bound to the WIT world.
+//!
+//! Everything except `component` compiles natively and is unit-tested with `cargo test`.
+
+pub mod catalog;
+pub mod errors;
+pub mod logline;
+pub mod openai;
+pub mod routes;
+pub mod settings;
+pub mod sse;
+pub mod translate;
+pub mod usage_log;
+
+#[cfg(target_arch = "wasm32")]
+mod component;

@@ -1,0 +1,175 @@
+//! The component's settings, read from `wasi:config` keys.
+//!
+//! Parsing is pure (a lookup function in, `Settings` out) so it is tested natively; the
+//! component reads the keys on every request, which lets a host change them live.
+
+use std::time::Duration;
+
+/// `wasi:config` key names. The host maps its environment and config file onto them;
+/// under `wasmtime serve` they are given with `-S config-var=KEY=VALUE`.
+pub mod keys {
+    pub const OPENROUTER_BASE_URL: &str = "openrouter_base_url";
+    pub const OPENROUTER_API_KEY: &str = "openrouter_api_key";
+    pub const CATALOG_TTL_SECS: &str = "catalog_ttl_secs";
+    pub const HTTP_REFERER: &str = "http_referer";
+    pub const APP_TITLE: &str = "app_title";
+}
+
+pub const DEFAULT_BASE_URL: &str = "https://openrouter.ai/api/v1";
+pub const DEFAULT_CATALOG_TTL: Duration = Duration::from_secs(600);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    pub base_url: BaseUrl,
+    pub api_key: Option<String>,
+    pub catalog_ttl: Duration,
+    /// Attribution headers OpenRouter shows in its rankings (`HTTP-Referer`, `X-OpenRouter-Title`).
+    pub http_referer: Option<String>,
+    pub app_title: Option<String>,
+}
+
+/// Problems an operator must fix; the component answers with a 500 naming the key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SettingsError {
+    #[error("setting {key} is invalid: {reason}")]
+    Invalid { key: &'static str, reason: String },
+}
+
+impl Settings {
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
+        let non_empty = |key: &str| {
+            lookup(key)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let base_url =
+            non_empty(keys::OPENROUTER_BASE_URL).unwrap_or_else(|| DEFAULT_BASE_URL.to_owned());
+        let base_url = BaseUrl::parse(&base_url).map_err(|reason| SettingsError::Invalid {
+            key: keys::OPENROUTER_BASE_URL,
+            reason,
+        })?;
+        let catalog_ttl =
+            match non_empty(keys::CATALOG_TTL_SECS) {
+                None => DEFAULT_CATALOG_TTL,
+                Some(raw) => raw.parse::<u64>().map(Duration::from_secs).map_err(|_| {
+                    SettingsError::Invalid {
+                        key: keys::CATALOG_TTL_SECS,
+                        reason: format!("{raw:?} is not a whole number of seconds"),
+                    }
+                })?,
+            };
+        Ok(Self {
+            base_url,
+            api_key: non_empty(keys::OPENROUTER_API_KEY),
+            catalog_ttl,
+            http_referer: non_empty(keys::HTTP_REFERER),
+            app_title: non_empty(keys::APP_TITLE),
+        })
+    }
+}
+
+/// An `http(s)://authority/path` URL split the way `wasi:http` requests want it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BaseUrl {
+    pub https: bool,
+    pub authority: String,
+    /// Path prefix without a trailing slash, e.g. `/api/v1`.
+    pub path: String,
+}
+
+impl BaseUrl {
+    pub fn parse(url: &str) -> Result<Self, String> {
+        let (https, rest) = if let Some(rest) = url.strip_prefix("https://") {
+            (true, rest)
+        } else if let Some(rest) = url.strip_prefix("http://") {
+            (false, rest)
+        } else {
+            return Err(format!("{url:?} must start with https:// or http://"));
+        };
+        let (authority, path) = match rest.find('/') {
+            Some(slash) => (&rest[..slash], &rest[slash..]),
+            None => (rest, ""),
+        };
+        if authority.is_empty() || authority.contains(['?', '#', '@', ' ']) {
+            return Err(format!("{url:?} has no usable host"));
+        }
+        if path.contains(['?', '#']) {
+            return Err(format!("{url:?} must not carry a query or fragment"));
+        }
+        Ok(Self {
+            https,
+            authority: authority.to_owned(),
+            path: path.trim_end_matches('/').to_owned(),
+        })
+    }
+
+    /// The path and query for an endpoint below the base, e.g. `endpoint("/responses")`.
+    pub fn endpoint(&self, endpoint: &str) -> String {
+        format!("{}{}", self.path, endpoint)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(pairs: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_point_at_openrouter_without_a_key() {
+        let s = settings(&[]).expect("defaults are valid");
+        assert_eq!(
+            s.base_url,
+            BaseUrl {
+                https: true,
+                authority: "openrouter.ai".into(),
+                path: "/api/v1".into()
+            }
+        );
+        assert_eq!(s.api_key, None);
+        assert_eq!(s.catalog_ttl, DEFAULT_CATALOG_TTL);
+        assert_eq!(s.base_url.endpoint("/responses"), "/api/v1/responses");
+    }
+
+    #[test]
+    fn a_mock_base_url_and_blank_key_are_read() {
+        let s = settings(&[
+            (keys::OPENROUTER_BASE_URL, "http://127.0.0.1:9000/api/v1/"),
+            (keys::OPENROUTER_API_KEY, "  "),
+            (keys::CATALOG_TTL_SECS, "5"),
+        ])
+        .expect("valid");
+        assert_eq!(
+            s.base_url,
+            BaseUrl {
+                https: false,
+                authority: "127.0.0.1:9000".into(),
+                path: "/api/v1".into()
+            }
+        );
+        assert_eq!(s.api_key, None, "a blank key counts as missing");
+        assert_eq!(s.catalog_ttl, Duration::from_secs(5));
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        for (key, value) in [
+            (keys::OPENROUTER_BASE_URL, "ftp://x"),
+            (keys::OPENROUTER_BASE_URL, "https://"),
+            (keys::OPENROUTER_BASE_URL, "https://h/p?q=1"),
+            (keys::CATALOG_TTL_SECS, "ten"),
+        ] {
+            match settings(&[(key, value)]) {
+                Err(SettingsError::Invalid { key: k, .. }) => assert_eq!(k, key),
+                other => panic!("{key}={value} gave {other:?}"),
+            }
+        }
+    }
+}

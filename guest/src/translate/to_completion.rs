@@ -1,0 +1,253 @@
+//! A non-streaming Responses body → one `chat.completion` object.
+//!
+//! The same content a client would get by joining the streamed chunks: message text,
+//! reasoning, tool calls, finish reason and usage. This module never performs I/O.
+
+use crate::errors::GatewayError;
+use crate::openai::Usage;
+use serde_json::{Value, json};
+
+pub fn completion_from_response(
+    body: &[u8],
+    model: &str,
+    created: u64,
+) -> Result<String, GatewayError> {
+    let response: Value = serde_json::from_slice(body)
+        .map_err(|e| GatewayError::UpstreamProtocol(format!("the response is not JSON: {e}")))?;
+    if !response.is_object() {
+        return Err(GatewayError::UpstreamProtocol(
+            "the response is not a JSON object".into(),
+        ));
+    }
+    let status = response
+        .get("status")
+        .and_then(Value::as_str)
+        .unwrap_or("completed");
+    if status == "failed" || response.get("error").is_some_and(Value::is_object) {
+        let error = response.get("error").unwrap_or(&Value::Null);
+        return Err(GatewayError::Upstream {
+            status: 502,
+            code: error.get("code").and_then(Value::as_str).map(str::to_owned),
+            message: error
+                .get("message")
+                .and_then(Value::as_str)
+                .unwrap_or("the model's provider failed")
+                .to_owned(),
+            provider_raw: None,
+            retry_after: None,
+        });
+    }
+    let output = response
+        .get("output")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let mut content = String::new();
+    let mut refusal = String::new();
+    let mut reasoning = String::new();
+    let mut tool_calls = Vec::new();
+    for item in output {
+        match item.get("type").and_then(Value::as_str) {
+            Some("message") => {
+                for part in item
+                    .get("content")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    match part.get("type").and_then(Value::as_str) {
+                        Some("output_text") => content
+                            .push_str(part.get("text").and_then(Value::as_str).unwrap_or_default()),
+                        Some("refusal") => refusal.push_str(
+                            part.get("refusal")
+                                .and_then(Value::as_str)
+                                .unwrap_or_default(),
+                        ),
+                        _ => {}
+                    }
+                }
+            }
+            Some("reasoning") => append_reasoning(item, &mut reasoning),
+            Some("function_call") => tool_calls.push(json!({
+                "id": item.get("call_id").and_then(Value::as_str).unwrap_or_default(),
+                "type": "function",
+                "function": {
+                    "name": item.get("name").and_then(Value::as_str).unwrap_or_default(),
+                    "arguments": item.get("arguments").and_then(Value::as_str).unwrap_or_default(),
+                },
+            })),
+            _ => {}
+        }
+    }
+    let finish_reason = match status {
+        "incomplete"
+            if response
+                .pointer("/incomplete_details/reason")
+                .and_then(Value::as_str)
+                == Some("content_filter") =>
+        {
+            "content_filter"
+        }
+        "incomplete" => "length",
+        _ if !tool_calls.is_empty() => "tool_calls",
+        _ => "stop",
+    };
+    let mut message = json!({"role": "assistant", "content": if content.is_empty() && !tool_calls.is_empty() { Value::Null } else { Value::String(content) }});
+    if !reasoning.is_empty() {
+        message["reasoning_content"] = Value::String(reasoning);
+    }
+    if !refusal.is_empty() {
+        message["refusal"] = Value::String(refusal);
+    }
+    if !tool_calls.is_empty() {
+        message["tool_calls"] = Value::Array(tool_calls);
+    }
+    let id = response
+        .get("id")
+        .and_then(Value::as_str)
+        .unwrap_or("chatcmpl-orpipe");
+    let mut completion = json!({
+        "id": id,
+        "object": "chat.completion",
+        "created": created,
+        "model": model,
+        "choices": [{"index": 0, "message": message, "logprobs": null, "finish_reason": finish_reason}],
+    });
+    if let Some(usage) = response.get("usage").and_then(Usage::from_responses) {
+        completion["usage"] = usage.to_openai();
+    }
+    Ok(completion.to_string())
+}
+
+/// Reasoning text, else its summaries, in order, as the stream would have shown them.
+fn append_reasoning(item: &Value, reasoning: &mut String) {
+    let texts = |field: &str, part_type: &str| -> Vec<String> {
+        item.get(field)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter(|p| p.get("type").and_then(Value::as_str) == Some(part_type))
+            .filter_map(|p| p.get("text").and_then(Value::as_str).map(str::to_owned))
+            .collect()
+    };
+    let content = texts("content", "reasoning_text");
+    let parts = if content.is_empty() {
+        texts("summary", "summary_text")
+    } else {
+        content
+    };
+    let joined = parts.join("\n\n");
+    if !joined.is_empty() {
+        if !reasoning.is_empty() {
+            reasoning.push_str("\n\n");
+        }
+        reasoning.push_str(&joined);
+    }
+}
+
+/// The `usage` of a completion produced by [`completion_from_response`].
+pub fn usage_of(completion: &Value) -> Option<Usage> {
+    let usage = completion.get("usage")?;
+    let count = |pointer: &str| usage.pointer(pointer).and_then(Value::as_u64).unwrap_or(0);
+    Some(Usage {
+        prompt_tokens: count("/prompt_tokens"),
+        completion_tokens: count("/completion_tokens"),
+        total_tokens: count("/total_tokens"),
+        cached_tokens: count("/prompt_tokens_details/cached_tokens"),
+        reasoning_tokens: count("/completion_tokens_details/reasoning_tokens"),
+        cost: usage.get("cost").and_then(Value::as_f64),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture_body(text: &str) -> Vec<u8> {
+        let wrapped: Value = serde_json::from_str(text).expect("fixture JSON");
+        wrapped["body"].to_string().into_bytes()
+    }
+
+    fn complete(body: &[u8]) -> Value {
+        serde_json::from_str(
+            &completion_from_response(body, "client/model", 9).expect("completion"),
+        )
+        .expect("JSON")
+    }
+
+    #[test]
+    fn a_text_answer_becomes_one_message_with_usage() {
+        let body = fixture_body(include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/fixtures/response_nonstream_text.json"
+        )));
+        let completion = complete(&body);
+        assert_eq!(completion["object"], "chat.completion");
+        assert_eq!(completion["model"], "client/model");
+        assert_eq!(completion["created"], 9);
+        assert_eq!(
+            completion["choices"][0]["message"],
+            json!({"role": "assistant", "content": "The capital of France is Paris."})
+        );
+        assert_eq!(completion["choices"][0]["finish_reason"], "stop");
+        assert_eq!(completion["usage"]["prompt_tokens"], 24);
+        assert_eq!(completion["usage"]["cost"], 8.4e-06);
+        let usage = usage_of(&completion).expect("usage");
+        assert_eq!(
+            (usage.prompt_tokens, usage.completion_tokens, usage.cost),
+            (24, 8, Some(8.4e-06))
+        );
+    }
+
+    #[test]
+    fn tool_calls_come_back_in_openai_shape() {
+        let body = fixture_body(include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/fixtures/response_nonstream_tool_call.json"
+        )));
+        let completion = complete(&body);
+        let choice = &completion["choices"][0];
+        assert_eq!(choice["finish_reason"], "tool_calls");
+        let calls = choice["message"]["tool_calls"]
+            .as_array()
+            .expect("tool calls");
+        assert!(!calls.is_empty());
+        for call in calls {
+            assert_eq!(call["type"], "function");
+            assert!(call["id"].as_str().is_some_and(|id| !id.is_empty()));
+            serde_json::from_str::<Value>(
+                call["function"]["arguments"].as_str().expect("arguments"),
+            )
+            .expect("JSON arguments");
+        }
+    }
+
+    #[test]
+    fn reasoning_incomplete_and_failed_responses() {
+        let reasoning = json!({"status": "completed", "output": [
+            {"type": "reasoning", "summary": [{"type": "summary_text", "text": "Think."}]},
+            {"type": "message", "content": [{"type": "output_text", "text": "Answer."}]}
+        ]});
+        let completion = complete(reasoning.to_string().as_bytes());
+        assert_eq!(
+            completion["choices"][0]["message"]["reasoning_content"],
+            "Think."
+        );
+        let incomplete = json!({"status": "incomplete", "incomplete_details": {"reason": "max_output_tokens"}, "output": []});
+        assert_eq!(
+            complete(incomplete.to_string().as_bytes())["choices"][0]["finish_reason"],
+            "length"
+        );
+        let failed = json!({"status": "failed", "error": {"code": "server_error", "message": "Provider disconnected"}});
+        let error =
+            completion_from_response(failed.to_string().as_bytes(), "m", 0).expect_err("failed");
+        assert_eq!(error.http_status(), 502);
+        assert!(error.to_string().contains("Provider disconnected"));
+        assert_eq!(
+            completion_from_response(b"<html>", "m", 0)
+                .expect_err("garbage")
+                .http_status(),
+            502
+        );
+    }
+}

@@ -1,0 +1,247 @@
+//! Outgoing HTTP for the guest (`wasi:http/outgoing-handler`), through the host's policy.
+//!
+//! wasmtime's default sender opens a new connection (and TLS handshake) per request; this
+//! one keeps a pool of keep-alive connections with `TCP_NODELAY`, so SSE events are not
+//! held back by Nagle's algorithm. Every request is checked against an allow-list of
+//! origins first (OpenRouter's base URL); anything else is refused with
+//! `HttpRequestDenied`. The SSRF guard for remote files will sit here too.
+
+use crate::settings::Settings;
+use anyhow::Context;
+use bytes::Bytes;
+use http::Uri;
+use http_body_util::BodyExt;
+use hyper::body::{Body, Frame, Incoming};
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context as TaskContext, Poll};
+use std::time::Duration;
+use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+const DEFAULT_FIRST_BYTE_TIMEOUT: Duration = Duration::from_secs(600);
+const DEFAULT_BETWEEN_BYTES_TIMEOUT: Duration = Duration::from_secs(600);
+const IDLE_CONNECTION_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// `scheme://host:port` that the guest may call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    pub https: bool,
+    pub host: String,
+    pub port: u16,
+}
+
+impl Origin {
+    pub fn of(uri: &Uri) -> Option<Self> {
+        let https = match uri.scheme_str()? {
+            "https" => true,
+            "http" => false,
+            _ => return None,
+        };
+        let host = uri
+            .host()?
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_ascii_lowercase();
+        let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
+        Some(Self { https, host, port })
+    }
+}
+
+pub struct Outbound {
+    client: Client<HttpsConnector<HttpConnector>, WasiBody>,
+    allowed: Vec<Origin>,
+}
+
+impl Outbound {
+    pub fn new(settings: &Settings) -> anyhow::Result<Self> {
+        let base: Uri = settings.openrouter_base_url.parse().with_context(|| {
+            format!(
+                "OPENROUTER_BASE_URL {:?} is not a URL",
+                settings.openrouter_base_url
+            )
+        })?;
+        let origin = Origin::of(&base).with_context(|| {
+            format!(
+                "OPENROUTER_BASE_URL {:?} needs http(s)://host",
+                settings.openrouter_base_url
+            )
+        })?;
+
+        let mut http = HttpConnector::new();
+        http.set_nodelay(true);
+        http.enforce_http(false);
+        http.set_connect_timeout(Some(CONNECT_TIMEOUT));
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_webpki_roots()
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(http);
+        let client = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(IDLE_CONNECTION_TIMEOUT)
+            .build(https);
+        Ok(Self {
+            client,
+            allowed: vec![origin],
+        })
+    }
+
+    pub fn allowed_origins(&self) -> &[Origin] {
+        &self.allowed
+    }
+
+    fn is_allowed(&self, uri: &Uri) -> bool {
+        Origin::of(uri).is_some_and(|origin| self.allowed.contains(&origin))
+    }
+
+    async fn send(
+        &self,
+        request: http::Request<WasiBody>,
+        options: Option<RequestOptions>,
+    ) -> Result<http::Response<WasiBody>, Error> {
+        if !self.is_allowed(request.uri()) {
+            tracing::warn!(uri = %request.uri(), "outgoing request refused: origin not allowed");
+            return Err(Error::HttpRequestDenied);
+        }
+        let first_byte = options
+            .and_then(|o| o.first_byte_timeout)
+            .unwrap_or(DEFAULT_FIRST_BYTE_TIMEOUT);
+        let between_bytes = options
+            .and_then(|o| o.between_bytes_timeout)
+            .unwrap_or(DEFAULT_BETWEEN_BYTES_TIMEOUT);
+        let response = match tokio::time::timeout(first_byte, self.client.request(request)).await {
+            Err(_) => return Err(Error::ConnectionReadTimeout),
+            Ok(Err(error)) => return Err(client_error(&error)),
+            Ok(Ok(response)) => response,
+        };
+        Ok(response.map(|body| BetweenBytesTimeout::new(body, between_bytes).boxed_unsync()))
+    }
+}
+
+/// The per-store hooks value: wasmtime-wasi-http calls `send_request` for every
+/// `outgoing-handler.handle`.
+pub struct OutboundHooks {
+    pub outbound: std::sync::Arc<Outbound>,
+}
+
+type IoFuture = Box<dyn Future<Output = Result<(), Error>> + Send>;
+
+impl WasiHttpHooks for OutboundHooks {
+    fn send_request(
+        &mut self,
+        request: http::Request<WasiBody>,
+        options: Option<RequestOptions>,
+        _response_io: IoFuture,
+    ) -> Box<dyn Future<Output = Result<(http::Response<WasiBody>, IoFuture), Error>> + Send> {
+        let outbound = self.outbound.clone();
+        Box::new(async move {
+            let response = outbound.send(request, options).await?;
+            // The pool drives the connection; there is no per-request I/O task to report on.
+            Ok((response, Box::new(async { Ok(()) }) as IoFuture))
+        })
+    }
+}
+
+/// Describes a client failure to the guest as precisely as `wasi:http` error codes allow.
+fn client_error(error: &hyper_util::client::legacy::Error) -> Error {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    let mut chain = Vec::new();
+    while let Some(err) = source {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            match io.kind() {
+                std::io::ErrorKind::ConnectionRefused => return Error::ConnectionRefused,
+                std::io::ErrorKind::TimedOut => return Error::ConnectionTimeout,
+                _ => {}
+            }
+        }
+        chain.push(err.to_string());
+        source = err.source();
+    }
+    let message = chain.join(": ");
+    tracing::warn!(error = %message, "outgoing request failed");
+    if error.is_connect() && message.contains("dns error") {
+        return Error::DnsError {
+            rcode: Some(message),
+            info_code: None,
+        };
+    }
+    Error::InternalError(Some(message))
+}
+
+/// A response body that fails with `ConnectionReadTimeout` after `timeout` of silence.
+struct BetweenBytesTimeout {
+    body: Incoming,
+    timeout: Duration,
+    deadline: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl BetweenBytesTimeout {
+    fn new(body: Incoming, timeout: Duration) -> Self {
+        Self {
+            body,
+            timeout,
+            deadline: Box::pin(tokio::time::sleep(timeout)),
+        }
+    }
+}
+
+impl Body for BetweenBytesTimeout {
+    type Data = Bytes;
+    type Error = Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Error>>> {
+        match Pin::new(&mut self.body).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => {
+                let next = tokio::time::Instant::now() + self.timeout;
+                self.deadline.as_mut().reset(next);
+                Poll::Ready(Some(Ok(frame)))
+            }
+            Poll::Ready(Some(Err(error))) => Poll::Ready(Some(Err(Error::from(error)))),
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => match self.deadline.as_mut().poll(cx) {
+                Poll::Ready(()) => Poll::Ready(Some(Err(Error::ConnectionReadTimeout))),
+                Poll::Pending => Poll::Pending,
+            },
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_compare_scheme_host_and_effective_port() {
+        let base =
+            Origin::of(&"https://openrouter.ai/api/v1".parse().expect("uri")).expect("origin");
+        let same = Origin::of(
+            &"https://OpenRouter.ai:443/api/v1/responses"
+                .parse()
+                .expect("uri"),
+        );
+        assert_eq!(same.as_ref(), Some(&base));
+        for other in [
+            "http://openrouter.ai/api/v1",
+            "https://openrouter.ai:8443/",
+            "https://evil.example/",
+        ] {
+            assert_ne!(
+                Origin::of(&other.parse().expect("uri")).as_ref(),
+                Some(&base),
+                "{other}"
+            );
+        }
+        assert_eq!(Origin::of(&"/relative".parse().expect("uri")), None);
+    }
+}

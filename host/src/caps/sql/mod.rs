@@ -1,0 +1,47 @@
+//! The `orpipe:gateway/sql` import: parameterised statements with `$N` placeholders.
+//!
+//! The embedded backend is a SQLite file (`sqlite`); a scale-out backend plugs in behind
+//! the same `Sql` trait. The host never interprets statements: the schema is the guest's.
+
+pub mod sqlite;
+
+use crate::bindings::orpipe::gateway::sql as wit;
+use crate::state::State;
+use async_trait::async_trait;
+
+pub use wit::{Error as SqlError, QueryResult, Row, Statement, Value};
+
+#[async_trait]
+pub trait Sql: Send + Sync {
+    /// One line for the start-up log.
+    fn summary(&self) -> String;
+    async fn query(&self, statement: String, params: Vec<Value>) -> Result<QueryResult, SqlError>;
+    async fn execute(&self, statement: String, params: Vec<Value>) -> Result<u64, SqlError>;
+    /// All statements in one transaction.
+    async fn batch(&self, statements: Vec<Statement>) -> Result<Vec<u64>, SqlError>;
+}
+
+impl wit::Host for State {
+    async fn query(
+        &mut self,
+        statement: String,
+        params: Vec<Value>,
+    ) -> wasmtime::Result<Result<QueryResult, SqlError>> {
+        Ok(self.caps.sql.query(statement, params).await)
+    }
+
+    async fn execute(
+        &mut self,
+        statement: String,
+        params: Vec<Value>,
+    ) -> wasmtime::Result<Result<u64, SqlError>> {
+        Ok(self.caps.sql.execute(statement, params).await)
+    }
+
+    async fn batch(
+        &mut self,
+        statements: Vec<Statement>,
+    ) -> wasmtime::Result<Result<Vec<u64>, SqlError>> {
+        Ok(self.caps.sql.batch(statements).await)
+    }
+}

@@ -1,0 +1,38 @@
+//! Start-up and periodic jobs: the host's timers call the guest's `jobs.run` export.
+
+use crate::runtime::Runtime;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Runs a job and logs its outcome; failures are logged, never fatal.
+pub async fn run_logged(runtime: &Runtime, job: &str) -> bool {
+    match runtime.run_job(job).await {
+        Ok(Ok(summary)) => {
+            tracing::info!(job, summary, "job finished");
+            true
+        }
+        Ok(Err(reason)) => {
+            tracing::warn!(job, reason, "job failed");
+            false
+        }
+        Err(error) => {
+            tracing::error!(job, error = format!("{error:#}"), "job trapped");
+            false
+        }
+    }
+}
+
+/// Runs `job` every `every`, starting one period from now.
+pub fn schedule(runtime: Arc<Runtime>, job: &'static str, every: Duration) {
+    if every.is_zero() {
+        return;
+    }
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            run_logged(&runtime, job).await;
+        }
+    });
+}

@@ -1,0 +1,70 @@
+//! orpipe's host: a wasmtime embedding that serves the guest component over HTTP and
+//! supplies its capabilities (outgoing HTTP, key-value, SQL, config, timers, logs).
+//! It holds none of the gateway's logic: routing, translation and templates are the guest's.
+
+pub mod auth;
+pub mod bindings;
+pub mod caps;
+pub mod jobs;
+pub mod runtime;
+pub mod server;
+pub mod settings;
+pub mod state;
+
+use anyhow::Context;
+use caps::Capabilities;
+use runtime::Runtime;
+use settings::Settings;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Starts everything and serves until `shutdown` resolves.
+pub async fn run(
+    settings: Settings,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
+    settings.check_exposure()?;
+    if settings.openrouter_api_key.is_none() {
+        tracing::warn!(
+            "OPENROUTER_API_KEY is not set: chat requests will be answered with 401 until it is"
+        );
+    }
+    let caps = Arc::new(Capabilities::from_settings(&settings)?);
+    let component = match &settings.component {
+        Some(path) => {
+            std::fs::read(path).with_context(|| format!("reading component {}", path.display()))?
+        }
+        None => runtime::EMBEDDED_GUEST.to_vec(),
+    };
+    let started = std::time::Instant::now();
+    let runtime = Arc::new(Runtime::new(&component, caps, settings.max_concurrent)?);
+    tracing::info!(
+        compile_ms = started.elapsed().as_millis() as u64,
+        "guest component ready"
+    );
+
+    jobs::run_logged(&runtime, "migrate").await;
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("binding {}", settings.listen))?;
+    let local = listener.local_addr()?;
+    tracing::info!(addr = %local, client_auth = !settings.client_api_keys.is_empty(), "listening");
+    // The one line on stdout: scripts and tests wait for it.
+    println!("listening on http://{local}");
+
+    // Warm the catalog in the background so the first /v1/models is fast.
+    let warm = runtime.clone();
+    tokio::spawn(async move { jobs::run_logged(&warm, "refresh-catalog").await });
+    jobs::schedule(
+        runtime.clone(),
+        "refresh-catalog",
+        Duration::from_secs(settings.catalog_refresh_secs),
+    );
+
+    let server = Arc::new(server::Server {
+        runtime,
+        keys: auth::ClientKeys::new(&settings.client_api_keys),
+    });
+    server.serve(listener, shutdown).await;
+    Ok(())
+}

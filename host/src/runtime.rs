@@ -1,0 +1,205 @@
+//! wasmtime: the engine, the component compiled once, and one `Store` + instance per
+//! request or job, created from a pre-instantiated `GatewayPre` (pooling allocator).
+
+use crate::bindings::{Gateway, GatewayPre};
+use crate::caps::Capabilities;
+use crate::caps::logging::GuestStderr;
+use crate::caps::outbound::OutboundHooks;
+use crate::state::State;
+use anyhow::Context;
+use std::sync::Arc;
+use tokio::sync::Semaphore;
+use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimitsBuilder,
+};
+use wasmtime_wasi::WasiCtx;
+use wasmtime_wasi_http::WasiHttpCtx;
+
+/// The guest built from `guest/` by build.rs.
+pub const EMBEDDED_GUEST: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/orpipe_guest.wasm"));
+
+/// Largest linear memory one instance may grow to.
+const MAX_GUEST_MEMORY: usize = 256 << 20;
+
+pub struct Runtime {
+    pre: GatewayPre<State>,
+    caps: Arc<Capabilities>,
+    /// Instances alive at once never exceed the pool's size: instantiating past it fails.
+    instances: Arc<Semaphore>,
+}
+
+pub struct InstancePermit {
+    _permit: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl Runtime {
+    pub fn new(
+        component: &[u8],
+        caps: Arc<Capabilities>,
+        max_instances: usize,
+    ) -> anyhow::Result<Self> {
+        let engine = Engine::new(&engine_config(max_instances))?;
+        let component = Component::new(&engine, component)
+            .map_err(|e| context(e, "compiling the guest component"))?;
+        let mut linker = Linker::<State>::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+        use crate::bindings::orpipe::gateway::sql;
+        use crate::bindings::wasi::{config, keyvalue};
+        keyvalue::store::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+        keyvalue::atomics::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+        keyvalue::batch::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+        config::store::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+        sql::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+        let pre = GatewayPre::new(linker.instantiate_pre(&component).map_err(|e| {
+            context(
+                e,
+                "the component's imports do not match what this host provides",
+            )
+        })?)
+        .map_err(|e| context(e, "the component does not export the orpipe gateway world"))?;
+        Ok(Self {
+            pre,
+            caps,
+            instances: Arc::new(Semaphore::new(max_instances)),
+        })
+    }
+
+    /// Waits for room in the instance pool.
+    pub async fn permit(&self) -> anyhow::Result<InstancePermit> {
+        let permit = self
+            .instances
+            .clone()
+            .acquire_owned()
+            .await
+            .context("runtime shut down")?;
+        Ok(InstancePermit { _permit: permit })
+    }
+
+    pub fn new_store(&self, request_id: &str) -> Store<State> {
+        let log = GuestStderr::new(request_id);
+        let wasi = WasiCtx::builder().stdout(log.clone()).stderr(log).build();
+        let state = State {
+            wasi,
+            http: WasiHttpCtx::new(),
+            table: ResourceTable::new(),
+            hooks: OutboundHooks {
+                outbound: self.caps.outbound.clone(),
+            },
+            caps: self.caps.clone(),
+            limits: StoreLimitsBuilder::new()
+                .memory_size(MAX_GUEST_MEMORY)
+                .build(),
+        };
+        let mut store = Store::new(self.pre.engine(), state);
+        store.limiter(|state| &mut state.limits);
+        store
+    }
+
+    pub async fn instantiate(&self, store: &mut Store<State>) -> anyhow::Result<Gateway> {
+        Ok(self.pre.instantiate_async(store).await?)
+    }
+
+    /// Runs one `jobs.run` call in a fresh instance.
+    pub async fn run_job(&self, job: &str) -> anyhow::Result<Result<String, String>> {
+        let _permit = self.permit().await?;
+        let mut store = self.new_store(&format!("job:{job}"));
+        let gateway = self.instantiate(&mut store).await?;
+        Ok(gateway
+            .orpipe_gateway_jobs()
+            .call_run(&mut store, job)
+            .await?)
+    }
+}
+
+/// `wasmtime::Error` is not `anyhow::Error` (since wasmtime 48) and has no `.context`.
+fn context(error: wasmtime::Error, what: &'static str) -> anyhow::Error {
+    anyhow::Error::from(error).context(what)
+}
+
+fn engine_config(max_instances: usize) -> Config {
+    let instances = u32::try_from(max_instances).unwrap_or(u32::MAX);
+    let mut pool = PoolingAllocationConfig::default();
+    // A Rust component has one main module plus a few small shim instances and tables.
+    pool.total_component_instances(instances)
+        .total_core_instances(instances.saturating_mul(8))
+        .total_memories(instances.saturating_mul(2))
+        .total_tables(instances.saturating_mul(8))
+        .max_memory_size(MAX_GUEST_MEMORY);
+    let mut config = Config::new();
+    config.wasm_component_model(true);
+    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    config
+}
+
+/// Why the guest produced no response head.
+#[derive(Debug, thiserror::Error)]
+pub enum GuestFailure {
+    #[error("the guest failed before responding: {0:#}")]
+    Trapped(anyhow::Error),
+    #[error("the guest returned without responding")]
+    NoResponse,
+    #[error("the guest reported {0:?}")]
+    ErrorCode(wasmtime_wasi_http::p2::bindings::http::types::ErrorCode),
+}
+
+impl Runtime {
+    /// Hands one HTTP request to the guest's `incoming-handler` and returns its response
+    /// head as soon as the guest sets it; the body keeps streaming from the guest task.
+    pub async fn handle_http(
+        &self,
+        request: hyper::Request<hyper::body::Incoming>,
+        request_id: &str,
+    ) -> Result<hyper::Response<wasmtime_wasi_http::p2::body::HyperOutgoingBody>, GuestFailure>
+    {
+        use wasmtime_wasi_http::WasiHttpView;
+        use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
+
+        let permit = self.permit().await.map_err(GuestFailure::Trapped)?;
+        let mut store = self.new_store(request_id);
+        let (sender, receiver) = tokio::sync::oneshot::channel();
+        let prepared = (|| -> wasmtime::Result<_> {
+            let mut http = store.data_mut().http();
+            Ok((
+                http.new_incoming_request(Scheme::Http, request)?,
+                http.new_response_outparam(sender)?,
+            ))
+        })();
+        let (incoming, outparam) = prepared.map_err(|e| GuestFailure::Trapped(e.into()))?;
+        let pre = self.pre.clone();
+        let request_id_owned = request_id.to_owned();
+        // The guest runs on its own task so it can keep writing the body after the head
+        // has been returned to hyper.
+        let task = tokio::spawn(async move {
+            let _permit = permit;
+            let result: anyhow::Result<()> = async {
+                let gateway = pre.instantiate_async(&mut store).await?;
+                gateway
+                    .wasi_http_incoming_handler()
+                    .call_handle(&mut store, incoming, outparam)
+                    .await?;
+                Ok(())
+            }
+            .await;
+            if let Err(error) = &result {
+                tracing::error!(
+                    request_id = request_id_owned,
+                    error = format!("{error:#}"),
+                    "guest failed"
+                );
+            }
+            result
+        });
+        match receiver.await {
+            Ok(Ok(response)) => Ok(response),
+            Ok(Err(code)) => Err(GuestFailure::ErrorCode(code)),
+            // The outparam was dropped unset: the task's result says why.
+            Err(_) => match task.await {
+                Ok(Ok(())) => Err(GuestFailure::NoResponse),
+                Ok(Err(error)) => Err(GuestFailure::Trapped(error)),
+                Err(join) => Err(GuestFailure::Trapped(join.into())),
+            },
+        }
+    }
+}

@@ -1,0 +1,256 @@
+//! The host's settings: command-line flags over environment variables over an optional
+//! config file over defaults, resolved and validated once at start-up.
+//! docs/configuration.md lists every setting.
+
+use anyhow::{Context, bail};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_DATA_DIR: &str = "./orpipe-data";
+pub const DEFAULT_BASE_URL: &str = "https://openrouter.ai/api/v1";
+
+/// Values given on the command line; they win over everything else.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub listen: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub component: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    /// A guest component to load instead of the embedded one.
+    pub component: Option<PathBuf>,
+    /// Bearer keys clients must present; empty means no client authentication.
+    pub client_api_keys: Vec<String>,
+    pub openrouter_api_key: Option<String>,
+    pub openrouter_base_url: String,
+    pub catalog_ttl_secs: u64,
+    pub catalog_refresh_secs: u64,
+    /// Guest instances alive at once (each in-flight request holds one).
+    pub max_concurrent: usize,
+    pub http_referer: Option<String>,
+    pub app_title: Option<String>,
+}
+
+impl Settings {
+    /// `env` looks up an environment variable; `file` holds the config file's entries,
+    /// keyed by the same names as the environment variables.
+    pub fn resolve(
+        overrides: &Overrides,
+        env: impl Fn(&str) -> Option<String>,
+        file: &BTreeMap<String, String>,
+    ) -> anyhow::Result<Self> {
+        let get = |key: &str| {
+            env(key)
+                .or_else(|| file.get(key).cloned())
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let number = |key: &str, default: u64| -> anyhow::Result<u64> {
+            match get(key) {
+                None => Ok(default),
+                Some(raw) => raw
+                    .parse()
+                    .with_context(|| format!("{key}={raw:?} is not a whole number")),
+            }
+        };
+        let listen_raw = overrides
+            .listen
+            .clone()
+            .or_else(|| get("ORPIPE_LISTEN"))
+            .unwrap_or_else(|| DEFAULT_LISTEN.into());
+        let listen = listen_raw
+            .parse()
+            .with_context(|| format!("listen address {listen_raw:?} is not IP:PORT"))?;
+        let client_api_keys = get("ORPIPE_API_KEYS")
+            .map(|keys| {
+                keys.split(',')
+                    .map(str::trim)
+                    .filter(|k| !k.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let max_concurrent = number("ORPIPE_MAX_CONCURRENT", 256)?;
+        if max_concurrent == 0 {
+            bail!("ORPIPE_MAX_CONCURRENT must be at least 1");
+        }
+        Ok(Self {
+            listen,
+            data_dir: overrides
+                .data_dir
+                .clone()
+                .or_else(|| get("ORPIPE_DATA_DIR").map(PathBuf::from))
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
+            component: overrides
+                .component
+                .clone()
+                .or_else(|| get("ORPIPE_COMPONENT").map(PathBuf::from)),
+            client_api_keys,
+            openrouter_api_key: get("OPENROUTER_API_KEY"),
+            openrouter_base_url: get("OPENROUTER_BASE_URL")
+                .unwrap_or_else(|| DEFAULT_BASE_URL.into()),
+            catalog_ttl_secs: number("ORPIPE_CATALOG_TTL_SECS", 600)?,
+            catalog_refresh_secs: number("ORPIPE_CATALOG_REFRESH_SECS", 300)?,
+            max_concurrent: usize::try_from(max_concurrent).unwrap_or(usize::MAX),
+            http_referer: get("ORPIPE_HTTP_REFERER"),
+            app_title: get("ORPIPE_APP_TITLE"),
+        })
+    }
+
+    /// Without client keys anyone who can reach the port spends the OpenRouter credit,
+    /// so only loopback is allowed then.
+    pub fn check_exposure(&self) -> anyhow::Result<()> {
+        if self.client_api_keys.is_empty() && !self.listen.ip().is_loopback() {
+            bail!(
+                "refusing to listen on {} without client keys: set ORPIPE_API_KEYS (comma-separated bearer keys) \
+                 or listen on a loopback address such as 127.0.0.1",
+                self.listen
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Reads a config file: TOML whose keys are the environment variable names, e.g.
+/// `OPENROUTER_BASE_URL = "https://openrouter.ai/api/v1"`.
+pub fn read_config_file(path: &Path) -> anyhow::Result<BTreeMap<String, String>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading config file {}", path.display()))?;
+    let table: toml::Table = text
+        .parse()
+        .with_context(|| format!("parsing config file {}", path.display()))?;
+    table
+        .into_iter()
+        .map(|(key, value)| {
+            let value = match value {
+                toml::Value::String(s) => s,
+                toml::Value::Integer(n) => n.to_string(),
+                toml::Value::Boolean(b) => b.to_string(),
+                toml::Value::Array(items) => items
+                    .iter()
+                    .map(|item| {
+                        item.as_str()
+                            .map(str::to_owned)
+                            .unwrap_or_else(|| item.to_string())
+                    })
+                    .collect::<Vec<_>>()
+                    .join(","),
+                other => bail!(
+                    "{}: {key} must be a string, number, boolean or list, not {other}",
+                    path.display()
+                ),
+            };
+            Ok((key, value))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resolve(
+        env: &[(&str, &str)],
+        file: &[(&str, &str)],
+        overrides: Overrides,
+    ) -> anyhow::Result<Settings> {
+        let env: BTreeMap<String, String> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let file: BTreeMap<String, String> = file
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::resolve(&overrides, |k| env.get(k).cloned(), &file)
+    }
+
+    #[test]
+    fn defaults_are_loopback_and_openrouter() {
+        let s = resolve(&[], &[], Overrides::default()).expect("defaults");
+        assert_eq!(s.listen, "127.0.0.1:8080".parse().expect("addr"));
+        assert_eq!(s.data_dir, PathBuf::from("./orpipe-data"));
+        assert_eq!(s.openrouter_base_url, DEFAULT_BASE_URL);
+        assert!(s.client_api_keys.is_empty());
+        s.check_exposure().expect("loopback without keys is fine");
+    }
+
+    #[test]
+    fn flags_beat_environment_which_beats_the_file() {
+        let s = resolve(
+            &[
+                ("ORPIPE_LISTEN", "127.0.0.1:9001"),
+                ("OPENROUTER_API_KEY", "env-key"),
+            ],
+            &[
+                ("ORPIPE_LISTEN", "127.0.0.1:9002"),
+                ("OPENROUTER_API_KEY", "file-key"),
+                ("ORPIPE_API_KEYS", " a, b ,,"),
+            ],
+            Overrides {
+                listen: Some("127.0.0.1:9003".into()),
+                ..Default::default()
+            },
+        )
+        .expect("valid");
+        assert_eq!(s.listen.port(), 9003);
+        assert_eq!(s.openrouter_api_key.as_deref(), Some("env-key"));
+        assert_eq!(s.client_api_keys, vec!["a".to_string(), "b".to_string()]);
+    }
+
+    #[test]
+    fn a_public_address_needs_client_keys() {
+        let open = resolve(
+            &[("ORPIPE_LISTEN", "0.0.0.0:8080")],
+            &[],
+            Overrides::default(),
+        )
+        .expect("parses");
+        let error = open.check_exposure().expect_err("must refuse");
+        assert!(error.to_string().contains("ORPIPE_API_KEYS"), "{error}");
+        let keyed = resolve(
+            &[("ORPIPE_LISTEN", "0.0.0.0:8080"), ("ORPIPE_API_KEYS", "k")],
+            &[],
+            Overrides::default(),
+        )
+        .expect("parses");
+        keyed.check_exposure().expect("keys make it fine");
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        for (key, value) in [
+            ("ORPIPE_LISTEN", "localhost"),
+            ("ORPIPE_CATALOG_TTL_SECS", "soon"),
+            ("ORPIPE_MAX_CONCURRENT", "0"),
+        ] {
+            let error = resolve(&[(key, value)], &[], Overrides::default()).expect_err("invalid");
+            assert!(
+                format!("{error:#}").contains(key) || format!("{error:#}").contains(value),
+                "{key}: {error:#}"
+            );
+        }
+    }
+
+    #[test]
+    fn config_files_are_toml_keyed_by_variable_name() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("orpipe.toml");
+        std::fs::write(&path, "OPENROUTER_BASE_URL = \"http://127.0.0.1:1/api/v1\"\nORPIPE_MAX_CONCURRENT = 8\nORPIPE_API_KEYS = [\"x\", \"y\"]\n")
+            .expect("write");
+        let file = read_config_file(&path).expect("parses");
+        assert_eq!(
+            file.get("ORPIPE_MAX_CONCURRENT").map(String::as_str),
+            Some("8")
+        );
+        assert_eq!(file.get("ORPIPE_API_KEYS").map(String::as_str), Some("x,y"));
+        std::fs::write(&path, "not toml [").expect("write");
+        assert!(read_config_file(&path).is_err());
+    }
+}

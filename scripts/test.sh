@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The project's test command (README): builds everything once in release mode and runs
+# every test. Installs what the tests need and the toolchain lacks:
+#   - the wasm32-wasip2 target (rustup; automatic installs are often off);
+#   - the wasmtime CLI 48.0.8 and wac, for the component-level tests, and the openai
+#     Python SDK (in a venv), into $ORPIPE_TOOLS_DIR (default ~/.cache/orpipe-tools) so
+#     later runs reuse them.
+# ORPIPE_SKIP_CLI_TOOLS=1 skips the tool installs; those tests then say they were skipped.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+if ! rustup target list --installed | grep -qx wasm32-wasip2; then
+  log "installing the wasm32-wasip2 target"
+  rustup target add wasm32-wasip2
+fi
+
+tools="${ORPIPE_TOOLS_DIR:-$HOME/.cache/orpipe-tools}"
+if [ "${ORPIPE_SKIP_CLI_TOOLS:-0}" != 1 ]; then
+  if [ ! -x "$tools/bin/wasmtime" ] || ! "$tools/bin/wasmtime" --version | grep -q '^wasmtime 48.0.8'; then
+    log "installing wasmtime-cli 48.0.8 into $tools (one time, about 8 minutes on 2 cores)"
+    cargo install --locked --quiet wasmtime-cli@48.0.8 --root "$tools" --no-default-features \
+      --features run,serve,cranelift,component-model,component-model-async,wasi-http,wasi-config,wasi-keyvalue,pooling-allocator,parallel-compilation,cache
+  fi
+  if [ ! -x "$tools/bin/wac" ]; then
+    log "installing wac-cli 0.12.0 into $tools (one time)"
+    cargo install --locked --quiet wac-cli@0.12.0 --root "$tools"
+  fi
+  export ORPIPE_WASMTIME="$tools/bin/wasmtime" ORPIPE_WAC="$tools/bin/wac"
+
+  # The openai Python SDK, for the test that drives orpipe as a real client would.
+  if command -v python3 >/dev/null; then
+    if [ ! -x "$tools/py/bin/python" ] || ! cmp -s tests/sdk/requirements.txt "$tools/py/requirements.txt"; then
+      log "installing the openai Python SDK into $tools/py"
+      python3 -m venv "$tools/py"
+      "$tools/py/bin/pip" install --quiet --disable-pip-version-check -r tests/sdk/requirements.txt
+      cp tests/sdk/requirements.txt "$tools/py/requirements.txt"
+    fi
+    export ORPIPE_PYTHON="$tools/py/bin/python"
+  fi
+fi
+
+log "cargo test --release --workspace"
+cargo test --release --workspace "$@"

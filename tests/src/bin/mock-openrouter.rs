@@ -1,0 +1,58 @@
+//! The mock OpenRouter as a standalone server, for manual runs (curl, the openai Python SDK,
+//! a gateway started by hand). Prints its base URL, serves until Ctrl-C.
+//!
+//! `cargo run -p orpipe-testkit --bin mock-openrouter -- --mode synthetic --tokens 64 --pace-ms 20`
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+use orpipe_testkit::{MockOpenRouter, Reply};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Mode {
+    /// Replay the recorded fixtures (`stream_text.sse`, `response_nonstream_text.json`).
+    Fixture,
+    /// Generate paced text streams for every `/responses` call (streaming or not).
+    Synthetic,
+}
+
+/// Mock OpenRouter `/api/v1` on loopback.
+#[derive(Debug, Parser)]
+struct Args {
+    /// Address to listen on; keep it on loopback.
+    #[arg(long, default_value = "127.0.0.1:18999")]
+    listen: SocketAddr,
+    #[arg(long, value_enum, default_value_t = Mode::Fixture)]
+    mode: Mode,
+    /// Synthetic mode: text deltas per response.
+    #[arg(long, default_value_t = 64)]
+    tokens: usize,
+    /// Synthetic mode: milliseconds between deltas.
+    #[arg(long, default_value_t = 20)]
+    pace_ms: u64,
+    /// Synthetic mode: milliseconds before `response.created`.
+    #[arg(long, default_value_t = 0)]
+    ttft_ms: u64,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let mock = MockOpenRouter::start_on(args.listen).await?;
+    if args.mode == Mode::Synthetic {
+        mock.set_default_reply(
+            Reply::synthetic(args.tokens)
+                .pace(Duration::from_millis(args.pace_ms))
+                .ttft(Duration::from_millis(args.ttft_ms)),
+        );
+    }
+    println!("{}", mock.base_url());
+    eprintln!(
+        "mock OpenRouter ({:?} mode) ready; any key but {} is accepted. Ctrl-C stops it.",
+        args.mode,
+        MockOpenRouter::BAD_KEY
+    );
+    tokio::signal::ctrl_c().await?;
+    Ok(())
+}

@@ -1,0 +1,402 @@
+//! [`MockOpenRouter`]: an in-process stand-in for OpenRouter's `/api/v1`, one per test.
+//!
+//! It serves `GET /api/v1/models` from `models_sample.json` and answers
+//! `POST /api/v1/responses` with programmed [`Reply`]s (FIFO), falling back to the recorded
+//! text fixtures. It records every request so tests can assert on exactly what the gateway
+//! sent upstream. It binds loopback only and shuts down (connections included) on drop.
+
+mod reply;
+mod script;
+mod synthetic;
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use anyhow::Context;
+use bytes::Bytes;
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use hyper::header::{self, HeaderValue};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{HeaderMap, Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde_json::{Value, json};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::{JoinHandle, JoinSet};
+
+pub use reply::{Reply, Split, StreamEnd, StreamReply, SyntheticStream};
+
+use crate::fixtures::{fixture_body, read_fixture};
+use script::{CompiledStream, ScriptBody, compile_fixture};
+use synthetic::compile_synthetic;
+
+/// The default stream when nothing is queued and the request asks for `stream: true`.
+const DEFAULT_STREAM_FIXTURE: &str = "stream_text.sse";
+/// The default non-stream body (its `body` key) otherwise.
+const DEFAULT_JSON_FIXTURE: &str = "response_nonstream_text.json";
+
+/// One HTTP request the mock received, kept for assertions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedRequest {
+    pub method: String,
+    /// The path without the query string, e.g. `/api/v1/responses`.
+    pub path: String,
+    pub query: Option<String>,
+    /// Header names are lower-case (as hyper delivers them), in arrival order.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl RecordedRequest {
+    /// The body parsed as JSON.
+    pub fn json(&self) -> serde_json::Result<Value> {
+        serde_json::from_slice(&self.body)
+    }
+
+    /// The first value of a header, matched case-insensitively.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+}
+
+/// A running mock OpenRouter. See the module docs.
+pub struct MockOpenRouter {
+    addr: SocketAddr,
+    state: Arc<MockState>,
+    /// The accept loop; it owns every connection task, so aborting it ends them all.
+    server: JoinHandle<()>,
+}
+
+/// What request handlers share with the test.
+struct MockState {
+    queue: Mutex<VecDeque<Reply>>,
+    default_reply: Mutex<Option<Reply>>,
+    requests: Mutex<Vec<RecordedRequest>>,
+    models: Bytes,
+}
+
+impl MockOpenRouter {
+    /// Requests carrying this key get OpenRouter's 401 "User not found.".
+    pub const BAD_KEY: &'static str = "sk-or-v1-bad";
+
+    /// Starts a mock on an ephemeral loopback port. Must be called inside a tokio runtime.
+    pub async fn start() -> anyhow::Result<MockOpenRouter> {
+        Self::start_on(SocketAddr::from(([127, 0, 0, 1], 0))).await
+    }
+
+    /// Starts a mock on a given address (the standalone binary uses a fixed port).
+    pub async fn start_on(addr: SocketAddr) -> anyhow::Result<MockOpenRouter> {
+        let models = Bytes::from(read_fixture("models_sample.json")?);
+        let listener = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("mock OpenRouter: binding {addr}"))?;
+        let addr = listener
+            .local_addr()
+            .context("mock OpenRouter: local address")?;
+        let state = Arc::new(MockState {
+            queue: Mutex::default(),
+            default_reply: Mutex::default(),
+            requests: Mutex::default(),
+            models,
+        });
+        let server = tokio::spawn(accept_loop(listener, Arc::clone(&state)));
+        Ok(MockOpenRouter {
+            addr,
+            state,
+            server,
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT/api/v1`: what the gateway takes as `OPENROUTER_BASE_URL`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}/api/v1", self.addr)
+    }
+
+    /// `{base_url}/responses`, for tests and the benchmark that call the mock directly.
+    pub fn responses_url(&self) -> String {
+        format!("{}/responses", self.base_url())
+    }
+
+    /// Queues a reply for the next `/responses` call that passes authentication.
+    pub fn enqueue(&self, reply: impl Into<Reply>) {
+        lock(&self.state.queue).push_back(reply.into());
+    }
+
+    /// Replies still queued (a test can assert the gateway made every call it expected).
+    pub fn pending_replies(&self) -> usize {
+        lock(&self.state.queue).len()
+    }
+
+    /// Replaces the built-in fallback (fixtures chosen by `stream`) used when the queue is
+    /// empty; the benchmark sets a [`SyntheticStream`] here.
+    pub fn set_default_reply(&self, reply: impl Into<Reply>) {
+        *lock(&self.state.default_reply) = Some(reply.into());
+    }
+
+    /// Every request received so far, in arrival order.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        lock(&self.state.requests).clone()
+    }
+
+    /// Only the `POST /api/v1/responses` requests.
+    pub fn responses_requests(&self) -> Vec<RecordedRequest> {
+        lock(&self.state.requests)
+            .iter()
+            .filter(|request| request.method == "POST" && request.path == "/api/v1/responses")
+            .cloned()
+            .collect()
+    }
+
+    /// Forgets the recorded requests (e.g. after warm-up).
+    pub fn clear_requests(&self) {
+        lock(&self.state.requests).clear();
+    }
+}
+
+impl Drop for MockOpenRouter {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// Mutex access that survives a test thread having panicked while holding the lock.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+async fn accept_loop(listener: TcpListener, state: Arc<MockState>) {
+    let mut connections = JoinSet::new();
+    loop {
+        let socket = match listener.accept().await {
+            Ok((socket, _peer)) => socket,
+            Err(error) => {
+                // Typically EMFILE under a heavy benchmark; back off instead of spinning.
+                eprintln!("mock OpenRouter: accept failed: {error}");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        while connections.try_join_next().is_some() {}
+        connections.spawn(serve_connection(socket, Arc::clone(&state)));
+    }
+}
+
+async fn serve_connection(socket: TcpStream, state: Arc<MockState>) {
+    // Without TCP_NODELAY a small event can sit in the kernel waiting for the ACK of the
+    // previous one (Nagle + delayed ACK, the 40 ms trap of METHOD.md §3.3).
+    if let Err(error) = socket.set_nodelay(true) {
+        eprintln!("mock OpenRouter: TCP_NODELAY: {error}");
+    }
+    let service = service_fn(move |request| handle(Arc::clone(&state), request));
+    // Errors here are clients going away mid-stream, or the deliberate cuts; nothing to report.
+    let _ = http1::Builder::new()
+        .keep_alive(true)
+        .serve_connection(TokioIo::new(socket), service)
+        .await;
+}
+
+async fn handle(
+    state: Arc<MockState>,
+    request: Request<Incoming>,
+) -> Result<Response<ScriptBody>, Infallible> {
+    let (parts, body) = request.into_parts();
+    let body = match body.collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(error) => {
+            return Ok(error_response(
+                StatusCode::BAD_REQUEST,
+                &format!("mock: reading body: {error}"),
+            ));
+        }
+    };
+    let recorded = RecordedRequest {
+        method: parts.method.to_string(),
+        path: parts.uri.path().to_owned(),
+        query: parts.uri.query().map(str::to_owned),
+        headers: parts
+            .headers
+            .iter()
+            .map(|(name, value)| {
+                let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+                (name.as_str().to_owned(), value)
+            })
+            .collect(),
+        body: body.to_vec(),
+    };
+    lock(&state.requests).push(recorded);
+
+    let auth = Auth::of(&parts.headers);
+    let response = match (&parts.method, parts.uri.path()) {
+        // The public catalog needs no key, but a rejected key is still rejected.
+        (&Method::GET, "/api/v1/models") => match auth {
+            Auth::BadKey => auth.rejection(),
+            Auth::Missing | Auth::Accepted => json_response(StatusCode::OK, state.models.clone()),
+        },
+        (&Method::POST, "/api/v1/responses") => match auth {
+            Auth::Missing | Auth::BadKey => auth.rejection(),
+            Auth::Accepted => respond(&state, &body),
+        },
+        _ => error_response(StatusCode::NOT_FOUND, "Not Found"),
+    };
+    Ok(response)
+}
+
+/// The authentication outcome, as OpenRouter decides it before anything else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Auth {
+    Missing,
+    BadKey,
+    Accepted,
+}
+
+impl Auth {
+    fn of(headers: &HeaderMap) -> Auth {
+        let key = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|key| !key.is_empty());
+        match key {
+            None => Auth::Missing,
+            Some(MockOpenRouter::BAD_KEY) => Auth::BadKey,
+            Some(_) => Auth::Accepted,
+        }
+    }
+
+    fn rejection(self) -> Response<ScriptBody> {
+        let message = match self {
+            Auth::BadKey => "User not found.",
+            Auth::Missing | Auth::Accepted => "No auth credentials found",
+        };
+        error_response(StatusCode::UNAUTHORIZED, message)
+    }
+}
+
+/// Answers an authenticated `/responses` call with the next reply.
+fn respond(state: &MockState, body: &Bytes) -> Response<ScriptBody> {
+    let request: Option<Value> = serde_json::from_slice(body).ok();
+    let queued = lock(&state.queue).pop_front();
+    let reply = queued.or_else(|| lock(&state.default_reply).clone());
+    let reply = reply.unwrap_or_else(|| builtin_default(request.as_ref()));
+    match render(reply, request.as_ref()) {
+        Ok(response) => response,
+        Err(error) => {
+            // A broken test setup (missing fixture, bad status): make it loud on both sides.
+            eprintln!("mock OpenRouter: {error:#}");
+            error_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &format!("mock: {error:#}"),
+            )
+        }
+    }
+}
+
+/// What OpenRouter would answer a plain request: the text fixtures.
+fn builtin_default(request: Option<&Value>) -> Reply {
+    let streaming = request
+        .and_then(|body| body.get("stream"))
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    if streaming {
+        Reply::stream(DEFAULT_STREAM_FIXTURE).into()
+    } else {
+        match fixture_body(DEFAULT_JSON_FIXTURE) {
+            Ok(body) => Reply::json(200, body),
+            Err(error) => Reply::http_error(500, format!("mock: {error:#}")),
+        }
+    }
+}
+
+fn render(reply: Reply, request: Option<&Value>) -> anyhow::Result<Response<ScriptBody>> {
+    match reply {
+        Reply::Stream(stream) => Ok(sse_response(compile_fixture(&stream)?)),
+        Reply::Stall { after_events } => {
+            let stream = StreamReply::new(DEFAULT_STREAM_FIXTURE).stall_after_events(after_events);
+            Ok(sse_response(compile_fixture(&stream)?))
+        }
+        Reply::Synthetic(spec) => Ok(sse_response(compile_synthetic(&spec, request))),
+        Reply::Json { status, body } => {
+            let generation_id = body.get("id").and_then(Value::as_str).map(str::to_owned);
+            let mut response = json_response(status_code(status)?, Bytes::from(body.to_string()));
+            if let Some(id) = generation_id {
+                insert_header(&mut response, "x-generation-id", &id)?;
+            }
+            Ok(response)
+        }
+        Reply::HttpError {
+            status,
+            headers,
+            body,
+        } => {
+            let mut response = Response::new(ScriptBody::full(body));
+            *response.status_mut() = status_code(status)?;
+            for (name, value) in &headers {
+                insert_header(&mut response, name, value)?;
+            }
+            Ok(response)
+        }
+    }
+}
+
+/// A `200 text/event-stream` response playing a compiled stream, chunked.
+fn sse_response(stream: CompiledStream) -> Response<ScriptBody> {
+    let mut response = Response::new(ScriptBody::streaming(stream.steps));
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    if let Some(id) = stream
+        .generation_id
+        .and_then(|id| HeaderValue::from_str(&id).ok())
+    {
+        headers.insert("x-generation-id", id);
+    }
+    response
+}
+
+fn json_response(status: StatusCode, body: Bytes) -> Response<ScriptBody> {
+    let mut response = Response::new(ScriptBody::full(body));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+/// OpenRouter's generic error envelope: `{"error":{"code":<status>,"message":…}}`.
+fn error_response(status: StatusCode, message: &str) -> Response<ScriptBody> {
+    let body = json!({ "error": { "code": status.as_u16(), "message": message } });
+    json_response(status, Bytes::from(body.to_string()))
+}
+
+fn status_code(status: u16) -> anyhow::Result<StatusCode> {
+    StatusCode::from_u16(status).with_context(|| format!("invalid HTTP status {status}"))
+}
+
+fn insert_header(
+    response: &mut Response<ScriptBody>,
+    name: &str,
+    value: &str,
+) -> anyhow::Result<()> {
+    let name = header::HeaderName::from_bytes(name.as_bytes())
+        .with_context(|| format!("invalid header name {name:?}"))?;
+    let value =
+        HeaderValue::from_str(value).with_context(|| format!("invalid value for header {name}"))?;
+    response.headers_mut().append(name, value);
+    Ok(())
+}
