@@ -16,10 +16,10 @@ const CATALOG_BODY_LIMIT: usize = 32 * 1024 * 1024;
 pub fn list_models(ctx: &RequestCtx, out: ResponseOutparam) {
     kv::count("requests:models");
     let (_, now_ms) = unix_now();
-    if let Some(cached) = kv::get_fresh(CATALOG_KEY, now_ms) {
-        if let Ok(text) = String::from_utf8(cached) {
-            return http_io::respond_json(out, 200, &text);
-        }
+    if let Some(text) =
+        kv::get_fresh(CATALOG_KEY, now_ms).and_then(|cached| String::from_utf8(cached).ok())
+    {
+        return http_io::respond_json(out, 200, &text);
     }
     match config::load().and_then(|settings| refresh(&settings)) {
         Ok(list) => http_io::respond_json(out, 200, &list),
