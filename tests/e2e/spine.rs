@@ -2,7 +2,7 @@
 //! body OpenRouter receives, keys, upstream errors and broken streams.
 
 use crate::{CLIENT_KEY, start};
-use orpipe_testkit::{MockOpenRouter, Reply, SseEvent, StreamResult, client};
+use orpipe_testkit::{HttpResponse, MockOpenRouter, Orpipe, Reply, SseEvent, StreamResult, client};
 use serde_json::{Value, json};
 
 fn chat(stream: bool) -> Value {
@@ -13,6 +13,28 @@ fn chat(stream: bool) -> Value {
         "max_tokens": 50,
         "messages": [{"role": "user", "content": "Hi"}]
     })
+}
+
+async fn post_chat(orpipe: &Orpipe, stream: bool) -> HttpResponse {
+    client::post_json(
+        &orpipe.url("/v1/chat/completions"),
+        &chat(stream),
+        Some(CLIENT_KEY),
+    )
+    .await
+    .expect("request")
+}
+
+async fn stream_chat(orpipe: &Orpipe) -> StreamResult {
+    stream_chat(&orpipe).await
+}
+
+fn error_message(response: &HttpResponse) -> String {
+    let body = response.json().expect("an OpenAI error body");
+    body["error"]["message"]
+        .as_str()
+        .expect("a message")
+        .to_owned()
 }
 
 fn chunks(result: &StreamResult) -> Vec<Value> {
@@ -37,13 +59,7 @@ async fn a_streamed_completion_arrives_chunk_by_chunk_and_ends_with_usage_and_do
     mock.enqueue(Reply::stream("stream_text.sse"));
     let orpipe = start(&mock, &[]).await;
 
-    let result = client::stream_sse(
-        &orpipe.url("/v1/chat/completions"),
-        &chat(true),
-        Some(CLIENT_KEY),
-    )
-    .await
-    .expect("request");
+    let result = stream_chat(&orpipe).await;
     assert_eq!(
         result.status,
         200,
@@ -138,13 +154,7 @@ fn expected_upstream_body(stream: bool) -> Value {
 async fn a_whole_completion_is_one_chat_completion_object() {
     let mock = MockOpenRouter::start().await.expect("mock");
     let orpipe = start(&mock, &[]).await;
-    let response = client::post_json(
-        &orpipe.url("/v1/chat/completions"),
-        &chat(false),
-        Some(CLIENT_KEY),
-    )
-    .await
-    .expect("request");
+    let response = post_chat(&orpipe, false).await;
     assert_eq!(response.status, 200, "{}", response.text());
     let completion = response.json().expect("json");
     assert_eq!(completion["object"], "chat.completion");
@@ -168,13 +178,7 @@ async fn reasoning_streams_as_reasoning_content_before_the_answer() {
     let mock = MockOpenRouter::start().await.expect("mock");
     mock.enqueue(Reply::stream("stream_reasoning.sse").split_every(7));
     let orpipe = start(&mock, &[]).await;
-    let result = client::stream_sse(
-        &orpipe.url("/v1/chat/completions"),
-        &chat(true),
-        Some(CLIENT_KEY),
-    )
-    .await
-    .expect("request");
+    let result = stream_chat(&orpipe).await;
     let chunks = chunks(&result);
     let reasoning = joined(&chunks, "reasoning_content");
     assert!(
@@ -268,28 +272,13 @@ async fn clients_need_a_listed_key_but_health_checks_do_not() {
 async fn a_missing_or_rejected_openrouter_key_is_a_clear_401() {
     let mock = MockOpenRouter::start().await.expect("mock");
     let without_key = start(&mock, &[("OPENROUTER_API_KEY", "")]).await;
-    let response = client::post_json(
-        &without_key.url("/v1/chat/completions"),
-        &chat(false),
-        Some(CLIENT_KEY),
-    )
-    .await
-    .expect("request");
+    let response = post_chat(&without_key, false).await;
     assert_eq!(response.status, 401);
-    let message = response.json().expect("json")["error"]["message"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    let message = error_message(&response);
     assert!(message.contains("OPENROUTER_API_KEY"), "{message}");
 
     let bad_key = start(&mock, &[("OPENROUTER_API_KEY", MockOpenRouter::BAD_KEY)]).await;
-    let response = client::post_json(
-        &bad_key.url("/v1/chat/completions"),
-        &chat(true),
-        Some(CLIENT_KEY),
-    )
-    .await
-    .expect("request");
+    let response = post_chat(&bad_key, true).await;
     assert_eq!(response.status, 401);
     assert!(response.json().expect("json")["error"]["message"].is_string());
 }
@@ -307,18 +296,9 @@ async fn upstream_http_errors_keep_their_status_before_the_first_byte() {
             .into(),
     });
     let orpipe = start(&mock, &[]).await;
-    let response = client::post_json(
-        &orpipe.url("/v1/chat/completions"),
-        &chat(true),
-        Some(CLIENT_KEY),
-    )
-    .await
-    .expect("request");
+    let response = post_chat(&orpipe, true).await;
     assert_eq!(response.status, 429);
-    let message = response.json().expect("json")["error"]["message"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    let message = error_message(&response);
     assert!(message.contains("Rate limit exceeded"), "{message}");
 }
 
@@ -327,13 +307,7 @@ async fn a_stream_cut_mid_answer_ends_with_an_error_frame_and_done() {
     let mock = MockOpenRouter::start().await.expect("mock");
     mock.enqueue(Reply::stream("stream_text.sse").cut_after_events(6));
     let orpipe = start(&mock, &[]).await;
-    let result = client::stream_sse(
-        &orpipe.url("/v1/chat/completions"),
-        &chat(true),
-        Some(CLIENT_KEY),
-    )
-    .await
-    .expect("request");
+    let result = stream_chat(&orpipe).await;
     assert_eq!(result.status, 200);
     let chunks = chunks(&result);
     assert!(
@@ -353,13 +327,8 @@ async fn events_split_at_odd_offsets_translate_the_same() {
     mock.enqueue(Reply::stream("stream_text.sse"));
     mock.enqueue(Reply::stream("stream_text.sse").split_every(3));
     let orpipe = start(&mock, &[]).await;
-    let url = orpipe.url("/v1/chat/completions");
-    let whole = client::stream_sse(&url, &chat(true), Some(CLIENT_KEY))
-        .await
-        .expect("request");
-    let split = client::stream_sse(&url, &chat(true), Some(CLIENT_KEY))
-        .await
-        .expect("request");
+    let whole = stream_chat(&orpipe).await;
+    let split = stream_chat(&orpipe).await;
     let strip_created = |chunks: Vec<Value>| -> Vec<Value> {
         chunks
             .into_iter()
@@ -402,13 +371,7 @@ async fn each_completion_is_recorded_in_the_usage_log() {
     let mock = MockOpenRouter::start().await.expect("mock");
     mock.enqueue(Reply::stream("stream_text.sse"));
     let orpipe = start(&mock, &[]).await;
-    let result = client::stream_sse(
-        &orpipe.url("/v1/chat/completions"),
-        &chat(true),
-        Some(CLIENT_KEY),
-    )
-    .await
-    .expect("request");
+    let result = stream_chat(&orpipe).await;
     assert!(result.saw_done());
     let db = rusqlite::Connection::open(orpipe.data_dir().join("orpipe.db"))
         .expect("open the data dir's database");
