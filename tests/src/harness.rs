@@ -100,9 +100,10 @@ impl Orpipe {
         };
         let stderr = Arc::new(Mutex::new(String::new()));
         let stdout = Arc::new(Mutex::new(String::new()));
-        if let Some(pipe) = child.stderr.take() {
-            drain_into(pipe, Arc::clone(&stderr));
-        }
+        let stderr_reader = child
+            .stderr
+            .take()
+            .map(|pipe| drain_into(pipe, Arc::clone(&stderr)));
         let (line_tx, line_rx) = oneshot::channel();
         if let Some(pipe) = child.stdout.take() {
             watch_stdout(pipe, Arc::clone(&stdout), line_tx);
@@ -125,6 +126,14 @@ impl Orpipe {
             Ok(Err(_closed)) => {
                 // stdout closed without the line: the process is exiting or exited.
                 let status = wait_briefly(&mut orpipe.child);
+                // The process is gone, but its last stderr bytes may still be in the pipe:
+                // let the reader reach EOF (bounded, in case a grandchild holds the pipe).
+                if let Some(reader) = &stderr_reader {
+                    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+                    while !reader.is_finished() && std::time::Instant::now() < deadline {
+                        thread::sleep(Duration::from_millis(10));
+                    }
+                }
                 bail!(
                     "{} exited before listening ({status}); stderr:\n{}",
                     binary.display(),
@@ -201,7 +210,10 @@ impl Drop for Orpipe {
 }
 
 /// Copies a pipe into `sink` until EOF, so the child never blocks on a full pipe.
-fn drain_into(mut pipe: impl Read + Send + 'static, sink: Arc<Mutex<String>>) {
+fn drain_into(
+    mut pipe: impl Read + Send + 'static,
+    sink: Arc<Mutex<String>>,
+) -> thread::JoinHandle<()> {
     thread::spawn(move || {
         let mut buffer = [0_u8; 8192];
         loop {
@@ -215,7 +227,7 @@ fn drain_into(mut pipe: impl Read + Send + 'static, sink: Arc<Mutex<String>>) {
                 }
             }
         }
-    });
+    })
 }
 
 /// Reads stdout line by line into `sink` and sends the URL of the first listening line.
