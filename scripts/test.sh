@@ -33,11 +33,15 @@ if [ "${ORPIPE_SKIP_CLI_TOOLS:-0}" != 1 ]; then
   if command -v python3 >/dev/null; then
     if [ ! -x "$tools/py/bin/python" ] || ! cmp -s tests/sdk/requirements.txt "$tools/py/requirements.txt"; then
       log "installing the openai Python SDK into $tools/py"
-      python3 -m venv "$tools/py"
-      "$tools/py/bin/pip" install --quiet --disable-pip-version-check -r tests/sdk/requirements.txt
-      cp tests/sdk/requirements.txt "$tools/py/requirements.txt"
+      if python3 -m venv "$tools/py" \
+        && "$tools/py/bin/pip" install --quiet --disable-pip-version-check -r tests/sdk/requirements.txt; then
+        cp tests/sdk/requirements.txt "$tools/py/requirements.txt"
+      else
+        log "could not install the openai SDK; its test will say SKIPPED"
+        rm -rf "$tools/py"
+      fi
     fi
-    export ORPIPE_PYTHON="$tools/py/bin/python"
+    [ -x "$tools/py/bin/python" ] && export ORPIPE_PYTHON="$tools/py/bin/python"
   fi
 fi
 
