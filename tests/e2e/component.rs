@@ -254,7 +254,7 @@ async fn wasmtime_serve_streams_a_completion_from_the_mock() {
     assert_eq!(models.status, 200, "{}", models.text());
     assert_eq!(
         models.json().expect("json")["data"][0]["id"],
-        "openai/gpt-4o-mini"
+        "openai.gpt-4o-mini"
     );
 
     let body = json!({"model": "anthropic/claude-sonnet-4.5", "stream": true, "messages": [{"role": "user", "content": "Was 1995 thirty years ago?"}]});

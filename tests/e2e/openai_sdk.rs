@@ -54,7 +54,7 @@ async fn the_openai_python_sdk_streams_reasoning_and_usage_and_reads_whole_answe
         41
     );
 
-    assert_eq!(parsed["models"][0], "openai/gpt-4o-mini");
+    assert_eq!(parsed["models"][0], "openai.gpt-4o-mini");
     assert_eq!(
         parsed["completion"]["content"],
         "The capital of France is Paris."

@@ -4,6 +4,7 @@
 use crate::{CLIENT_KEY, start};
 use orpipe_testkit::{HttpResponse, MockOpenRouter, Orpipe, Reply, SseEvent, StreamResult, client};
 use serde_json::{Value, json};
+use std::path::Path;
 
 fn chat(stream: bool) -> Value {
     json!({
@@ -26,7 +27,13 @@ async fn post_chat(orpipe: &Orpipe, stream: bool) -> HttpResponse {
 }
 
 async fn stream_chat(orpipe: &Orpipe) -> StreamResult {
-    stream_chat(&orpipe).await
+    client::stream_sse(
+        &orpipe.url("/v1/chat/completions"),
+        &chat(true),
+        Some(CLIENT_KEY),
+    )
+    .await
+    .expect("request")
 }
 
 fn error_message(response: &HttpResponse) -> String {
@@ -204,7 +211,7 @@ async fn reasoning_streams_as_reasoning_content_before_the_answer() {
 }
 
 #[tokio::test]
-async fn the_model_list_is_openrouters_catalog_in_openai_shape() {
+async fn the_model_list_is_openrouters_catalog_with_url_safe_ids_and_capabilities() {
     let mock = MockOpenRouter::start().await.expect("mock");
     let orpipe = start(&mock, &[]).await;
     let response = client::get(&orpipe.url("/v1/models"), Some(CLIENT_KEY))
@@ -213,28 +220,73 @@ async fn the_model_list_is_openrouters_catalog_in_openai_shape() {
     assert_eq!(response.status, 200, "{}", response.text());
     let list = response.json().expect("json");
     assert_eq!(list["object"], "list");
-    let ids: Vec<&str> = list["data"]
-        .as_array()
-        .expect("data")
-        .iter()
-        .filter_map(|m| m["id"].as_str())
-        .collect();
+    let models = list["data"].as_array().expect("data");
+    let ids: Vec<&str> = models.iter().filter_map(|m| m["id"].as_str()).collect();
     assert_eq!(
         ids,
         [
-            "openai/gpt-4o-mini",
-            "anthropic/claude-sonnet-4.5",
-            "google/gemini-2.5-flash",
-            "deepseek/deepseek-r1-0528:free",
-            "openrouter/auto"
+            "openai.gpt-4o-mini",
+            "anthropic.claude-sonnet-4.5",
+            "google.gemini-2.5-flash",
+            "deepseek.deepseek-r1-0528:free",
+            "openrouter.auto"
         ]
     );
+    assert!(models.iter().all(|m| m["object"] == "model"));
+    let r1 = &models[3];
+    assert_eq!(r1["openrouter_id"], "deepseek/deepseek-r1-0528:free");
+    assert_eq!(r1["context_length"], 163840);
+    assert_eq!(r1["capabilities"]["reasoning"], true);
+    assert_eq!(r1["capabilities"]["free"], true);
+    assert_eq!(r1["capabilities"]["vision"], false);
+}
+
+#[tokio::test]
+async fn a_listed_model_id_is_sent_to_openrouter_as_its_own_id() {
+    let mock = MockOpenRouter::start().await.expect("mock");
+    let orpipe = start(&mock, &[]).await;
+    let listed = client::get(&orpipe.url("/v1/models"), Some(CLIENT_KEY))
+        .await
+        .expect("models");
+    assert_eq!(listed.status, 200);
+    let mut request = chat(false);
+    request["model"] = json!("deepseek.deepseek-r1-0528:free");
+    let response = client::post_json(
+        &orpipe.url("/v1/chat/completions"),
+        &request,
+        Some(CLIENT_KEY),
+    )
+    .await
+    .expect("request");
+    assert_eq!(response.status, 200, "{}", response.text());
+    assert_eq!(
+        response.json().expect("json")["model"],
+        "deepseek.deepseek-r1-0528:free",
+        "the client's id comes back"
+    );
+    assert_eq!(
+        mock.responses_requests()[0].json().expect("json")["model"],
+        "deepseek/deepseek-r1-0528:free"
+    );
+}
+
+#[tokio::test]
+async fn a_cold_start_with_openrouter_down_is_a_clear_error_not_an_empty_list() {
+    let orpipe = Orpipe::spawn(
+        Path::new(env!("CARGO_BIN_EXE_orpipe")),
+        "http://127.0.0.1:9/api/v1",
+        &[("ORPIPE_API_KEYS", CLIENT_KEY)],
+    )
+    .await
+    .expect("orpipe starts although OpenRouter is down");
+    let response = client::get(&orpipe.url("/v1/models"), Some(CLIENT_KEY))
+        .await
+        .expect("request");
+    assert_eq!(response.status, 502, "{}", response.text());
     assert!(
-        list["data"]
-            .as_array()
-            .expect("data")
-            .iter()
-            .all(|m| m["object"] == "model")
+        error_message(&response).contains("OpenRouter"),
+        "{}",
+        response.text()
     );
 }
 

@@ -4,7 +4,7 @@
 use super::http_io::{self, ReadError, ResponseWriter};
 use super::upstream::{self, UpstreamResponse};
 use super::wasi::http::types::{IncomingRequest, ResponseOutparam};
-use super::{RequestCtx, config, kv, log, random_id, sql, unix_now};
+use super::{RequestCtx, config, kv, log, models, random_id, sql, unix_now};
 use crate::errors::GatewayError;
 use crate::logline::Level;
 use crate::sse::{SseDecoder, SseEvent};
@@ -30,7 +30,14 @@ pub fn chat_completions(ctx: &RequestCtx, request: IncomingRequest, out: Respons
     kv::count("requests:chat_completions");
     let prepared = http_io::read_request_body(&request, REQUEST_BODY_LIMIT).and_then(|body| {
         drop(request);
-        let translated = translate_request(&body)?;
+        let mut translated = translate_request(&body)?;
+        // Clients name models by their listed (URL-safe) ids; OpenRouter wants its own.
+        if !translated.model.contains('/') {
+            let openrouter_id = models::cached_id_map().resolve(&translated.model);
+            if let Some(body) = translated.body.as_object_mut() {
+                body.insert("model".into(), serde_json::Value::String(openrouter_id));
+            }
+        }
         let settings = config::load()?;
         let upstream_body = serde_json::to_vec(&translated.body).map_err(|e| {
             GatewayError::Internal(format!("serializing the upstream request: {e}"))

@@ -11,8 +11,11 @@ pub fn run(job: &str) -> Result<String, String> {
         }
         "refresh-catalog" => {
             let settings = config::load().map_err(|e| e.to_string())?;
-            let list = models::refresh(&settings).map_err(|e| e.to_string())?;
-            Ok(format!("catalog refreshed ({} bytes)", list.len()))
+            let catalog = models::refresh(&settings).map_err(|e| e.to_string())?;
+            Ok(format!(
+                "catalog refreshed ({} models)",
+                catalog.entries.len()
+            ))
         }
         other => Err(format!(
             "unknown job {other:?}; known jobs: migrate, refresh-catalog"

@@ -1,7 +1,5 @@
 //! The shared key-value store (`wasi:keyvalue`): the catalog cache and request counters.
-//!
-//! `wasi:keyvalue` has no expiry, so a cached value is stored beside an `expires-at`
-//! key and both are read and written together with the batch interface.
+//! A store that is missing or failing only costs refetches; it never fails a request.
 
 use super::wasi::keyvalue::{atomics, batch, store};
 
@@ -12,33 +10,30 @@ fn open() -> Option<store::Bucket> {
     store::open(BUCKET).ok()
 }
 
-/// Returns the cached value if it has not expired at `now_ms`.
-pub fn get_fresh(key: &str, now_ms: u64) -> Option<Vec<u8>> {
-    let bucket = open()?;
-    let expiry_key = format!("{key}:expires-at-ms");
-    let values = batch::get_many(&bucket, &[key.to_owned(), expiry_key]).ok()?;
-    let mut values = values.into_iter();
-    let (_, value) = values.next()??;
-    let (_, expires) = values.next()??;
-    let expires_at: u64 = std::str::from_utf8(&expires).ok()?.parse().ok()?;
-    (now_ms < expires_at).then_some(value)
+/// Reads several keys at once; a key that is missing or unreadable is `None`.
+pub fn get_many(keys: &[&str]) -> Vec<Option<Vec<u8>>> {
+    let keys: Vec<String> = keys.iter().map(|k| (*k).to_owned()).collect();
+    let found = open()
+        .and_then(|bucket| batch::get_many(&bucket, &keys).ok())
+        .unwrap_or_default();
+    let mut found = found.into_iter();
+    keys.iter()
+        .map(|_| found.next().flatten().map(|(_, value)| value))
+        .collect()
 }
 
-/// Stores a value that counts as fresh until `expires_at_ms`. Failures are returned so
-/// callers can log them; a cache that cannot be written only costs a refetch.
-pub fn put_until(key: &str, value: &[u8], expires_at_ms: u64) -> Result<(), String> {
+pub fn get(key: &str) -> Option<Vec<u8>> {
+    get_many(&[key]).into_iter().next().flatten()
+}
+
+/// Writes several keys together, so readers see them change as one.
+pub fn set_many(pairs: &[(&str, Vec<u8>)]) -> Result<(), String> {
     let bucket = open().ok_or("key-value store unavailable")?;
-    batch::set_many(
-        &bucket,
-        &[
-            (key.to_owned(), value.to_vec()),
-            (
-                format!("{key}:expires-at-ms"),
-                expires_at_ms.to_string().into_bytes(),
-            ),
-        ],
-    )
-    .map_err(|e| format!("{e:?}"))
+    let pairs: Vec<(String, Vec<u8>)> = pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .collect();
+    batch::set_many(&bucket, &pairs).map_err(|e| format!("{e:?}"))
 }
 
 /// Adds one to a counter under `metrics:`; metrics are best effort.

@@ -1,0 +1,114 @@
+//! OpenRouter's model catalog (`GET /models`): parsing, derived capabilities, the ids
+//! clients see, the OpenAI model list, and when to refresh.
+//!
+//! This module never performs I/O; the component fetches and caches.
+
+pub mod entry;
+pub mod ids;
+pub mod refresh;
+
+use crate::errors::GatewayError;
+use entry::CatalogEntry;
+use ids::{IdMap, public_id};
+use serde_json::{Value, json};
+
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    pub entries: Vec<CatalogEntry>,
+}
+
+impl Catalog {
+    /// Parses the `/models` payload. Entries without a usable id are skipped; an empty
+    /// catalog is an error, because serving "no models" would look like success.
+    pub fn parse(payload: &[u8]) -> Result<Self, GatewayError> {
+        let value: Value = serde_json::from_slice(payload).map_err(|e| {
+            GatewayError::UpstreamProtocol(format!("the model list is not JSON: {e}"))
+        })?;
+        let data = value.get("data").and_then(Value::as_array).ok_or_else(|| {
+            GatewayError::UpstreamProtocol("the model list has no `data` array".into())
+        })?;
+        let entries: Vec<CatalogEntry> = data
+            .iter()
+            .filter_map(|entry| serde_json::from_value::<CatalogEntry>(entry.clone()).ok())
+            .filter(|entry| !entry.id.trim().is_empty())
+            .collect();
+        if entries.is_empty() {
+            return Err(GatewayError::UpstreamProtocol(
+                "OpenRouter returned an empty model catalog".into(),
+            ));
+        }
+        Ok(Self { entries })
+    }
+
+    pub fn id_map(&self) -> IdMap {
+        IdMap::new(self.entries.iter().map(|e| e.id.as_str()))
+    }
+
+    /// The OpenAI list shape, each model with its public id, limits, pricing and capabilities.
+    pub fn openai_model_list(&self) -> String {
+        let models: Vec<Value> = self
+            .entries
+            .iter()
+            .map(|e| e.to_openai(&public_id(&e.id)))
+            .collect();
+        json!({"object": "list", "data": models}).to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sample_catalog_becomes_an_openai_list_with_url_safe_ids() {
+        let payload = include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/fixtures/models_sample.json"
+        ));
+        let catalog = Catalog::parse(payload).expect("parses");
+        let list: Value = serde_json::from_str(&catalog.openai_model_list()).expect("JSON");
+        assert_eq!(list["object"], "list");
+        let ids: Vec<&str> = list["data"]
+            .as_array()
+            .expect("data")
+            .iter()
+            .filter_map(|m| m["id"].as_str())
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                "openai.gpt-4o-mini",
+                "anthropic.claude-sonnet-4.5",
+                "google.gemini-2.5-flash",
+                "deepseek.deepseek-r1-0528:free",
+                "openrouter.auto"
+            ]
+        );
+        let first = &list["data"][0];
+        assert_eq!(first["object"], "model");
+        assert_eq!(first["name"], "OpenAI: GPT-4o-mini");
+        assert_eq!(first["created"], 1721260800);
+        assert_eq!(
+            catalog.id_map().resolve("anthropic.claude-sonnet-4.5"),
+            "anthropic/claude-sonnet-4.5"
+        );
+    }
+
+    #[test]
+    fn odd_entries_are_skipped_and_broken_or_empty_payloads_rejected() {
+        let payload = br#"{"data":[{"id":"a/b","extra":{"x":1}},{"name":"no id"},{"id":""},{"id":7},{"id":"c/d:free","context_length":null}]}"#;
+        let ids: Vec<String> = Catalog::parse(payload)
+            .expect("parses")
+            .entries
+            .into_iter()
+            .map(|e| e.id)
+            .collect();
+        assert_eq!(ids, ["a/b", "c/d:free"]);
+        for broken in [&b"[]"[..], b"{\"models\":[]}", b"<html>", b"{\"data\":[]}"] {
+            assert_eq!(
+                Catalog::parse(broken).expect_err("broken").http_status(),
+                502
+            );
+        }
+    }
+}
