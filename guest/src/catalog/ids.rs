@@ -39,10 +39,11 @@ impl IdMap {
         }
         // A variant of a known model (`openai.gpt-4o:nitro` when only `openai/gpt-4o` is
         // listed): resolve the base, keep the suffix as sent.
-        if let Some((base, variant)) = requested.split_once(':') {
-            if let Some(id) = self.to_openrouter.get(base) {
-                return format!("{id}:{variant}");
-            }
+        if let Some((id, variant)) = requested
+            .split_once(':')
+            .and_then(|(base, variant)| Some((self.to_openrouter.get(base)?, variant)))
+        {
+            return format!("{id}:{variant}");
         }
         requested.replacen('.', "/", 1)
     }
