@@ -350,8 +350,23 @@ async fn upstream_http_errors_keep_their_status_before_the_first_byte() {
     let orpipe = start(&mock, &[]).await;
     let response = post_chat(&orpipe, true).await;
     assert_eq!(response.status, 429);
+    assert_eq!(
+        response.header("retry-after"),
+        Some("17"),
+        "OpenRouter's wait is passed on"
+    );
     let message = error_message(&response);
     assert!(message.contains("Rate limit exceeded"), "{message}");
+    let error_id = response.json().expect("json")["error"]["error_id"]
+        .as_str()
+        .expect("an error id")
+        .to_owned();
+    assert_eq!(error_id.len(), 16);
+    assert!(message.contains(&error_id), "the message quotes the id");
+    assert!(
+        orpipe.stderr_log().contains(&error_id),
+        "the log line carries the same id"
+    );
 }
 
 #[tokio::test]
@@ -366,10 +381,21 @@ async fn a_stream_cut_mid_answer_ends_with_an_error_frame_and_done() {
         !joined(&chunks, "content").is_empty(),
         "partial text is kept"
     );
+    let errors: Vec<&Value> = chunks.iter().filter(|c| c.get("error").is_some()).collect();
+    assert_eq!(errors.len(), 1, "one error frame says the answer broke off");
+    let error_id = errors[0]["error"]["error_id"]
+        .as_str()
+        .expect("an error id");
+    let content = joined(&chunks, "content");
     assert!(
-        chunks.iter().any(|c| c.get("error").is_some()),
-        "an error frame says the answer broke off"
+        content.starts_with("Hello"),
+        "partial text comes first: {content}"
     );
+    assert!(
+        content.contains("### ⚠️ Response interrupted"),
+        "then the card: {content}"
+    );
+    assert!(content.contains(error_id), "the card quotes the id");
     assert!(result.saw_done());
 }
 

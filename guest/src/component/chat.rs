@@ -66,12 +66,13 @@ fn fail_before_first_byte(ctx: &RequestCtx, out: ResponseOutparam, error: &Gatew
         "chat completion failed",
         &[
             ("request_id", json!(ctx.request_id)),
+            ("error_id", json!(ctx.error_id)),
             ("status", json!(error.http_status())),
             ("error", json!(error.to_string())),
             ("duration_ms", json!(ctx.elapsed_ms())),
         ],
     );
-    http_io::respond_error(out, error);
+    http_io::respond_error(out, error, &ctx.error_id);
 }
 
 fn stream_answer(
@@ -93,6 +94,8 @@ fn stream_answer(
         model: model.clone(),
         created,
         fallback_id,
+        error_id: ctx.error_id.clone(),
+        timestamp: ctx.started_at.clone(),
     });
     let mut decoder = SseDecoder::new();
     let mut outcome = "completed";
@@ -157,6 +160,9 @@ fn stream_answer(
     // Dropping the upstream body first tells the host to stop reading from OpenRouter.
     drop(response);
     writer.finish();
+    if outcome == "completed" && translator.failure().is_some() {
+        outcome = "upstream_error";
+    }
     let usage = translator.usage().cloned();
     record_usage(
         ctx,
@@ -228,6 +234,10 @@ fn record_usage(
         "chat completion finished",
         &[
             ("request_id", json!(ctx.request_id)),
+            (
+                "error_id",
+                json!((outcome != "completed").then_some(&ctx.error_id)),
+            ),
             ("model", json!(model)),
             ("outcome", json!(outcome)),
             ("prompt_tokens", json!(record.prompt_tokens)),

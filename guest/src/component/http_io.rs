@@ -146,9 +146,29 @@ impl ResponseWriter {
 }
 
 pub fn respond_json(out: ResponseOutparam, status: u16, json: &str) {
-    match ResponseWriter::start(out, status, &[("content-type", "application/json")]) {
+    respond(out, status, &[("content-type", "application/json")], json);
+}
+
+/// Answers with the error's status and OpenAI-style body (carrying `error_id`), and
+/// `Retry-After` when OpenRouter gave one.
+pub fn respond_error(out: ResponseOutparam, error: &GatewayError, error_id: &str) {
+    let retry_after = error.retry_after().map(|s| s.to_string());
+    let mut headers = vec![("content-type", "application/json")];
+    if let Some(seconds) = &retry_after {
+        headers.push(("retry-after", seconds.as_str()));
+    }
+    respond(
+        out,
+        error.http_status(),
+        &headers,
+        &error.openai_error_body(error_id),
+    );
+}
+
+fn respond(out: ResponseOutparam, status: u16, headers: &[(&str, &str)], body: &str) {
+    match ResponseWriter::start(out, status, headers) {
         Ok(mut writer) => {
-            let _ = writer.write(json.as_bytes());
+            let _ = writer.write(body.as_bytes());
             writer.finish();
         }
         Err(e) => super::log::emit(
@@ -157,8 +177,4 @@ pub fn respond_json(out: ResponseOutparam, status: u16, json: &str) {
             &[("error", e.to_string().into())],
         ),
     }
-}
-
-pub fn respond_error(out: ResponseOutparam, error: &GatewayError) {
-    respond_json(out, error.http_status(), &error.openai_error_body());
 }

@@ -36,9 +36,10 @@ impl incoming_handler::Guest for Component {
             Route::NotFound => http_io::respond_error(
                 response_out,
                 &GatewayError::NotFound(format!("no route for {method} {path}")),
+                &ctx.error_id,
             ),
             Route::MethodNotAllowed => {
-                http_io::respond_error(response_out, &GatewayError::MethodNotAllowed)
+                http_io::respond_error(response_out, &GatewayError::MethodNotAllowed, &ctx.error_id)
             }
         }
     }
@@ -62,6 +63,10 @@ export!(Component);
 pub(crate) struct RequestCtx {
     /// From the host's `x-request-id` header when present, so host and component logs agree.
     pub request_id: String,
+    /// Shown on any error card or error body of this request, and in its log lines.
+    pub error_id: String,
+    /// When the request arrived, for error cards.
+    pub started_at: String,
     pub started: wasi::clocks::monotonic_clock::Instant,
 }
 
@@ -72,6 +77,8 @@ impl RequestCtx {
             .unwrap_or_else(random_id);
         Self {
             request_id,
+            error_id: crate::errors::cards::error_id(wasi::random::random::get_random_u64()),
+            started_at: crate::errors::cards::iso8601(unix_now().0),
             started: wasi::clocks::monotonic_clock::now(),
         }
     }

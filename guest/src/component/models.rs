@@ -28,10 +28,11 @@ pub fn list_models(ctx: &RequestCtx, out: ResponseOutparam) {
                 "model list failed",
                 &[
                     ("request_id", json!(ctx.request_id)),
+                    ("error_id", json!(ctx.error_id)),
                     ("error", json!(error.to_string())),
                 ],
             );
-            http_io::respond_error(out, &error);
+            http_io::respond_error(out, &error, &ctx.error_id);
         }
     }
 }

@@ -7,6 +7,7 @@
 //!
 //! This module never performs I/O: `&str` payloads in, finished SSE frames out.
 
+use crate::errors::cards::{CardContext, interrupted_card};
 use crate::openai::{ChunkHeader, DONE_FRAME, Usage, frame};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -17,6 +18,10 @@ pub struct StreamContext {
     pub created: u64,
     /// Chunk id until OpenRouter's response id is known.
     pub fallback_id: String,
+    /// Shown on the error card if the answer breaks off, and logged by the caller.
+    pub error_id: String,
+    /// When the request arrived (ISO 8601), for the error card.
+    pub timestamp: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +43,9 @@ struct ItemState {
 
 pub struct ChunkTranslator {
     header: ChunkHeader,
+    error_id: String,
+    timestamp: String,
+    failure: Option<(String, String)>,
     response_id: Option<String>,
     started: bool,
     items: BTreeMap<u64, ItemState>,
@@ -56,6 +64,9 @@ impl ChunkTranslator {
                 model: ctx.model,
                 created: ctx.created,
             },
+            error_id: ctx.error_id,
+            timestamp: ctx.timestamp,
+            failure: None,
             response_id: None,
             started: false,
             items: BTreeMap::new(),
@@ -73,6 +84,11 @@ impl ChunkTranslator {
 
     pub fn response_id(&self) -> Option<&str> {
         self.response_id.as_deref()
+    }
+
+    /// The `(code, message)` of the failure that ended the answer, if one did.
+    pub fn failure(&self) -> Option<&(String, String)> {
+        self.failure.as_ref()
     }
 
     /// Payloads that were not JSON objects; they are skipped, and counted for the log.
@@ -366,13 +382,31 @@ impl ChunkTranslator {
         }
     }
 
-    /// Ends the answer with a readable notice (partial text stays) and an error frame,
-    /// which the `openai` SDKs raise as an `APIError`.
+    /// Ends the answer with an error card (partial text stays above it) and an error
+    /// frame, which the `openai` SDKs raise as an `APIError`.
     fn fail(&mut self, code: &str, message: &str, frames: &mut Vec<String>) {
+        let card = interrupted_card(
+            message,
+            &CardContext {
+                error_id: &self.error_id,
+                timestamp: &self.timestamp,
+                model: &self.header.model,
+            },
+        );
         let separator = if self.sent_text { "\n\n" } else { "" };
-        let notice = format!("{separator}⚠️ **The answer was interrupted:** {message}");
-        frames.push(frame(&self.header.delta(json!({"content": notice}), None)));
-        frames.push(frame(&json!({"error": {"message": message, "type": "upstream_error", "code": code, "param": null}})));
+        frames.push(frame(
+            &self
+                .header
+                .delta(json!({"content": format!("{separator}{card}")}), None),
+        ));
+        frames.push(frame(&json!({"error": {
+            "message": format!("{message} (error id {})", self.error_id),
+            "type": "upstream_error",
+            "code": code,
+            "param": null,
+            "error_id": self.error_id,
+        }})));
+        self.failure = Some((code.to_owned(), message.to_owned()));
         self.finished = true;
     }
 }
@@ -444,6 +478,8 @@ mod tests {
             model: "client/model".into(),
             created: 1,
             fallback_id: "chatcmpl-fallback".into(),
+            error_id: "00000000000000e1".into(),
+            timestamp: "2026-11-25T05:00:00Z".into(),
         });
         let mut frames = Vec::new();
         for chunk in body.as_bytes().chunks(piece) {
@@ -662,7 +698,13 @@ mod tests {
                     .as_str()
                     .is_some_and(|m| !m.is_empty())
             );
-            assert!(joined(&chunks, "content").contains("The answer was interrupted"));
+            let content = joined(&chunks, "content");
+            assert!(content.contains("### ⚠️ Response interrupted"), "{content}");
+            assert!(
+                content.contains("`00000000000000e1`"),
+                "the card carries the error id"
+            );
+            assert_eq!(errors[0]["error"]["error_id"], "00000000000000e1");
             assert!(finish_reasons(&chunks).is_empty());
             assert!(
                 chunks.last().is_some_and(|c| c.get("error").is_some()),
@@ -729,6 +771,8 @@ mod tests {
             model: "m".into(),
             created: 0,
             fallback_id: "f".into(),
+            error_id: "e".into(),
+            timestamp: "t".into(),
         });
         assert!(translator.on_data("not json").is_empty());
         assert!(

@@ -4,6 +4,9 @@
 //! This module never performs I/O. Upstream error bodies are untrusted: parsing them
 //! never fails, it only recovers less detail.
 
+pub mod cards;
+pub mod template;
+
 use serde_json::{Value, json};
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -106,13 +109,29 @@ impl GatewayError {
         }
     }
 
-    /// The error object OpenAI clients expect: `{"error": {message, type, code, param}}`.
-    pub fn openai_error(&self) -> Value {
-        json!({"error": {"message": self.to_string(), "type": self.error_type(), "code": self.code(), "param": null}})
+    /// The error object OpenAI clients expect: `{"error": {message, type, code, param}}`,
+    /// plus the error id. The message stays one plain line (UIs show it as text) and ends
+    /// with the id, so a person can quote it; the Markdown card is for in-stream errors.
+    pub fn openai_error(&self, error_id: &str) -> Value {
+        json!({"error": {
+            "message": format!("{self} (error id {error_id})"),
+            "type": self.error_type(),
+            "code": self.code(),
+            "param": null,
+            "error_id": error_id,
+        }})
     }
 
-    pub fn openai_error_body(&self) -> String {
-        self.openai_error().to_string()
+    pub fn openai_error_body(&self, error_id: &str) -> String {
+        self.openai_error(error_id).to_string()
+    }
+
+    /// Seconds a client should wait before retrying, when OpenRouter said.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            GatewayError::Upstream { retry_after, .. } => *retry_after,
+            _ => None,
+        }
     }
 
     /// Reads an OpenRouter error response. The status line is authoritative; the body may
@@ -233,7 +252,8 @@ mod tests {
                 panic!("upstream error expected")
             };
             assert!(!message.is_empty(), "{case}");
-            let body: Value = serde_json::from_str(&error.openai_error_body()).expect("JSON");
+            let body: Value = serde_json::from_str(&error.openai_error_body("e1")).expect("JSON");
+            assert_eq!(body["error"]["error_id"], "e1");
             assert!(
                 body["error"]["message"]
                     .as_str()
@@ -296,7 +316,7 @@ mod tests {
                 .contains("OPENROUTER_API_KEY")
         );
         assert_eq!(
-            GatewayError::InvalidRequest("x".into()).openai_error()["error"]["type"],
+            GatewayError::InvalidRequest("x".into()).openai_error("e")["error"]["type"],
             "invalid_request_error"
         );
         assert_eq!(GatewayError::UpstreamTimeout("t".into()).http_status(), 504);
@@ -307,7 +327,7 @@ mod tests {
             None,
         );
         assert_eq!(
-            credits.openai_error()["error"]["type"],
+            credits.openai_error("e")["error"]["type"],
             "insufficient_quota"
         );
     }
