@@ -45,5 +45,10 @@ if [ "${ORPIPE_SKIP_CLI_TOOLS:-0}" != 1 ]; then
   fi
 fi
 
+# cargo test hides the output of passing tests, so say here what will be skipped.
+[ -n "${ORPIPE_WASMTIME:-}" ] && [ -n "${ORPIPE_WAC:-}" ] \
+  || log "SKIPPING the wasmtime CLI tests: ORPIPE_WASMTIME / ORPIPE_WAC not set"
+[ -n "${ORPIPE_PYTHON:-}" ] || log "SKIPPING the openai SDK test: ORPIPE_PYTHON not set"
+
 log "cargo test --release --workspace"
 cargo test --release --workspace "$@"
