@@ -229,17 +229,32 @@ impl ChunkTranslator {
             last_summary_index: None,
         });
         state.done = true;
-        // Arguments that arrived only with the finished item are sent now.
-        if let (ItemKind::FunctionCall { tool_index }, false) = (state.kind, state.streamed) {
-            state.streamed = true;
-            if let Some(arguments) = item
-                .get("arguments")
-                .and_then(Value::as_str)
-                .filter(|a| !a.is_empty())
-            {
-                let delta = json!({"tool_calls": [{"index": tool_index, "function": {"arguments": arguments}}]});
-                frames.push(frame(&self.header.delta(delta, None)));
+        if state.streamed {
+            return;
+        }
+        // What arrives only with the finished item is sent now (quirk Q3), not at
+        // `response.completed`, which may never come (quirk Q2).
+        match state.kind {
+            ItemKind::FunctionCall { tool_index } => {
+                state.streamed = true;
+                if let Some(arguments) = item
+                    .get("arguments")
+                    .and_then(Value::as_str)
+                    .filter(|a| !a.is_empty())
+                {
+                    let delta = json!({"tool_calls": [{"index": tool_index, "function": {"arguments": arguments}}]});
+                    frames.push(frame(&self.header.delta(delta, None)));
+                }
             }
+            ItemKind::Message => {
+                let text = message_text(item);
+                if !text.is_empty() {
+                    state.streamed = true;
+                    self.sent_text = true;
+                    frames.push(frame(&self.header.delta(json!({"content": text}), None)));
+                }
+            }
+            ItemKind::Reasoning | ItemKind::Other => {}
         }
     }
 
@@ -413,19 +428,17 @@ impl ChunkTranslator {
 
 /// Any of the shapes OpenRouter uses for a failure inside the stream (API.md §5.4, Q6).
 fn embedded_error(kind: &str, event: &Value) -> Option<(String, String)> {
+    let top_error = event.get("error").filter(|e| e.is_object());
+    let response_error = event.pointer("/response/error").filter(|e| e.is_object());
     let failed_response =
         event.pointer("/response/status").and_then(Value::as_str) == Some("failed");
     let error = match kind {
-        "response.failed" | "response.error" | "error" => event
-            .get("error")
-            .filter(|e| e.is_object())
-            .or_else(|| event.pointer("/response/error"))
-            .unwrap_or(event),
-        _ if failed_response => event.pointer("/response/error").unwrap_or(&Value::Null),
-        _ if event.get("error").is_some_and(Value::is_object) => {
-            event.get("error").unwrap_or(&Value::Null)
+        // The spec's `error` event carries `code` and `message` at its top level.
+        "response.failed" | "response.error" | "error" => {
+            top_error.or(response_error).unwrap_or(event)
         }
-        _ => return None,
+        _ if failed_response => response_error.unwrap_or(&Value::Null),
+        _ => top_error.or(response_error)?,
     };
     let message = error
         .get("message")
@@ -711,6 +724,67 @@ mod tests {
                 "nothing after the error"
             );
         }
+    }
+
+    #[test]
+    fn each_error_shape_reports_its_own_code_and_message() {
+        let midstream = chunks(&translate(fixture!("stream_error_midstream.sse"), 64));
+        let error = &midstream.last().expect("chunks")["error"];
+        assert_eq!(error["code"], "server_error");
+        assert!(
+            error["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("Provider disconnected unexpectedly"))
+        );
+        let event = chunks(&translate(fixture!("stream_error_event.sse"), 64));
+        assert_eq!(
+            event.last().expect("chunks")["error"]["code"],
+            "rate_limit_exceeded"
+        );
+        // Q6: an error inside a normal-looking event ends the answer too.
+        let embedded = [
+            r#"data: {"type":"response.created","response":{"id":"gen-q6","status":"in_progress","error":null}}"#,
+            r#"data: {"type":"response.output_text.delta","output_index":0,"delta":"Par"}"#,
+            r#"data: {"type":"response.in_progress","response":{"id":"gen-q6","status":"in_progress","error":{"code":"server_error","message":"gone"}}}"#,
+            r#"data: {"type":"response.output_text.delta","output_index":0,"delta":"is"}"#,
+        ]
+        .join("\n\n");
+        let chunks = chunks(&translate(&embedded, 9));
+        assert!(
+            joined(&chunks, "content").starts_with("Par\n\n---\n### ⚠️ Response interrupted\ngone")
+        );
+        assert_eq!(
+            chunks.last().expect("chunks")["error"]["code"],
+            "server_error"
+        );
+        assert_eq!(
+            chunks.iter().filter(|c| c.get("error").is_some()).count(),
+            1
+        );
+    }
+
+    #[test]
+    fn text_only_in_the_finished_item_survives_a_missing_terminal_event() {
+        let body = [
+            r#"data: {"type":"response.created","response":{"id":"gen-q2q3","output":[]}}"#,
+            r#"data: {"type":"response.output_item.added","output_index":0,"item":{"type":"message","content":[]}}"#,
+            r#"data: {"type":"response.content_part.added","output_index":0,"part":{"type":"output_text","text":""}}"#,
+            r#"data: {"type":"response.output_item.done","output_index":0,"item":{"type":"message","content":[{"type":"output_text","text":"late"}]}}"#,
+        ]
+        .join("\n\n");
+        let without_terminal = chunks(&translate(&body, 3));
+        assert_eq!(joined(&without_terminal, "content"), "late");
+        assert_eq!(finish_reasons(&without_terminal), ["stop"]);
+        assert!(without_terminal.iter().all(|c| c.get("error").is_none()));
+        // With the terminal event as well, the text is still sent once.
+        let completed = format!(
+            "{body}\n\n{}",
+            r#"data: {"type":"response.completed","response":{"id":"gen-q2q3","output":[{"type":"message","content":[{"type":"output_text","text":"late"}]}]}}"#
+        );
+        assert_eq!(
+            joined(&chunks(&translate(&completed, 64)), "content"),
+            "late"
+        );
     }
 
     #[test]

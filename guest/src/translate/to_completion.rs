@@ -27,7 +27,12 @@ pub fn completion_from_response(
         let error = response.get("error").unwrap_or(&Value::Null);
         return Err(GatewayError::Upstream {
             status: 502,
-            code: error.get("code").and_then(Value::as_str).map(str::to_owned),
+            // Codes are strings on this API, but OpenRouter's generic envelope uses numbers.
+            code: error.get("code").and_then(|c| match c {
+                Value::String(code) => Some(code.clone()),
+                Value::Number(code) => Some(code.to_string()),
+                _ => None,
+            }),
             message: error
                 .get("message")
                 .and_then(Value::as_str)
@@ -222,6 +227,133 @@ mod tests {
         }
     }
 
+    /// Joins what a client would assemble from a translated stream.
+    fn assembled_from_stream(body: &str) -> (Value, Option<Value>) {
+        use crate::sse::{SseDecoder, SseEvent};
+        use crate::translate::to_chunks::{ChunkTranslator, StreamContext};
+        let mut decoder = SseDecoder::new();
+        decoder.push(body.as_bytes());
+        let mut translator = ChunkTranslator::new(StreamContext {
+            model: "client/model".into(),
+            created: 9,
+            fallback_id: "chatcmpl-fallback".into(),
+            error_id: "e".into(),
+            timestamp: "t".into(),
+        });
+        let mut frames = Vec::new();
+        let mut events = Vec::new();
+        while let Some(event) = decoder.next_event().expect("no oversize event") {
+            events.push(event);
+        }
+        events.extend(decoder.finish());
+        for event in events {
+            if let SseEvent::Data(data) = event {
+                frames.extend(translator.on_data(&data));
+            }
+        }
+        frames.extend(translator.finish());
+        let (mut content, mut reasoning, mut finish, mut usage) =
+            (String::new(), String::new(), Value::Null, None);
+        let mut calls: Vec<Value> = Vec::new();
+        for frame in frames.iter().filter(|f| f.as_str() != "data: [DONE]\n\n") {
+            let chunk: Value =
+                serde_json::from_str(frame.strip_prefix("data: ").expect("data frame").trim_end())
+                    .expect("JSON chunk");
+            if let Some(u) = chunk.get("usage") {
+                usage = Some(u.clone());
+            }
+            let Some(choice) = chunk.pointer("/choices/0") else {
+                continue;
+            };
+            let delta = &choice["delta"];
+            content += delta["content"].as_str().unwrap_or_default();
+            reasoning += delta["reasoning_content"].as_str().unwrap_or_default();
+            for call in delta["tool_calls"].as_array().into_iter().flatten() {
+                // The first fragment of a call has its index, id and name; later ones
+                // add arguments.
+                let index = call["index"].as_u64().expect("index") as usize;
+                if index == calls.len() {
+                    calls.push(json!({"id": call["id"], "type": "function",
+                        "function": {"name": call["function"]["name"], "arguments": ""}}));
+                }
+                let arguments = format!(
+                    "{}{}",
+                    calls[index]["function"]["arguments"]
+                        .as_str()
+                        .expect("text"),
+                    call["function"]["arguments"].as_str().unwrap_or_default()
+                );
+                calls[index]["function"]["arguments"] = json!(arguments);
+            }
+            if !choice["finish_reason"].is_null() {
+                finish = choice["finish_reason"].clone();
+            }
+        }
+        let mut message = json!({"role": "assistant",
+            "content": if content.is_empty() && !calls.is_empty() { Value::Null } else { json!(content) }});
+        if !reasoning.is_empty() {
+            message["reasoning_content"] = json!(reasoning);
+        }
+        if !calls.is_empty() {
+            message["tool_calls"] = json!(calls);
+        }
+        (json!({"message": message, "finish_reason": finish}), usage)
+    }
+
+    #[test]
+    fn a_completion_says_what_the_stream_of_the_same_answer_says() {
+        let streams = [
+            include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../tests/fixtures/stream_text.sse"
+            )),
+            include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../tests/fixtures/stream_reasoning.sse"
+            )),
+            include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../tests/fixtures/stream_reasoning_summary.sse"
+            )),
+            include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../tests/fixtures/stream_tool_call.sse"
+            )),
+            include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../tests/fixtures/stream_web_search_citations.sse"
+            )),
+            include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../tests/fixtures/stream_incomplete.sse"
+            )),
+        ];
+        for stream in streams {
+            // The non-streaming body is the same object as the terminal event's `response`.
+            let terminal = stream
+                .lines()
+                .filter_map(|l| l.strip_prefix("data: "))
+                .filter_map(|d| serde_json::from_str::<Value>(d).ok())
+                .find(|e| {
+                    matches!(
+                        e["type"].as_str(),
+                        Some("response.completed" | "response.incomplete")
+                    )
+                })
+                .expect("fixture has a terminal event");
+            let completion = complete(terminal["response"].to_string().as_bytes());
+            let (streamed, streamed_usage) = assembled_from_stream(stream);
+            let choice = &completion["choices"][0];
+            assert_eq!(
+                choice["message"], streamed["message"],
+                "{}",
+                terminal["response"]["id"]
+            );
+            assert_eq!(choice["finish_reason"], streamed["finish_reason"]);
+            assert_eq!(completion.get("usage"), streamed_usage.as_ref());
+        }
+    }
+
     #[test]
     fn reasoning_incomplete_and_failed_responses() {
         let reasoning = json!({"status": "completed", "output": [
@@ -243,6 +375,14 @@ mod tests {
             completion_from_response(failed.to_string().as_bytes(), "m", 0).expect_err("failed");
         assert_eq!(error.http_status(), 502);
         assert!(error.to_string().contains("Provider disconnected"));
+        assert!(
+            matches!(&error, GatewayError::Upstream { code: Some(code), .. } if code == "server_error")
+        );
+        let numeric = json!({"status": "failed", "error": {"code": 429, "message": "slow down"}});
+        assert!(matches!(
+            completion_from_response(numeric.to_string().as_bytes(), "m", 0),
+            Err(GatewayError::Upstream { code: Some(code), .. }) if code == "429"
+        ));
         assert_eq!(
             completion_from_response(b"<html>", "m", 0)
                 .expect_err("garbage")
