@@ -1,17 +1,56 @@
 //! Chat Completions request → Responses request.
 //!
-//! Message mapping follows the original Python pipe (its FEATURES §4.1): every message
-//! becomes an `input[]` item, and `system`/`developer` messages stay messages with their
-//! role (rather than being folded into `instructions`), so their position in the
-//! conversation and their text are kept byte for byte. User text is `input_text`,
-//! assistant text `output_text`. Parameters the Responses API names differently are
-//! renamed (`max_tokens` → `max_output_tokens`); nothing is sent as `null`.
+//! The pipeline, one pure step per module:
+//! 1. `messages`: every message becomes `input[]` items (FEATURES §4.1). `system` and
+//!    `developer` messages stay messages with their role (rather than being folded into
+//!    `instructions`), so their position and text are kept byte for byte.
+//! 2. `parts`: content parts (text, images, audio, files, video) → Responses parts (§4.2).
+//! 3. `pairs`: the original's sanitizer (§4.6): non-replayable items dropped, tool items
+//!    minimized to `{type, call_id, …}`, orphan and out-of-order call/output pairs repaired.
+//! 4. `params` and `tools`: every parameter → its Responses field (§4.5); `schema` converts
+//!    strict tool schemas (§6.2); `ids` makes the original's ULID-like ids, deterministically.
 //!
-//! This module never performs I/O. Anything it cannot translate faithfully is an
-//! `InvalidRequest` naming the field, never a silent drop.
+//! Parameters and what becomes of them:
+//!
+//! | Chat Completions | Responses |
+//! |---|---|
+//! | `temperature`, `top_p`, `frequency_penalty`, `presence_penalty` | same names |
+//! | `top_k` (number or numeric string) | `top_k` as a float, as the original sends it |
+//! | `max_tokens`, `max_completion_tokens` (wins) | `max_output_tokens` (kept: the original's default of clearing it is not followed) |
+//! | `reasoning_effort`, `reasoning{effort, max_tokens, exclude, enabled, summary}`, `include_reasoning: false` | `reasoning{…}`; `summary: "auto"` added when reasoning is asked for and not hidden |
+//! | `response_format`, `verbosity` | `text.format` (flat `json_schema`), `text.verbosity` |
+//! | `tools`, `tool_choice`, `parallel_tool_calls`, `web_search_options` | flat function tools (strict schemas when `strict`), Responses `tool_choice`, same, an `openrouter:web_search` tool |
+//! | `user` (string, or an object's `id`) | `user`, at most 128 characters |
+//! | `session_id`, `metadata` | `session_id` (≤256 characters), `metadata` (pairs breaking the Responses limits left out) |
+//! | `provider`, `models`, `plugins`; custom params `model_fallback`, `openrouter_provider_{order,only,ignore}`; legacy `transforms` | `provider`, `models`, `plugins` (merged as the original does; `transforms` → the `context-compression` plugin) |
+//! | `logprobs`, `top_logprobs` | `top_logprobs` (unless `logprobs` is false) |
+//! | `instructions`, `include`, `max_tool_calls`, `prompt_cache_key`, `safety_identifier`, `service_tier`, `stop_server_tools_when`, `trace`, `truncation`, `cache_control` | passed through: Responses fields a client may send as extra parameters |
+//!
+//! Dropped, because the Responses API has no equivalent and losing them does not change
+//! what the answer means: `stream_options` (usage is always sent), `n: 1`, `seed`,
+//! `logit_bias`, `min_p`, `top_a`, `repetition_penalty`, `prediction` (sampling and latency
+//! hints that are best effort even where supported), `store` (OpenRouter is stateless),
+//! `usage`, `modalities: ["text"]`, message `name`s, assistant `reasoning_details` and
+//! `annotations` (their replay is a later step), and every unknown field.
+//!
+//! Refused with an `InvalidRequest`, because dropping them would silently change the answer
+//! a client relies on: `n > 1` (fewer choices than asked for), a non-empty `stop` (the
+//! answer would run past the stop sequence), `audio` and non-text `modalities` (no audio or
+//! image output), the deprecated `functions`/`function_call` (the model would not see the
+//! functions), and any part or message this module cannot translate faithfully.
+//!
+//! This module never performs I/O and never panics on input.
+
+mod ids;
+mod messages;
+mod pairs;
+mod params;
+mod parts;
+mod schema;
+mod tools;
 
 use crate::errors::GatewayError;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct TranslatedRequest {
@@ -45,31 +84,18 @@ pub fn translate_request(body: &[u8]) -> Result<TranslatedRequest, GatewayError>
         }
         Some(_) => return Err(invalid("`messages` must be an array")),
     };
-    let input = messages
-        .iter()
-        .enumerate()
-        .map(|(i, message)| translate_message(i, message))
-        .collect::<Result<Vec<_>, _>>()?;
+    let input = pairs::sanitize_input(messages::messages_to_input(messages)?);
+    if input.is_empty() {
+        return Err(invalid(
+            "`messages` hold nothing to send: every message is empty",
+        ));
+    }
 
     let mut out = Map::new();
     out.insert("model".into(), Value::String(model.clone()));
     out.insert("input".into(), Value::Array(input));
     out.insert("stream".into(), Value::Bool(stream));
-    copy_number(&request, "temperature", &mut out, "temperature")?;
-    copy_number(&request, "top_p", &mut out, "top_p")?;
-    // `max_completion_tokens` is the current OpenAI name; it wins over the legacy one.
-    for name in ["max_tokens", "max_completion_tokens"] {
-        if let Some(limit) = optional_u64(&request, name)? {
-            out.insert("max_output_tokens".into(), json!(limit));
-        }
-    }
-    if let Some(user) = optional_str(&request, "user")? {
-        // OpenRouter caps the end-user id; longer ones would be rejected.
-        out.insert(
-            "user".into(),
-            Value::String(user.chars().take(128).collect()),
-        );
-    }
+    params::translate_parameters(&request, &mut out)?;
     Ok(TranslatedRequest {
         model,
         stream,
@@ -82,61 +108,6 @@ pub fn translate_request_json(body: &str) -> Result<String, String> {
     translate_request(body.as_bytes())
         .map(|t| t.body.to_string())
         .map_err(|e| e.to_string())
-}
-
-fn translate_message(index: usize, message: &Value) -> Result<Value, GatewayError> {
-    let role = message
-        .get("role")
-        .and_then(Value::as_str)
-        .ok_or_else(|| invalid(format!("messages[{index}] needs a string `role`")))?;
-    let content = message.get("content").unwrap_or(&Value::Null);
-    match role {
-        "system" | "developer" | "user" => Ok(json!({
-            "type": "message",
-            "role": role,
-            "content": text_parts(index, content, "input_text")?,
-        })),
-        "assistant" => {
-            if message.get("tool_calls").is_some_and(|c| !c.is_null()) {
-                return Err(invalid(format!(
-                    "messages[{index}]: assistant `tool_calls` are not supported yet"
-                )));
-            }
-            Ok(json!({
-                "type": "message",
-                "role": "assistant",
-                "content": text_parts(index, content, "output_text")?,
-            }))
-        }
-        "tool" | "function" => Err(invalid(format!(
-            "messages[{index}]: `{role}` messages are not supported yet"
-        ))),
-        other => Err(invalid(format!(
-            "messages[{index}] has an unknown role {other:?}"
-        ))),
-    }
-}
-
-/// A message's text as Responses content parts of `part_type`.
-fn text_parts(index: usize, content: &Value, part_type: &str) -> Result<Vec<Value>, GatewayError> {
-    let part = |text: &str| json!({"type": part_type, "text": text});
-    match content {
-        Value::String(text) => Ok(vec![part(text)]),
-        Value::Null => Ok(Vec::new()),
-        Value::Array(parts) => parts
-            .iter()
-            .enumerate()
-            .map(|(j, p)| match (p.get("type").and_then(Value::as_str), p.get("text")) {
-                (Some("text"), Some(Value::String(text))) => Ok(part(text)),
-                (Some("text"), _) => Err(invalid(format!("messages[{index}].content[{j}] needs a string `text`"))),
-                (Some(other), _) => Err(invalid(format!(
-                    "messages[{index}].content[{j}]: content part type {other:?} is not supported yet"
-                ))),
-                (None, _) => Err(invalid(format!("messages[{index}].content[{j}] needs a `type`"))),
-            })
-            .collect(),
-        _ => Err(invalid(format!("messages[{index}].content must be a string or an array of parts"))),
-    }
 }
 
 fn optional_bool(request: &Map<String, Value>, name: &str) -> Result<Option<bool>, GatewayError> {
@@ -169,150 +140,5 @@ fn optional_u64(request: &Map<String, Value>, name: &str) -> Result<Option<u64>,
     }
 }
 
-fn copy_number(
-    request: &Map<String, Value>,
-    name: &str,
-    out: &mut Map<String, Value>,
-    to: &str,
-) -> Result<(), GatewayError> {
-    match request.get(name) {
-        None | Some(Value::Null) => Ok(()),
-        Some(value @ Value::Number(_)) => {
-            out.insert(to.into(), value.clone());
-            Ok(())
-        }
-        Some(_) => Err(invalid(format!("`{name}` must be a number"))),
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn translate(request: Value) -> Result<TranslatedRequest, GatewayError> {
-        translate_request(request.to_string().as_bytes())
-    }
-
-    #[test]
-    fn roles_become_input_items_in_order_with_text_kept_exactly() {
-        let t = translate(json!({
-            "model": "openai/gpt-4o-mini",
-            "messages": [
-                {"role": "system", "content": "  Be brief.\n"},
-                {"role": "developer", "content": [{"type": "text", "text": "Use metric."}]},
-                {"role": "user", "content": [{"type": "text", "text": "Hi"}, {"type": "text", "text": "there"}]},
-                {"role": "assistant", "content": "Hello!"},
-                {"role": "user", "content": "How far is the moon?"}
-            ]
-        }))
-        .expect("valid");
-        assert_eq!(t.model, "openai/gpt-4o-mini");
-        assert!(!t.stream);
-        assert_eq!(
-            t.body,
-            json!({
-                "model": "openai/gpt-4o-mini",
-                "stream": false,
-                "input": [
-                    {"type": "message", "role": "system", "content": [{"type": "input_text", "text": "  Be brief.\n"}]},
-                    {"type": "message", "role": "developer", "content": [{"type": "input_text", "text": "Use metric."}]},
-                    {"type": "message", "role": "user", "content": [
-                        {"type": "input_text", "text": "Hi"}, {"type": "input_text", "text": "there"}]},
-                    {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "Hello!"}]},
-                    {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "How far is the moon?"}]}
-                ]
-            })
-        );
-    }
-
-    #[test]
-    fn sampling_and_length_parameters_are_renamed_and_nulls_never_sent() {
-        let t = translate(json!({
-            "model": "m", "stream": true, "temperature": 0.7, "top_p": 0.9,
-            "max_tokens": 100, "max_completion_tokens": 64, "user": "u-1",
-            "messages": [{"role": "user", "content": "x"}],
-            "presence_penalty": null
-        }))
-        .expect("valid");
-        assert!(t.stream);
-        assert_eq!(t.body["temperature"], 0.7);
-        assert_eq!(t.body["top_p"], 0.9);
-        assert_eq!(
-            t.body["max_output_tokens"], 64,
-            "max_completion_tokens wins"
-        );
-        assert_eq!(t.body["user"], "u-1");
-        assert!(t.body.get("max_tokens").is_none());
-        assert!(
-            t.body
-                .as_object()
-                .expect("object")
-                .values()
-                .all(|v| !v.is_null())
-        );
-    }
-
-    #[test]
-    fn bad_requests_say_which_field_is_wrong() {
-        let cases = [
-            (
-                json!({"messages": [{"role": "user", "content": "x"}]}),
-                "`model`",
-            ),
-            (json!({"model": "m"}), "`messages`"),
-            (json!({"model": "m", "messages": []}), "`messages`"),
-            (
-                json!({"model": "m", "messages": [{"content": "x"}]}),
-                "messages[0]",
-            ),
-            (
-                json!({"model": "m", "messages": [{"role": "wizard", "content": "x"}]}),
-                "wizard",
-            ),
-            (
-                json!({"model": "m", "temperature": "hot", "messages": [{"role": "user", "content": "x"}]}),
-                "`temperature`",
-            ),
-            (
-                json!({"model": "m", "max_tokens": -1, "messages": [{"role": "user", "content": "x"}]}),
-                "`max_tokens`",
-            ),
-            (
-                json!({"model": "m", "stream": "yes", "messages": [{"role": "user", "content": "x"}]}),
-                "`stream`",
-            ),
-            (
-                json!({"model": "m", "messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}]}),
-                "image_url",
-            ),
-            (
-                json!({"model": "m", "messages": [{"role": "tool", "content": "x", "tool_call_id": "c"}]}),
-                "`tool`",
-            ),
-        ];
-        for (request, needle) in cases {
-            let error = translate(request.clone()).expect_err("invalid");
-            assert_eq!(error.http_status(), 400);
-            assert!(error.to_string().contains(needle), "{request}: {error}");
-        }
-        for raw in [&b"{not json"[..], b"[1,2]", b""] {
-            assert_eq!(
-                translate_request(raw).expect_err("invalid").http_status(),
-                400
-            );
-        }
-    }
-
-    #[test]
-    fn the_json_entry_point_returns_the_body_or_the_reason() {
-        let ok =
-            translate_request_json(r#"{"model":"m","messages":[{"role":"user","content":"x"}]}"#)
-                .expect("ok");
-        assert!(ok.contains("\"input_text\""));
-        assert!(
-            translate_request_json("{}")
-                .expect_err("invalid")
-                .contains("model")
-        );
-    }
-}
+mod tests;
