@@ -4,9 +4,12 @@
 //!
 //! Everything except `component` compiles natively and is unit-tested with `cargo test`.
 
+pub mod artifacts;
 pub mod catalog;
+pub mod db;
 pub mod errors;
 pub mod logline;
+pub mod markers;
 pub mod openai;
 pub mod routes;
 pub mod settings;

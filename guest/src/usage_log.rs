@@ -4,14 +4,7 @@
 //! This module only builds statements; the component runs them through the `sql` import.
 //! Statements use the SQL that SQLite and PostgreSQL share, with `$N` placeholders.
 
-/// A value bound to a placeholder (mirrors the WIT `sql.value`, without depending on it).
-#[derive(Debug, Clone, PartialEq)]
-pub enum SqlValue {
-    Null,
-    Integer(i64),
-    Real(f64),
-    Text(String),
-}
+use crate::db::SqlValue;
 
 /// Schema statements, each idempotent, run by the `migrate` job at start-up.
 pub const MIGRATIONS: &[&str] = &["CREATE TABLE IF NOT EXISTS orpipe_usage (

@@ -22,6 +22,23 @@ pub async fn run_logged(runtime: &Runtime, job: &str) -> bool {
     }
 }
 
+/// Creates or upgrades the guest's schema. Replicas starting together can collide on
+/// `CREATE … IF NOT EXISTS` in PostgreSQL; a retry then finds the schema in place.
+/// Still failing after the retries, orpipe serves anyway (records are then lost and
+/// logged: answers lose their replay, not their availability).
+pub async fn migrate(runtime: &Runtime) {
+    const ATTEMPTS: u32 = 5;
+    for attempt in 1..=ATTEMPTS {
+        if run_logged(runtime, "migrate").await {
+            return;
+        }
+        if attempt < ATTEMPTS {
+            tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
+        }
+    }
+    tracing::error!("the schema could not be created; artifacts and usage will not be stored");
+}
+
 /// Runs `job` every `every`, starting one period from now.
 pub fn schedule(runtime: Arc<Runtime>, job: &'static str, every: Duration) {
     if every.is_zero() {

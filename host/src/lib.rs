@@ -29,7 +29,12 @@ pub async fn run(
             "OPENROUTER_API_KEY is not set: chat requests will be answered with 401 until it is"
         );
     }
-    let caps = Arc::new(Capabilities::from_settings(&settings)?);
+    if !settings.artifacts_encrypted() {
+        tracing::warn!(
+            "ORPIPE_ARTIFACT_KEY is not set: stored reasoning artifacts are NOT encrypted"
+        );
+    }
+    let caps = Arc::new(Capabilities::from_settings(&settings).await?);
     let component = match &settings.component {
         Some(path) => {
             std::fs::read(path).with_context(|| format!("reading component {}", path.display()))?
@@ -43,7 +48,7 @@ pub async fn run(
         "guest component ready"
     );
 
-    jobs::run_logged(&runtime, "migrate").await;
+    jobs::migrate(&runtime).await;
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("binding {}", settings.listen))?;
@@ -59,6 +64,11 @@ pub async fn run(
         runtime.clone(),
         "refresh-catalog",
         Duration::from_secs(settings.catalog_refresh_secs),
+    );
+    jobs::schedule(
+        runtime.clone(),
+        "cleanup-artifacts",
+        Duration::from_secs(settings.artifact_cleanup_secs),
     );
 
     let server = Arc::new(server::Server {

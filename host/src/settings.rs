@@ -10,6 +10,18 @@ use std::path::{Path, PathBuf};
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATA_DIR: &str = "./orpipe-data";
 pub const DEFAULT_BASE_URL: &str = "https://openrouter.ai/api/v1";
+pub const DEFAULT_REDIS_PREFIX: &str = "orpipe:";
+
+/// Settings only the guest interprets: the host passes each environment variable (or
+/// config file entry) through as the `wasi:config` key beside it, unchanged. The guest
+/// validates them and logs what it cannot use.
+pub const GUEST_SETTINGS: &[(&str, &str)] = &[
+    ("ORPIPE_PERSIST_REASONING", "persist_reasoning"),
+    ("ORPIPE_ARTIFACT_KEY", "artifact_key"),
+    ("ORPIPE_ARTIFACT_OLD_KEYS", "artifact_old_keys"),
+    ("ORPIPE_ARTIFACT_RETENTION_DAYS", "artifact_retention_days"),
+    ("ORPIPE_ARTIFACT_CLEANUP_BATCH", "artifact_cleanup_batch"),
+];
 
 /// Values given on the command line; they win over everything else.
 #[derive(Debug, Default, Clone)]
@@ -35,6 +47,17 @@ pub struct Settings {
     pub max_concurrent: usize,
     pub http_referer: Option<String>,
     pub app_title: Option<String>,
+    /// `postgres://…` selects PostgreSQL for the `sql` capability; unset means SQLite in
+    /// the data directory. The scheme is checked here, reachability at start-up.
+    pub database_url: Option<String>,
+    /// `redis://…` selects Redis for key-value; unset means the in-process map.
+    pub redis_url: Option<String>,
+    /// Prepended to every Redis key so several deployments can share one Redis.
+    pub redis_prefix: String,
+    /// How often the `cleanup-artifacts` job runs (0: never).
+    pub artifact_cleanup_secs: u64,
+    /// `GUEST_SETTINGS` that are set, by `wasi:config` key.
+    pub guest_settings: BTreeMap<String, String>,
 }
 
 impl Settings {
@@ -80,6 +103,26 @@ impl Settings {
         if max_concurrent == 0 {
             bail!("ORPIPE_MAX_CONCURRENT must be at least 1");
         }
+        let database_url = get("ORPIPE_DATABASE_URL");
+        if let Some(url) = &database_url
+            && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
+        {
+            bail!(
+                "ORPIPE_DATABASE_URL must be a postgres:// or postgresql:// URL (got scheme {:?}); \
+                 unset it to use SQLite in the data directory",
+                scheme(url)
+            );
+        }
+        let redis_url = get("ORPIPE_REDIS_URL");
+        if let Some(url) = &redis_url
+            && !url.starts_with("redis://")
+        {
+            bail!(
+                "ORPIPE_REDIS_URL must be a redis:// URL (got scheme {:?}; TLS is not supported yet); \
+                 unset it to keep key-value in memory",
+                scheme(url)
+            );
+        }
         Ok(Self {
             listen,
             data_dir: overrides
@@ -100,7 +143,23 @@ impl Settings {
             max_concurrent: usize::try_from(max_concurrent).unwrap_or(usize::MAX),
             http_referer: get("ORPIPE_HTTP_REFERER"),
             app_title: get("ORPIPE_APP_TITLE"),
+            database_url,
+            redis_url,
+            // Not through `get`: an explicitly empty prefix is a valid choice.
+            redis_prefix: env("ORPIPE_REDIS_PREFIX")
+                .or_else(|| file.get("ORPIPE_REDIS_PREFIX").cloned())
+                .unwrap_or_else(|| DEFAULT_REDIS_PREFIX.into()),
+            artifact_cleanup_secs: number("ORPIPE_ARTIFACT_CLEANUP_SECS", 3600)?,
+            guest_settings: GUEST_SETTINGS
+                .iter()
+                .filter_map(|(var, key)| Some(((*key).to_owned(), get(var)?)))
+                .collect(),
         })
+    }
+
+    /// Whether stored artifacts are encrypted (a key is configured).
+    pub fn artifacts_encrypted(&self) -> bool {
+        self.guest_settings.contains_key("artifact_key")
     }
 
     /// Without client keys anyone who can reach the port spends the OpenRouter credit,
@@ -115,6 +174,11 @@ impl Settings {
         }
         Ok(())
     }
+}
+
+/// The part of a URL before `://`, for error messages that must not echo credentials.
+fn scheme(url: &str) -> &str {
+    url.split_once("://").map_or("(none)", |(scheme, _)| scheme)
 }
 
 /// Reads a config file: TOML whose keys are the environment variable names, e.g.
@@ -236,6 +300,71 @@ mod tests {
                 "{key}: {error:#}"
             );
         }
+    }
+
+    #[test]
+    fn storage_urls_select_backends_by_scheme() {
+        let s = resolve(&[], &[], Overrides::default()).expect("defaults");
+        assert_eq!(s.database_url, None, "SQLite by default");
+        assert_eq!(s.redis_url, None, "memory by default");
+        assert_eq!(s.redis_prefix, "orpipe:");
+
+        for url in [
+            "postgres://postgres@127.0.0.1:5432/test",
+            "postgresql://u:p@db/orpipe",
+        ] {
+            let s = resolve(&[("ORPIPE_DATABASE_URL", url)], &[], Overrides::default())
+                .expect("postgres URL");
+            assert_eq!(s.database_url.as_deref(), Some(url));
+        }
+        let s = resolve(
+            &[("ORPIPE_REDIS_URL", "redis://127.0.0.1:6379")],
+            &[("ORPIPE_REDIS_PREFIX", "team-a:")],
+            Overrides::default(),
+        )
+        .expect("redis URL");
+        assert_eq!(s.redis_url.as_deref(), Some("redis://127.0.0.1:6379"));
+        assert_eq!(s.redis_prefix, "team-a:");
+        let s = resolve(&[("ORPIPE_REDIS_PREFIX", "")], &[], Overrides::default())
+            .expect("empty prefix");
+        assert_eq!(s.redis_prefix, "", "an empty prefix is allowed");
+    }
+
+    #[test]
+    fn other_storage_schemes_are_refused_without_echoing_secrets() {
+        for (key, url) in [
+            ("ORPIPE_DATABASE_URL", "mysql://root:hunter2@db/orpipe"),
+            ("ORPIPE_DATABASE_URL", "sqlite:///tmp/x.db"),
+            ("ORPIPE_REDIS_URL", "rediss://:hunter2@cache:6380"),
+            ("ORPIPE_REDIS_URL", "127.0.0.1:6379"),
+        ] {
+            let error = resolve(&[(key, url)], &[], Overrides::default()).expect_err("refused");
+            let text = format!("{error:#}");
+            assert!(text.contains(key), "{text}");
+            assert!(!text.contains("hunter2"), "{text}");
+        }
+    }
+
+    #[test]
+    fn guest_settings_pass_through_under_their_config_keys() {
+        let s = resolve(
+            &[
+                ("ORPIPE_ARTIFACT_KEY", "s3cret"),
+                ("ORPIPE_PERSIST_REASONING", " "),
+            ],
+            &[("ORPIPE_ARTIFACT_RETENTION_DAYS", "30")],
+            Overrides::default(),
+        )
+        .expect("valid");
+        assert_eq!(
+            s.guest_settings,
+            BTreeMap::from([
+                ("artifact_key".to_owned(), "s3cret".to_owned()),
+                ("artifact_retention_days".to_owned(), "30".to_owned()),
+            ])
+        );
+        assert!(s.artifacts_encrypted());
+        assert_eq!(s.artifact_cleanup_secs, 3600);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `orpipe` binary (built by this package) against the mock
 //! OpenRouter, over loopback HTTP. One test binary, one module per area.
 
+mod artifacts;
 mod component;
 mod openai_sdk;
 mod spine;

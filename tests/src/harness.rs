@@ -28,6 +28,8 @@ pub struct Orpipe {
     child: Child,
     base_url: String,
     data_dir: PathBuf,
+    /// A data directory the caller passed in outlives the process (restart tests).
+    owns_data_dir: bool,
     stderr: Arc<Mutex<String>>,
     stdout: Arc<Mutex<String>>,
 }
@@ -70,7 +72,22 @@ impl Orpipe {
         mock_base_url: &str,
         extra_env: &[(&str, &str)],
     ) -> anyhow::Result<Orpipe> {
-        let data_dir = unique_temp_dir()?;
+        Self::spawn_in(binary, mock_base_url, extra_env, None).await
+    }
+
+    /// [`Orpipe::spawn`] with the data directory `data_dir` when given: it is kept when the
+    /// process ends, so a second process can start on the same state.
+    pub async fn spawn_in(
+        binary: &Path,
+        mock_base_url: &str,
+        extra_env: &[(&str, &str)],
+        data_dir: Option<&Path>,
+    ) -> anyhow::Result<Orpipe> {
+        let owns_data_dir = data_dir.is_none();
+        let data_dir = match data_dir {
+            Some(dir) => dir.to_path_buf(),
+            None => unique_temp_dir()?,
+        };
         let mut command = Command::new(binary);
         command
             .arg("--listen")
@@ -94,7 +111,9 @@ impl Orpipe {
         let mut child = match command.spawn() {
             Ok(child) => child,
             Err(error) => {
-                remove_dir(&data_dir);
+                if owns_data_dir {
+                    remove_dir(&data_dir);
+                }
                 return Err(error).with_context(|| format!("starting {}", binary.display()));
             }
         };
@@ -113,6 +132,7 @@ impl Orpipe {
             child,
             base_url: String::new(),
             data_dir,
+            owns_data_dir,
             stderr,
             stdout,
         };
@@ -205,7 +225,9 @@ impl Drop for Orpipe {
         // Errors mean the process already exited; either way it is reaped below.
         let _ = self.child.kill();
         let _ = self.child.wait();
-        remove_dir(&self.data_dir);
+        if self.owns_data_dir {
+            remove_dir(&self.data_dir);
+        }
     }
 }
 

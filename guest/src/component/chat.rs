@@ -4,13 +4,13 @@
 use super::http_io::{self, ReadError, ResponseWriter};
 use super::upstream::{self, UpstreamResponse};
 use super::wasi::http::types::{IncomingRequest, ResponseOutparam};
-use super::{RequestCtx, config, kv, log, models, random_id, sql, unix_now};
+use super::{RequestCtx, artifacts, config, kv, log, models, random_id, sql, unix_now};
 use crate::errors::GatewayError;
 use crate::logline::Level;
 use crate::sse::{SseDecoder, SseEvent};
 use crate::translate::to_chunks::{ChunkTranslator, StreamContext};
 use crate::translate::to_completion::{completion_from_response, usage_of};
-use crate::translate::to_responses::translate_request;
+use crate::translate::to_responses::{parse_request, translate_request_with};
 use crate::usage_log::UsageRecord;
 use serde_json::json;
 
@@ -28,24 +28,34 @@ const SSE_HEADERS: &[(&str, &str)] = &[
 
 pub fn chat_completions(ctx: &RequestCtx, request: IncomingRequest, out: ResponseOutparam) {
     kv::count("requests:chat_completions");
+    let chat_id_header = http_io::header(&request.headers(), "x-openwebui-chat-id");
     let prepared = http_io::read_request_body(&request, REQUEST_BODY_LIMIT).and_then(|body| {
         drop(request);
-        let mut translated = translate_request(&body)?;
-        // Clients name models by their listed (URL-safe) ids; OpenRouter wants its own.
-        if !translated.model.contains('/') {
-            let openrouter_id = models::cached_id_map().resolve(&translated.model);
-            if let Some(body) = translated.body.as_object_mut() {
-                body.insert("model".into(), serde_json::Value::String(openrouter_id));
-            }
+        let request = parse_request(&body)?;
+        drop(body);
+        let openrouter_id = request
+            .get("model")
+            .and_then(serde_json::Value::as_str)
+            .map(openrouter_model_id);
+        let session = openrouter_id.as_deref().and_then(|model| {
+            artifacts::Session::start(ctx, chat_id_header.as_deref(), &request, model)
+        });
+        let replay = session
+            .as_ref()
+            .map(|session| session.load(ctx, &request))
+            .unwrap_or_default();
+        let mut translated = translate_request_with(request, &replay)?;
+        if let (Some(id), Some(body)) = (openrouter_id, translated.body.as_object_mut()) {
+            body.insert("model".into(), serde_json::Value::String(id));
         }
         let settings = config::load()?;
         let upstream_body = serde_json::to_vec(&translated.body).map_err(|e| {
             GatewayError::Internal(format!("serializing the upstream request: {e}"))
         })?;
         let response = upstream::post_responses(&settings, &upstream_body, translated.stream)?;
-        Ok((translated.model, translated.stream, response))
+        Ok((translated.model, translated.stream, response, session))
     });
-    let (model, stream, response) = match prepared {
+    let (model, stream, response, session) = match prepared {
         Ok(prepared) => prepared,
         Err(error) => return fail_before_first_byte(ctx, out, &error),
     };
@@ -54,9 +64,18 @@ pub fn chat_completions(ctx: &RequestCtx, request: IncomingRequest, out: Respons
     }
     let (created, _) = unix_now();
     if stream {
-        stream_answer(ctx, out, response, model, created);
+        stream_answer(ctx, out, response, model, created, session.as_ref());
     } else {
-        whole_answer(ctx, out, response, model, created);
+        whole_answer(ctx, out, response, model, created, session.as_ref());
+    }
+}
+
+/// Clients name models by their listed (URL-safe) ids; OpenRouter wants its own.
+fn openrouter_model_id(requested: &str) -> String {
+    if requested.contains('/') {
+        requested.to_owned()
+    } else {
+        models::cached_id_map().resolve(requested)
     }
 }
 
@@ -81,6 +100,7 @@ fn stream_answer(
     response: UpstreamResponse,
     model: String,
     created: u64,
+    session: Option<&artifacts::Session>,
 ) {
     let mut writer = match ResponseWriter::start(out, 200, SSE_HEADERS) {
         Ok(writer) => writer,
@@ -97,6 +117,9 @@ fn stream_answer(
         error_id: ctx.error_id.clone(),
         timestamp: ctx.started_at.clone(),
     });
+    if let Some(session) = session {
+        translator = translator.with_capture(session.capture());
+    }
     let mut decoder = SseDecoder::new();
     let mut outcome = "completed";
     let mut frames = String::new();
@@ -153,6 +176,10 @@ fn stream_answer(
             frames.extend(translator.on_data(&data));
         }
         frames.extend(translator.finish());
+        // Stored before `[DONE]` goes out: a client may send its next turn at once.
+        if let (Some(session), Some(capture)) = (session, translator.take_capture()) {
+            session.store(ctx, capture.into_captured());
+        }
         if flush(&mut writer, &mut frames).is_err() {
             outcome = "client_gone";
         }
@@ -188,13 +215,18 @@ fn whole_answer(
     response: UpstreamResponse,
     model: String,
     created: u64,
+    session: Option<&artifacts::Session>,
 ) {
+    let mut capture = session.map(artifacts::Session::capture);
     let result = response
         .body
         .read_to_end(RESPONSE_BODY_LIMIT)
-        .and_then(|body| completion_from_response(&body, &model, created));
+        .and_then(|body| completion_from_response(&body, &model, created, capture.as_mut()));
     match result {
         Ok(completion) => {
+            if let (Some(session), Some(capture)) = (session, capture) {
+                session.store(ctx, capture.into_captured());
+            }
             let parsed: Option<serde_json::Value> = serde_json::from_str(&completion).ok();
             http_io::respond_json(out, 200, &completion);
             let usage = parsed.as_ref().and_then(usage_of);

@@ -4,7 +4,11 @@ use super::wasi::config::store;
 use crate::errors::GatewayError;
 use crate::settings::Settings;
 
+/// One `wasi:config` value; unreadable counts as unset.
+pub fn lookup(key: &str) -> Option<String> {
+    store::get(key).ok().flatten()
+}
+
 pub fn load() -> Result<Settings, GatewayError> {
-    Settings::from_lookup(|key| store::get(key).ok().flatten())
-        .map_err(|e| GatewayError::Internal(e.to_string()))
+    Settings::from_lookup(lookup).map_err(|e| GatewayError::Internal(e.to_string()))
 }

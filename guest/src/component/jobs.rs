@@ -1,12 +1,21 @@
 //! The `jobs` export: work the host runs at start-up and on timers.
 
-use super::{config, models, sql};
-use crate::usage_log::MIGRATIONS;
+use super::{artifacts, config, models, sql};
+use crate::db;
+
+pub const KNOWN: &str = "migrate, refresh-catalog, cleanup-artifacts";
 
 pub fn run(job: &str) -> Result<String, String> {
     match job {
         "migrate" => {
-            let changed = sql::batch(MIGRATIONS)?;
+            let statements = db::migrations()
+                .into_iter()
+                .map(|sql| db::Statement {
+                    sql: sql.to_owned(),
+                    params: Vec::new(),
+                })
+                .collect();
+            let changed = sql::batch(statements)?;
             Ok(format!("schema up to date ({} statements)", changed.len()))
         }
         "refresh-catalog" => {
@@ -17,8 +26,7 @@ pub fn run(job: &str) -> Result<String, String> {
                 catalog.entries.len()
             ))
         }
-        other => Err(format!(
-            "unknown job {other:?}; known jobs: migrate, refresh-catalog"
-        )),
+        "cleanup-artifacts" => artifacts::cleanup(),
+        other => Err(format!("unknown job {other:?}; known jobs: {KNOWN}")),
     }
 }

@@ -1,7 +1,7 @@
 //! The `sql` import, with the component's own value type converted at the edge.
 
 use super::orpipe::gateway::sql as wit;
-use crate::usage_log::SqlValue;
+use crate::db::{SqlValue, Statement};
 
 fn to_wit(value: SqlValue) -> wit::Value {
     match value {
@@ -9,6 +9,17 @@ fn to_wit(value: SqlValue) -> wit::Value {
         SqlValue::Integer(n) => wit::Value::Integer(n),
         SqlValue::Real(x) => wit::Value::Real(x),
         SqlValue::Text(s) => wit::Value::Text(s),
+        SqlValue::Blob(b) => wit::Value::Blob(b),
+    }
+}
+
+fn from_wit(value: wit::Value) -> SqlValue {
+    match value {
+        wit::Value::Null => SqlValue::Null,
+        wit::Value::Integer(n) => SqlValue::Integer(n),
+        wit::Value::Real(x) => SqlValue::Real(x),
+        wit::Value::Text(s) => SqlValue::Text(s),
+        wit::Value::Blob(b) => SqlValue::Blob(b),
     }
 }
 
@@ -26,13 +37,24 @@ pub fn execute(statement: &str, params: Vec<SqlValue>) -> Result<u64, String> {
     wit::execute(statement, &params).map_err(describe)
 }
 
+/// Rows of a query, each as its column values in order.
+pub fn query(statement: &Statement) -> Result<Vec<Vec<SqlValue>>, String> {
+    let params: Vec<wit::Value> = statement.params.iter().cloned().map(to_wit).collect();
+    let result = wit::query(&statement.sql, &params).map_err(describe)?;
+    Ok(result
+        .rows
+        .into_iter()
+        .map(|row| row.values.into_iter().map(from_wit).collect())
+        .collect())
+}
+
 /// Runs statements in one transaction.
-pub fn batch(statements: &[&str]) -> Result<Vec<u64>, String> {
+pub fn batch(statements: Vec<Statement>) -> Result<Vec<u64>, String> {
     let statements: Vec<wit::Statement> = statements
-        .iter()
-        .map(|sql| wit::Statement {
-            sql: (*sql).to_owned(),
-            params: Vec::new(),
+        .into_iter()
+        .map(|s| wit::Statement {
+            sql: s.sql,
+            params: s.params.into_iter().map(to_wit).collect(),
         })
         .collect();
     wit::batch(&statements).map_err(describe)

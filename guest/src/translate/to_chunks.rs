@@ -7,7 +7,9 @@
 //!
 //! This module never performs I/O: `&str` payloads in, finished SSE frames out.
 
+use crate::artifacts::capture::Capture;
 use crate::errors::cards::{CardContext, interrupted_card};
+use crate::markers;
 use crate::openai::{ChunkHeader, DONE_FRAME, Usage, frame};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -54,6 +56,7 @@ pub struct ChunkTranslator {
     usage: Option<Usage>,
     finished: bool,
     unreadable_events: usize,
+    capture: Option<Capture>,
 }
 
 impl ChunkTranslator {
@@ -75,7 +78,25 @@ impl ChunkTranslator {
             usage: None,
             finished: false,
             unreadable_events: 0,
+            capture: None,
         }
+    }
+
+    /// Keeps the answer's reasoning items as artifacts, each announced by a marker line
+    /// in the content where it finished.
+    pub fn with_capture(mut self, capture: Capture) -> Self {
+        self.capture = Some(capture);
+        self
+    }
+
+    /// The captured artifacts (empty without a capture), once the stream has ended.
+    pub fn take_capture(&mut self) -> Option<Capture> {
+        self.capture.take()
+    }
+
+    fn announce(&mut self, id: &str, frames: &mut Vec<String>) {
+        let text = markers::marker_insert(id, self.sent_text);
+        frames.push(frame(&self.header.delta(json!({"content": text}), None)));
     }
 
     pub fn usage(&self) -> Option<&Usage> {
@@ -222,6 +243,9 @@ impl ChunkTranslator {
             return;
         };
         let item = event.get("item").unwrap_or(&Value::Null);
+        if let Some(id) = self.capture.as_mut().and_then(|c| c.item_done(item)) {
+            self.announce(&id, frames);
+        }
         let state = self.items.entry(index).or_insert(ItemState {
             kind: ItemKind::Other,
             done: false,
@@ -380,6 +404,14 @@ impl ChunkTranslator {
                 _ => {}
             }
         }
+        let late = self
+            .capture
+            .as_mut()
+            .map(|c| c.final_output(output))
+            .unwrap_or_default();
+        for id in late {
+            self.announce(&id, frames);
+        }
         let reason = finish.unwrap_or(if has_tool_calls { "tool_calls" } else { "stop" });
         frames.push(frame(&self.header.delta(json!({}), Some(reason))));
         if let Some(usage) = response.get("usage").and_then(Usage::from_responses) {
@@ -486,6 +518,14 @@ mod tests {
 
     /// Runs a whole upstream body through decoder and translator, fed in `piece`-byte reads.
     fn translate(body: &str, piece: usize) -> Vec<String> {
+        translate_capturing(body, piece, None).0
+    }
+
+    fn translate_capturing(
+        body: &str,
+        piece: usize,
+        capture: Option<Capture>,
+    ) -> (Vec<String>, Option<Capture>) {
         let mut decoder = SseDecoder::new();
         let mut translator = ChunkTranslator::new(StreamContext {
             model: "client/model".into(),
@@ -494,6 +534,9 @@ mod tests {
             error_id: "00000000000000e1".into(),
             timestamp: "2026-11-25T05:00:00Z".into(),
         });
+        if let Some(capture) = capture {
+            translator = translator.with_capture(capture);
+        }
         let mut frames = Vec::new();
         for chunk in body.as_bytes().chunks(piece) {
             decoder.push(chunk);
@@ -508,7 +551,42 @@ mod tests {
             frames.extend(translator.on_data(&data));
         }
         frames.extend(translator.finish());
-        frames
+        (frames, translator.take_capture())
+    }
+
+    #[test]
+    fn captured_reasoning_is_announced_by_a_marker_before_the_text() {
+        let body = fixture!("stream_reasoning_summary.sse");
+        let (frames, capture) = translate_capturing(
+            body,
+            7,
+            Some(Capture::new(|| "01KB4Y1Q6ZC3N9TQ7R4X8W2M5H".into())),
+        );
+        let chunks = chunks(&frames);
+        let content = joined(&chunks, "content");
+        assert_eq!(
+            content,
+            "[01KB4Y1Q6ZC3N9TQ7R4X8W2M5H]: #\n\nThe train travels **150 miles** (60 mph × 2.5 hours)."
+        );
+        assert_eq!(
+            crate::markers::split(&content)[0],
+            crate::markers::Segment::Marker("01KB4Y1Q6ZC3N9TQ7R4X8W2M5H")
+        );
+        let captured = capture.expect("capture").into_captured();
+        assert_eq!(captured.len(), 1);
+        let item = &captured[0].item;
+        assert_eq!(item["type"], "reasoning");
+        assert!(
+            item["encrypted_content"]
+                .as_str()
+                .is_some_and(|c| c.starts_with("gAAAA"))
+        );
+        // Without a capture the same stream carries no marker.
+        assert!(!joined(&chunks_of(body), "content").contains("]: #"));
+    }
+
+    fn chunks_of(body: &str) -> Vec<Value> {
+        chunks(&translate(body, 64))
     }
 
     fn chunks(frames: &[String]) -> Vec<Value> {

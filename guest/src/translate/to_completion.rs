@@ -3,14 +3,19 @@
 //! The same content a client would get by joining the streamed chunks: message text,
 //! reasoning, tool calls, finish reason and usage. This module never performs I/O.
 
+use crate::artifacts::capture::Capture;
 use crate::errors::GatewayError;
+use crate::markers;
 use crate::openai::Usage;
 use serde_json::{Value, json};
 
+/// `capture`, when given, keeps the answer's reasoning items; their markers go into the
+/// content where the items stood.
 pub fn completion_from_response(
     body: &[u8],
     model: &str,
     created: u64,
+    mut capture: Option<&mut Capture>,
 ) -> Result<String, GatewayError> {
     let response: Value = serde_json::from_slice(body)
         .map_err(|e| GatewayError::UpstreamProtocol(format!("the response is not JSON: {e}")))?;
@@ -72,7 +77,12 @@ pub fn completion_from_response(
                     }
                 }
             }
-            Some("reasoning") => append_reasoning(item, &mut reasoning),
+            Some("reasoning") => {
+                append_reasoning(item, &mut reasoning);
+                if let Some(id) = capture.as_deref_mut().and_then(|c| c.item_done(item)) {
+                    content.push_str(&markers::marker_insert(&id, !content.is_empty()));
+                }
+            }
             Some("function_call") => tool_calls.push(json!({
                 "id": item.get("call_id").and_then(Value::as_str).unwrap_or_default(),
                 "type": "function",
@@ -175,9 +185,32 @@ mod tests {
 
     fn complete(body: &[u8]) -> Value {
         serde_json::from_str(
-            &completion_from_response(body, "client/model", 9).expect("completion"),
+            &completion_from_response(body, "client/model", 9, None).expect("completion"),
         )
         .expect("JSON")
+    }
+
+    #[test]
+    fn captured_reasoning_puts_its_marker_where_the_item_stood() {
+        let body = json!({"id": "resp_1", "status": "completed", "output": [
+            {"type": "reasoning", "id": "rs_1", "encrypted_content": "gAAAA", "summary": []},
+            {"type": "message", "content": [{"type": "output_text", "text": "Answer."}]},
+            {"type": "reasoning", "id": "rs_2", "summary": []}]});
+        let mut capture = Capture::new(|| "01KB4Y1Q6ZC3N9TQ7R4X8W2M5H".into());
+        let completion: Value = serde_json::from_str(
+            &completion_from_response(body.to_string().as_bytes(), "m", 1, Some(&mut capture))
+                .expect("completion"),
+        )
+        .expect("JSON");
+        assert_eq!(
+            completion["choices"][0]["message"]["content"],
+            "[01KB4Y1Q6ZC3N9TQ7R4X8W2M5H]: #\n\nAnswer."
+        );
+        assert_eq!(
+            capture.captured().len(),
+            1,
+            "the empty reasoning item is not kept"
+        );
     }
 
     #[test]
@@ -371,8 +404,8 @@ mod tests {
             "length"
         );
         let failed = json!({"status": "failed", "error": {"code": "server_error", "message": "Provider disconnected"}});
-        let error =
-            completion_from_response(failed.to_string().as_bytes(), "m", 0).expect_err("failed");
+        let error = completion_from_response(failed.to_string().as_bytes(), "m", 0, None)
+            .expect_err("failed");
         assert_eq!(error.http_status(), 502);
         assert!(error.to_string().contains("Provider disconnected"));
         assert!(
@@ -380,11 +413,11 @@ mod tests {
         );
         let numeric = json!({"status": "failed", "error": {"code": 429, "message": "slow down"}});
         assert!(matches!(
-            completion_from_response(numeric.to_string().as_bytes(), "m", 0),
+            completion_from_response(numeric.to_string().as_bytes(), "m", 0, None),
             Err(GatewayError::Upstream { code: Some(code), .. }) if code == "429"
         ));
         assert_eq!(
-            completion_from_response(b"<html>", "m", 0)
+            completion_from_response(b"<html>", "m", 0, None)
                 .expect_err("garbage")
                 .http_status(),
             502

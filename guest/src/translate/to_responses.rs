@@ -52,6 +52,8 @@ mod tools;
 use crate::errors::GatewayError;
 use serde_json::{Map, Value};
 
+pub use messages::Replay;
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct TranslatedRequest {
     /// The model id the client asked for.
@@ -65,12 +67,27 @@ fn invalid(message: impl Into<String>) -> GatewayError {
     GatewayError::InvalidRequest(message.into())
 }
 
+/// Translates a request body whose history replays nothing.
 pub fn translate_request(body: &[u8]) -> Result<TranslatedRequest, GatewayError> {
+    translate_request_with(parse_request(body)?, &Replay::default())
+}
+
+/// The request body as a JSON object.
+pub fn parse_request(body: &[u8]) -> Result<Map<String, Value>, GatewayError> {
     let request: Value = serde_json::from_slice(body)
         .map_err(|e| invalid(format!("the request body is not valid JSON: {e}")))?;
-    let Value::Object(request) = request else {
-        return Err(invalid("the request body must be a JSON object"));
-    };
+    match request {
+        Value::Object(request) => Ok(request),
+        _ => Err(invalid("the request body must be a JSON object")),
+    }
+}
+
+/// Translates a parsed request, inserting `replay`'s stored items where the history's
+/// markers name them.
+pub fn translate_request_with(
+    request: Map<String, Value>,
+    replay: &Replay,
+) -> Result<TranslatedRequest, GatewayError> {
     let model = match request.get("model") {
         Some(Value::String(model)) if !model.trim().is_empty() => model.clone(),
         Some(Value::String(_)) | None => return Err(invalid("`model` is required")),
@@ -84,7 +101,7 @@ pub fn translate_request(body: &[u8]) -> Result<TranslatedRequest, GatewayError>
         }
         Some(_) => return Err(invalid("`messages` must be an array")),
     };
-    let input = pairs::sanitize_input(messages::messages_to_input(messages)?);
+    let input = pairs::sanitize_input(messages::messages_to_input(messages, replay)?);
     if input.is_empty() {
         return Err(invalid(
             "`messages` hold nothing to send: every message is empty",

@@ -34,6 +34,7 @@ impl ConfigSource {
                 values.insert(key.to_owned(), value.clone());
             }
         }
+        values.extend(settings.guest_settings.clone());
         Self {
             values: Arc::new(values),
         }

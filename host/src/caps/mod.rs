@@ -12,6 +12,11 @@ use crate::settings::Settings;
 use anyhow::Context;
 use std::sync::Arc;
 
+/// PostgreSQL connections per process. Guest SQL is a short insert per request, so a few
+/// connections serve many instances; the server's `max_connections` is shared by every
+/// orpipe process.
+const POSTGRES_POOL_SIZE: usize = 16;
+
 /// Everything the guest's imports are served from; shared by every instance.
 pub struct Capabilities {
     pub kv: Arc<dyn keyvalue::KeyValue>,
@@ -21,17 +26,36 @@ pub struct Capabilities {
 }
 
 impl Capabilities {
-    pub fn from_settings(settings: &Settings) -> anyhow::Result<Self> {
+    /// Connects to the configured stores. A configured store that cannot be reached stops
+    /// start-up: serving without it would silently lose records or split counters.
+    pub async fn from_settings(settings: &Settings) -> anyhow::Result<Self> {
         std::fs::create_dir_all(&settings.data_dir).with_context(|| {
             format!(
                 "creating the data directory {}",
                 settings.data_dir.display()
             )
         })?;
-        let kv: Arc<dyn keyvalue::KeyValue> = Arc::new(keyvalue::memory::MemoryKv::default());
-        let sql: Arc<dyn sql::Sql> = Arc::new(sql::sqlite::SqliteDb::open(
-            &settings.data_dir.join("orpipe.db"),
-        )?);
+        let kv: Arc<dyn keyvalue::KeyValue> = match &settings.redis_url {
+            Some(url) => Arc::new(
+                keyvalue::redis::RedisKv::connect(url, &settings.redis_prefix)
+                    .await
+                    .context("ORPIPE_REDIS_URL: the Redis server is not usable")?,
+            ),
+            None => Arc::new(keyvalue::memory::MemoryKv::default()),
+        };
+        let sql: Arc<dyn sql::Sql> = match &settings.database_url {
+            Some(url) => Arc::new(
+                sql::postgres::PostgresDb::connect(
+                    url,
+                    POSTGRES_POOL_SIZE.min(settings.max_concurrent),
+                )
+                .await
+                .context("ORPIPE_DATABASE_URL: the PostgreSQL server is not usable")?,
+            ),
+            None => Arc::new(sql::sqlite::SqliteDb::open(
+                &settings.data_dir.join("orpipe.db"),
+            )?),
+        };
         let outbound = Arc::new(outbound::Outbound::new(settings)?);
         tracing::info!(kv = kv.summary(), sql = sql.summary(), allowed = ?outbound.allowed_origins(), "capabilities ready");
         Ok(Self {

@@ -7,6 +7,11 @@
 //! | `assistant` | its text as a message of `output_text` parts (if any), then one `function_call` per `tool_calls` entry |
 //! | `tool` | a `function_call_output` for `tool_call_id` (or `id`, `call_id`); without any call id it is skipped |
 //!
+//! Hidden marker lines (see `markers`) never reach the model: in an assistant message each
+//! artifact marker is replaced by the stored item it names (from `Replay`), splitting the
+//! text around it, and in every other message markers are removed as text (a user may
+//! paste them).
+//!
 //! A message with no content parts is skipped. Call ids a client left out are made up as
 //! `call_<ULID>_<index>`; outputs get `fc_output_<ULID>` ids (see `ids`). Pairing calls with
 //! outputs is `pairs`' job. The deprecated `functions` API (`function` messages, an
@@ -16,10 +21,19 @@ use super::ids;
 use super::invalid;
 use super::parts::{PartContext, translate_part};
 use crate::errors::GatewayError;
+use crate::markers::{self, Segment};
 use serde_json::{Map, Value, json};
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+/// Stored items for the markers in a request's history, by artifact id, ready to insert.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Replay {
+    pub items: HashMap<String, Value>,
+}
 
 /// Every message's items, in conversation order (before `pairs::sanitize_input`).
-pub fn messages_to_input(messages: &[Value]) -> Result<Vec<Value>, GatewayError> {
+pub fn messages_to_input(messages: &[Value], replay: &Replay) -> Result<Vec<Value>, GatewayError> {
     let mut items = Vec::with_capacity(messages.len());
     for (index, message) in messages.iter().enumerate() {
         let Value::Object(message) = message else {
@@ -44,7 +58,7 @@ pub fn messages_to_input(messages: &[Value]) -> Result<Vec<Value>, GatewayError>
                 role,
                 PartContext::UserInput,
             )?),
-            "assistant" => assistant_items(index, message, &mut items)?,
+            "assistant" => assistant_items(index, message, replay, &mut items)?,
             "tool" => items.extend(tool_output(index, message)?),
             "function" => {
                 return Err(invalid(format!(
@@ -91,14 +105,18 @@ fn content_parts(
         }
         Some(text @ Value::String(_)) => Ok(vec![translate_part(
             &format!("messages[{index}].content"),
-            text,
+            &without_markers(text),
             context,
         )?]),
         Some(Value::Array(parts)) => parts
             .iter()
             .enumerate()
             .map(|(j, part)| {
-                translate_part(&format!("messages[{index}].content[{j}]"), part, context)
+                translate_part(
+                    &format!("messages[{index}].content[{j}]"),
+                    &without_markers(part),
+                    context,
+                )
             })
             .collect(),
         Some(_) => Err(invalid(format!(
@@ -107,10 +125,69 @@ fn content_parts(
     }
 }
 
+/// A string or text part with its marker lines removed (borrowed when it has none).
+fn without_markers(part: &Value) -> Cow<'_, Value> {
+    let hidden = |text: &str| text.contains("]: #");
+    match part {
+        Value::String(text) if hidden(text) => Cow::Owned(Value::String(markers::strip(text))),
+        Value::Object(fields)
+            if fields.get("type").and_then(Value::as_str) == Some("text")
+                && fields
+                    .get("text")
+                    .and_then(Value::as_str)
+                    .is_some_and(hidden) =>
+        {
+            let mut fields = fields.clone();
+            if let Some(Value::String(text)) = fields.get_mut("text") {
+                *text = markers::strip(text);
+            }
+            Cow::Owned(Value::Object(fields))
+        }
+        _ => Cow::Borrowed(part),
+    }
+}
+
+/// The whole text of an assistant message whose content is text only (a string or text
+/// parts), when it holds hidden marker lines.
+fn assistant_text_with_markers(message: &Map<String, Value>) -> Option<String> {
+    let text = match message.get("content")? {
+        Value::String(text) => text.clone(),
+        Value::Array(parts) => parts
+            .iter()
+            .map(
+                |p| match (p.get("type").and_then(Value::as_str), p.get("text")) {
+                    (Some("text"), Some(Value::String(text))) => Some(text.as_str()),
+                    _ => None,
+                },
+            )
+            .collect::<Option<String>>()?,
+        _ => return None,
+    };
+    text.contains("]: #").then_some(text)
+}
+
+/// The assistant's text split at its markers, each marker replaced by its stored item.
+fn replayed_assistant_items(text: &str, replay: &Replay, items: &mut Vec<Value>) {
+    for segment in markers::split(text) {
+        match segment {
+            Segment::Text(text) => {
+                let text = markers::strip(text);
+                let text = text.trim();
+                if !text.is_empty() {
+                    items.push(json!({"type": "message", "role": "assistant",
+                        "content": [{"type": "output_text", "text": text}]}));
+                }
+            }
+            Segment::Marker(id) => items.extend(replay.items.get(id).cloned()),
+        }
+    }
+}
+
 /// The assistant's text first, then its tool calls (the order the model produced them).
 fn assistant_items(
     index: usize,
     message: &Map<String, Value>,
+    replay: &Replay,
     items: &mut Vec<Value>,
 ) -> Result<(), GatewayError> {
     if message.get("function_call").is_some_and(|f| !f.is_null()) {
@@ -118,12 +195,15 @@ fn assistant_items(
             "messages[{index}]: assistant `function_call` belongs to the deprecated functions API; send `tool_calls` instead"
         )));
     }
-    items.extend(content_message(
-        index,
-        message,
-        "assistant",
-        PartContext::Assistant,
-    )?);
+    match assistant_text_with_markers(message) {
+        Some(text) => replayed_assistant_items(&text, replay, items),
+        None => items.extend(content_message(
+            index,
+            message,
+            "assistant",
+            PartContext::Assistant,
+        )?),
+    }
     match message.get("tool_calls") {
         None | Some(Value::Null) => Ok(()),
         Some(Value::Array(calls)) => {
@@ -240,7 +320,7 @@ mod tests {
     use super::*;
 
     fn input(messages: Value) -> Result<Vec<Value>, GatewayError> {
-        messages_to_input(messages.as_array().expect("array"))
+        messages_to_input(messages.as_array().expect("array"), &Replay::default())
     }
 
     /// Replaces each `fc_output_<ULID>` id by a placeholder after checking its format.

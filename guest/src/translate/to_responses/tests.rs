@@ -513,3 +513,71 @@ fn the_everything_request_has_the_documented_responses_shape() {
         }
     }
 }
+
+/// C3 (replay at marker positions) followed by C4's sanitizer: what is finally sent.
+#[test]
+fn c3_stored_items_are_replayed_where_their_markers_stood() {
+    let request = json!({"model": "openai/gpt-5", "messages": [
+        {"role": "user", "content": "Weather in Oslo?"},
+        {"role": "assistant", "id": "msg-a1", "content": "Checking.\n\n[01J2VVZBDQTP1ZQJ8DSN]: #\n[01J2VVZBDQTP1ZQJ8DSP]: #\n[01J2VVZBDQTP1ZQJ8DSQ]: #\nIt is -2C with snow in Oslo.\n"},
+        {"role": "user", "content": "Thanks [01J2VVZBDQTP1ZQJ8DSN]: #\n[01J2VVZBDQTP1ZQJ8DSN]: #\n"}]});
+    let stored = [
+        (
+            "01J2VVZBDQTP1ZQJ8DSN",
+            json!({"type": "reasoning", "id": "rs_1", "summary": [{"type": "summary_text", "text": "Need weather"}], "encrypted_content": "gAAAA..."}),
+        ),
+        (
+            "01J2VVZBDQTP1ZQJ8DSP",
+            json!({"type": "function_call", "id": "fc_1", "call_id": "call_9", "name": "get_weather", "arguments": "{\"city\":\"Oslo\"}"}),
+        ),
+        (
+            "01J2VVZBDQTP1ZQJ8DSQ",
+            json!({"type": "function_call_output", "call_id": "call_9", "output": "-2C snow"}),
+        ),
+    ];
+    let replay = Replay {
+        items: stored
+            .into_iter()
+            .filter_map(|(id, item)| {
+                Some((id.to_owned(), crate::artifacts::replay::normalize(item)?))
+            })
+            .collect(),
+    };
+    let Value::Object(request) = request else {
+        unreachable!()
+    };
+    let t = translate_request_with(request, &replay).expect("valid");
+    assert_eq!(
+        t.body["input"],
+        json!([user_text("Weather in Oslo?"),
+            {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "Checking."}]},
+            {"type": "reasoning", "id": "rs_1", "summary": [{"type": "summary_text", "text": "Need weather"}], "encrypted_content": "gAAAA...", "content": [], "status": "completed"},
+            {"type": "function_call", "call_id": "call_9", "name": "get_weather", "arguments": "{\"city\":\"Oslo\"}"},
+            {"type": "function_call_output", "call_id": "call_9", "output": "-2C snow"},
+            {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "It is -2C with snow in Oslo."}]},
+            // A user's marker line is removed; an inline one is just text.
+            user_text("Thanks [01J2VVZBDQTP1ZQJ8DSN]: #\n")])
+    );
+}
+
+#[test]
+fn markers_without_a_stored_item_are_dropped_and_never_reach_the_model() {
+    let t = translate(json!({"model": "m", "messages": [
+        {"role": "user", "content": "Hi"},
+        {"role": "assistant", "content": [{"type": "text", "text": "[01KB4Y1Q6ZC3N9TQ7R4X8W2M5H]: #\n\nHello\n[P:final_answer]: #\n"}]},
+        {"role": "assistant", "content": "[01KB4Y1Q6ZC3N9TQ7R4X8W2M5J]: #\n", "tool_calls": [
+            {"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]},
+        {"role": "tool", "tool_call_id": "c1", "content": "ok"},
+        {"role": "system", "content": "[01KB4Y1Q6ZC3N9TQ7R4X8W2M5H]: #\nRules"}]}))
+    .expect("valid");
+    let sent = t.body["input"].to_string();
+    assert!(!sent.contains("]: #"), "{sent}");
+    assert_eq!(
+        t.body["input"],
+        json!([user_text("Hi"),
+            {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "Hello"}]},
+            {"type": "function_call", "call_id": "c1", "name": "f", "arguments": "{}"},
+            {"type": "function_call_output", "call_id": "c1", "output": "ok"},
+            {"type": "message", "role": "system", "content": [{"type": "input_text", "text": "Rules"}]}])
+    );
+}

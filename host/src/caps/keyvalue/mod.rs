@@ -1,10 +1,11 @@
 //! `wasi:keyvalue` (store, atomics, batch): one logical store shared by every instance.
 //!
-//! The embedded backend is an in-process map (`memory`); a scale-out backend plugs in
-//! behind the same `KeyValue` trait. Only the default bucket (`""`) exists, as under the
+//! The embedded backend is an in-process map (`memory`); the scale-out backend is Redis
+//! (`redis`), behind the same `KeyValue` trait. Only the default bucket (`""`) exists, as under the
 //! wasmtime CLI, so the guest behaves the same in both hosts.
 
 pub mod memory;
+pub mod redis;
 
 use crate::bindings::wasi::keyvalue::{atomics, batch, store};
 use crate::state::State;

@@ -1,8 +1,9 @@
 //! The `orpipe:gateway/sql` import: parameterised statements with `$N` placeholders.
 //!
-//! The embedded backend is a SQLite file (`sqlite`); a scale-out backend plugs in behind
-//! the same `Sql` trait. The host never interprets statements: the schema is the guest's.
+//! The embedded backend is a SQLite file (`sqlite`); the scale-out backend is PostgreSQL
+//! (`postgres`), behind the same `Sql` trait. The host never interprets statements: the schema is the guest's.
 
+pub mod postgres;
 pub mod sqlite;
 
 use crate::bindings::orpipe::gateway::sql as wit;
