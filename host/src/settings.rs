@@ -35,6 +35,11 @@ pub struct Settings {
     pub max_concurrent: usize,
     pub http_referer: Option<String>,
     pub app_title: Option<String>,
+    /// Model filters, passed to the guest as they are (it parses and checks them):
+    /// `ORPIPE_MODEL_ALLOW`, `ORPIPE_MODEL_FREE_ONLY`, `ORPIPE_MODEL_TOOLS_ONLY`.
+    pub model_allow: Option<String>,
+    pub model_free_only: Option<String>,
+    pub model_tools_only: Option<String>,
 }
 
 impl Settings {
@@ -100,6 +105,9 @@ impl Settings {
             max_concurrent: usize::try_from(max_concurrent).unwrap_or(usize::MAX),
             http_referer: get("ORPIPE_HTTP_REFERER"),
             app_title: get("ORPIPE_APP_TITLE"),
+            model_allow: get("ORPIPE_MODEL_ALLOW"),
+            model_free_only: get("ORPIPE_MODEL_FREE_ONLY"),
+            model_tools_only: get("ORPIPE_MODEL_TOOLS_ONLY"),
         })
     }
 

@@ -4,10 +4,11 @@
 use super::http_io::{self, ReadError, ResponseWriter};
 use super::upstream::{self, UpstreamResponse};
 use super::wasi::http::types::{IncomingRequest, ResponseOutparam};
-use super::{RequestCtx, config, kv, log, models, random_id, sql, unix_now};
+use super::{RequestCtx, config, fitting, kv, log, models, random_id, sql, unix_now};
 use crate::errors::GatewayError;
 use crate::logline::Level;
 use crate::sse::{SseDecoder, SseEvent};
+use crate::translate::background_task::TASK_HEADER;
 use crate::translate::to_chunks::{ChunkTranslator, StreamContext};
 use crate::translate::to_completion::{completion_from_response, usage_of};
 use crate::translate::to_responses::translate_request;
@@ -28,6 +29,7 @@ const SSE_HEADERS: &[(&str, &str)] = &[
 
 pub fn chat_completions(ctx: &RequestCtx, request: IncomingRequest, out: ResponseOutparam) {
     kv::count("requests:chat_completions");
+    let task = http_io::header(&request.headers(), TASK_HEADER);
     let prepared = http_io::read_request_body(&request, REQUEST_BODY_LIMIT).and_then(|body| {
         drop(request);
         let mut translated = translate_request(&body)?;
@@ -39,10 +41,18 @@ pub fn chat_completions(ctx: &RequestCtx, request: IncomingRequest, out: Respons
             }
         }
         let settings = config::load()?;
+        fitting::prepare(ctx, &settings, &mut translated, task.as_deref())?;
         let upstream_body = serde_json::to_vec(&translated.body).map_err(|e| {
             GatewayError::Internal(format!("serializing the upstream request: {e}"))
         })?;
         let response = upstream::post_responses(&settings, &upstream_body, translated.stream)?;
+        let response = fitting::retry_refused_effort(
+            ctx,
+            &settings,
+            &mut translated.body,
+            translated.stream,
+            response,
+        )?;
         Ok((translated.model, translated.stream, response))
     });
     let (model, stream, response) = match prepared {

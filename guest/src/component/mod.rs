@@ -3,6 +3,7 @@
 
 mod chat;
 mod config;
+mod fitting;
 mod http_io;
 mod jobs;
 mod kv;

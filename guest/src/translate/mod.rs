@@ -1,6 +1,7 @@
 //! Translation between the two vocabularies: Chat Completions (what clients speak) and
 //! OpenRouter's Responses API (what orpipe sends upstream). Pure functions only.
 
+pub mod background_task;
 pub mod efforts;
 pub mod fit_model;
 pub mod to_chunks;
