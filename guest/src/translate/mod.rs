@@ -2,6 +2,7 @@
 //! OpenRouter's Responses API (what orpipe sends upstream). Pure functions only.
 
 pub mod background_task;
+pub mod citations;
 pub mod efforts;
 pub mod fit_model;
 pub mod to_chunks;
