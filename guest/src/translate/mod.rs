@@ -3,6 +3,7 @@
 
 pub mod background_task;
 pub mod citations;
+pub mod coalesce;
 pub mod efforts;
 pub mod fit_model;
 pub mod to_chunks;
