@@ -2,6 +2,7 @@
 //! OpenRouter, over loopback HTTP. One test binary, one module per area.
 
 mod component;
+mod fixtures_streams;
 mod openai_sdk;
 mod spine;
 
