@@ -66,7 +66,6 @@ pub fn effort_fallback(body: &Value, error: &GatewayError) -> Option<(String, St
         status: 400,
         message,
         provider_raw,
-        code,
         ..
     } = error
     else {
@@ -74,10 +73,11 @@ pub fn effort_fallback(body: &Value, error: &GatewayError) -> Option<(String, St
     };
     let requested = body.pointer("/reasoning/effort").and_then(Value::as_str)?;
     let text = format!("{message} {}", provider_raw.as_deref().unwrap_or_default());
-    let about_effort = text.contains("reasoning.effort")
-        || text.contains("reasoning_effort")
-        || code.as_deref() == Some("unsupported_value")
-        || text.to_ascii_lowercase().contains("effort");
+    // OpenRouter keeps only the provider's message (its `param` is lost), and some
+    // messages do not name the parameter (case C21). `text.verbosity` takes the same
+    // words, so an unnamed list is taken for the effort only when no verbosity was sent.
+    let about_effort =
+        text.to_ascii_lowercase().contains("effort") || body.pointer("/text/verbosity").is_none();
     if !about_effort {
         return None;
     }
@@ -162,6 +162,20 @@ mod tests {
             effort_fallback(&json!({"input": []}), &error),
             None,
             "no effort asked for"
+        );
+        let with_verbosity =
+            json!({"reasoning": {"effort": "minimal"}, "text": {"verbosity": "minimal"}});
+        assert_eq!(
+            effort_fallback(&with_verbosity, &error),
+            None,
+            "the list may be about verbosity"
+        );
+        let named = refusal(
+            "Unsupported value: 'reasoning.effort' does not support 'minimal' with this model. Supported values are: 'low', 'medium', and 'high'.",
+        );
+        assert_eq!(
+            effort_fallback(&with_verbosity, &named),
+            Some(("minimal".into(), "low".into()))
         );
         let already = json!({"reasoning": {"effort": "low"}});
         assert_eq!(effort_fallback(&already, &error), None);
