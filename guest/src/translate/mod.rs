@@ -6,6 +6,7 @@ pub mod citations;
 pub mod coalesce;
 pub mod efforts;
 pub mod fit_model;
+pub mod to_chat_request;
 pub mod to_chunks;
 pub mod to_completion;
 pub mod to_responses;
