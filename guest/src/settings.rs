@@ -3,6 +3,7 @@
 //! Parsing is pure (a lookup function in, `Settings` out) so it is tested natively; the
 //! component reads the keys on every request, which lets a host change them live.
 
+use crate::catalog::filter::ModelFilter;
 use std::time::Duration;
 
 /// `wasi:config` key names. The host maps its environment and config file onto them;
@@ -13,6 +14,10 @@ pub mod keys {
     pub const CATALOG_TTL_SECS: &str = "catalog_ttl_secs";
     pub const HTTP_REFERER: &str = "http_referer";
     pub const APP_TITLE: &str = "app_title";
+    /// Comma-separated model ids or `*` patterns clients may use (empty: all).
+    pub const MODEL_ALLOW: &str = "model_allow";
+    pub const MODEL_FREE_ONLY: &str = "model_free_only";
+    pub const MODEL_TOOLS_ONLY: &str = "model_tools_only";
 }
 
 pub const DEFAULT_BASE_URL: &str = "https://openrouter.ai/api/v1";
@@ -26,6 +31,8 @@ pub struct Settings {
     /// Attribution headers OpenRouter shows in its rankings (`HTTP-Referer`, `X-OpenRouter-Title`).
     pub http_referer: Option<String>,
     pub app_title: Option<String>,
+    /// Which models clients may use and see.
+    pub model_filter: ModelFilter,
 }
 
 /// Problems an operator must fix; the component answers with a 500 naming the key.
@@ -58,12 +65,29 @@ impl Settings {
                     }
                 })?,
             };
+        let flag = |key: &'static str| match non_empty(key).map(|v| v.to_ascii_lowercase()) {
+            None => Ok(false),
+            Some(v) if ["true", "1", "yes", "on"].contains(&v.as_str()) => Ok(true),
+            Some(v) if ["false", "0", "no", "off"].contains(&v.as_str()) => Ok(false),
+            Some(v) => Err(SettingsError::Invalid {
+                key,
+                reason: format!("{v:?} is not true or false"),
+            }),
+        };
+        let model_filter = ModelFilter {
+            allow: non_empty(keys::MODEL_ALLOW)
+                .map(|csv| ModelFilter::parse_allow(&csv))
+                .unwrap_or_default(),
+            free_only: flag(keys::MODEL_FREE_ONLY)?,
+            tools_only: flag(keys::MODEL_TOOLS_ONLY)?,
+        };
         Ok(Self {
             base_url,
             api_key: non_empty(keys::OPENROUTER_API_KEY),
             catalog_ttl,
             http_referer: non_empty(keys::HTTP_REFERER),
             app_title: non_empty(keys::APP_TITLE),
+            model_filter,
         })
     }
 }
@@ -136,6 +160,25 @@ mod tests {
         assert_eq!(s.api_key, None);
         assert_eq!(s.catalog_ttl, DEFAULT_CATALOG_TTL);
         assert_eq!(s.base_url.endpoint("/responses"), "/api/v1/responses");
+        assert!(!s.model_filter.is_active());
+    }
+
+    #[test]
+    fn model_filters_are_read_from_their_keys() {
+        let s = settings(&[
+            (keys::MODEL_ALLOW, "openai/*, anthropic.claude-sonnet-4.5"),
+            (keys::MODEL_FREE_ONLY, "TRUE"),
+            (keys::MODEL_TOOLS_ONLY, "0"),
+        ])
+        .expect("valid");
+        assert_eq!(
+            s.model_filter,
+            ModelFilter {
+                allow: vec!["openai/*".into(), "anthropic.claude-sonnet-4.5".into()],
+                free_only: true,
+                tools_only: false,
+            }
+        );
     }
 
     #[test]
@@ -165,6 +208,8 @@ mod tests {
             (keys::OPENROUTER_BASE_URL, "https://"),
             (keys::OPENROUTER_BASE_URL, "https://h/p?q=1"),
             (keys::CATALOG_TTL_SECS, "ten"),
+            (keys::MODEL_FREE_ONLY, "sometimes"),
+            (keys::MODEL_TOOLS_ONLY, "2"),
         ] {
             match settings(&[(key, value)]) {
                 Err(SettingsError::Invalid { key: k, .. }) => assert_eq!(k, key),

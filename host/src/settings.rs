@@ -58,6 +58,11 @@ pub struct Settings {
     pub artifact_cleanup_secs: u64,
     /// `GUEST_SETTINGS` that are set, by `wasi:config` key.
     pub guest_settings: BTreeMap<String, String>,
+    /// Model filters, passed to the guest, which parses them (the flags are checked here):
+    /// `ORPIPE_MODEL_ALLOW`, `ORPIPE_MODEL_FREE_ONLY`, `ORPIPE_MODEL_TOOLS_ONLY`.
+    pub model_allow: Option<String>,
+    pub model_free_only: Option<String>,
+    pub model_tools_only: Option<String>,
 }
 
 impl Settings {
@@ -99,6 +104,19 @@ impl Settings {
                     .collect()
             })
             .unwrap_or_default();
+        // Checked here so a typo stops start-up; the guest reads the same words.
+        let flag = |key: &str| -> anyhow::Result<Option<String>> {
+            match get(key).map(|v| v.to_ascii_lowercase()) {
+                None => Ok(None),
+                Some(v)
+                    if ["true", "1", "yes", "on", "false", "0", "no", "off"]
+                        .contains(&v.as_str()) =>
+                {
+                    Ok(Some(v))
+                }
+                Some(v) => bail!("{key}={v:?} is not true or false"),
+            }
+        };
         let max_concurrent = number("ORPIPE_MAX_CONCURRENT", 256)?;
         if max_concurrent == 0 {
             bail!("ORPIPE_MAX_CONCURRENT must be at least 1");
@@ -154,6 +172,9 @@ impl Settings {
                 .iter()
                 .filter_map(|(var, key)| Some(((*key).to_owned(), get(var)?)))
                 .collect(),
+            model_allow: get("ORPIPE_MODEL_ALLOW"),
+            model_free_only: flag("ORPIPE_MODEL_FREE_ONLY")?,
+            model_tools_only: flag("ORPIPE_MODEL_TOOLS_ONLY")?,
         })
     }
 
@@ -293,6 +314,7 @@ mod tests {
             ("ORPIPE_LISTEN", "localhost"),
             ("ORPIPE_CATALOG_TTL_SECS", "soon"),
             ("ORPIPE_MAX_CONCURRENT", "0"),
+            ("ORPIPE_MODEL_FREE_ONLY", "sometimes"),
         ] {
             let error = resolve(&[(key, value)], &[], Overrides::default()).expect_err("invalid");
             assert!(

@@ -3,7 +3,7 @@
 //! PostgreSQL and Redis — and deleted once expired. The stored rows are read raw to
 //! check that nothing readable is kept when a key is configured.
 
-use crate::CLIENT_KEY;
+use crate::{CLIENT_KEY, LOG_WAIT};
 use orpipe_testkit::{MockOpenRouter, Orpipe, Reply, StreamResult, client};
 use serde_json::{Value, json};
 use std::path::Path;
@@ -223,10 +223,15 @@ async fn rotated_keys_still_read_old_records_and_a_lost_key_only_skips_the_repla
     )
     .await;
     assert_not_replayed(&second_turn(&mock, &forgetful, &answer).await);
-    let log = forgetful.stderr_log();
     assert!(
-        log.contains("some artifacts were not replayed") && log.contains("not configured"),
-        "the log says why: {log}"
+        forgetful.wait_for_log("not configured", LOG_WAIT).await,
+        "the log says why: {}",
+        forgetful.stderr_log()
+    );
+    assert!(
+        forgetful
+            .stderr_log()
+            .contains("some artifacts were not replayed")
     );
 }
 
@@ -235,7 +240,7 @@ async fn without_a_key_records_are_plain_and_the_start_up_log_says_so() {
     let mock = MockOpenRouter::start().await.expect("mock");
     let orpipe = spawn(&mock, &[], None).await;
     assert!(
-        orpipe.stderr_log().contains("NOT encrypted"),
+        orpipe.wait_for_log("NOT encrypted", LOG_WAIT).await,
         "{}",
         orpipe.stderr_log()
     );
@@ -297,7 +302,7 @@ async fn expired_artifacts_are_deleted_by_the_cleanup_job() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     assert_eq!(ids, vec![fresh], "{}", orpipe.stderr_log());
-    assert!(orpipe.stderr_log().contains("deleted 1 artifacts"));
+    assert!(orpipe.wait_for_log("deleted 1 artifacts", LOG_WAIT).await);
 }
 
 /// Two processes sharing PostgreSQL and Redis: turn 1 through one, turn 2 through the

@@ -3,11 +3,21 @@
 
 mod artifacts;
 mod component;
+mod fixtures_streams;
 mod openai_sdk;
 mod spine;
 
 use orpipe_testkit::{MockOpenRouter, Orpipe};
 use std::path::Path;
+
+/// How long a test waits for a log line it expects.
+pub const LOG_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// What a Markdown renderer shows of an answer: its hidden marker lines
+/// (`[<ULID>]: #`, one per stored reasoning item) removed.
+pub fn rendered(content: &str) -> String {
+    orpipe_testkit::markers::strip(content).trim().to_owned()
+}
 
 /// The client key the tests configure orpipe with.
 pub const CLIENT_KEY: &str = "sk-orpipe-test";

@@ -1,7 +1,7 @@
 //! One chat request end to end: streamed and whole answers, the model list, the exact
 //! body OpenRouter receives, keys, upstream errors and broken streams.
 
-use crate::{CLIENT_KEY, start};
+use crate::{CLIENT_KEY, LOG_WAIT, rendered, start};
 use orpipe_testkit::{HttpResponse, MockOpenRouter, Orpipe, Reply, SseEvent, StreamResult, client};
 use serde_json::{Value, json};
 use std::path::Path;
@@ -192,8 +192,9 @@ async fn reasoning_streams_as_reasoning_content_before_the_answer() {
         reasoning.starts_with("The user asks whether 1995 was 30 years ago."),
         "{reasoning}"
     );
+    // The content also carries a hidden marker line for the stored reasoning.
     assert_eq!(
-        joined(&chunks, "content"),
+        rendered(&joined(&chunks, "content")),
         "Yes. As of 2025, 1995 was exactly 30 years ago."
     );
     let first_content = chunks.iter().position(|c| {
@@ -364,7 +365,7 @@ async fn upstream_http_errors_keep_their_status_before_the_first_byte() {
     assert_eq!(error_id.len(), 16);
     assert!(message.contains(&error_id), "the message quotes the id");
     assert!(
-        orpipe.stderr_log().contains(&error_id),
+        orpipe.wait_for_log(&error_id, LOG_WAIT).await,
         "the log line carries the same id"
     );
 }

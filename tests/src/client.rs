@@ -187,6 +187,24 @@ impl HttpClient {
         self.send(request).await
     }
 
+    /// [`HttpClient::post_json`] with extra request headers (e.g. `X-OpenWebUI-Task`).
+    pub async fn post_json_with_headers(
+        &self,
+        url: &str,
+        body: &Value,
+        bearer: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> anyhow::Result<HttpResponse> {
+        let mut request = build_request(Method::POST, url, Some(body), bearer, false)?;
+        for (name, value) in headers {
+            request.headers_mut().insert(
+                header::HeaderName::from_bytes(name.as_bytes()).context("header name")?,
+                HeaderValue::from_str(value).context("header value")?,
+            );
+        }
+        self.send(request).await
+    }
+
     /// POSTs `body` and reads the response as an event stream, timestamping each event.
     /// Transport failures after the response head are reported in
     /// [`StreamResult::outcome`], not as an error, so the frames received are kept.

@@ -169,6 +169,22 @@ impl Orpipe {
         }
     }
 
+    /// Waits (up to `timeout`) until the captured stderr contains `needle`. Log lines
+    /// reach the test through a pipe and a reader thread, so a line written before a
+    /// response was sent can still be in flight when the response arrives.
+    pub async fn wait_for_log(&self, needle: &str, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if self.stderr_log().contains(needle) {
+                return true;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// `http://127.0.0.1:PORT`, as announced by the binary.
     pub fn base_url(&self) -> &str {
         &self.base_url

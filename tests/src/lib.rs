@@ -48,4 +48,5 @@ pub use harness::Orpipe;
 pub use mock::{
     MockOpenRouter, RecordedRequest, Reply, Split, StreamEnd, StreamReply, SyntheticStream,
 };
+pub use orpipe_guest::markers;
 pub use orpipe_guest::sse::SseEvent;

@@ -3,10 +3,10 @@
 //! Only the fields orpipe uses are typed; unknown fields are tolerated, and any field may
 //! be missing or null. Derivation follows the original pipe (its FEATURES §3.2).
 
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value, json};
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 pub struct CatalogEntry {
     pub id: String,
     #[serde(default)]
@@ -30,7 +30,7 @@ pub struct CatalogEntry {
     pub reasoning: Option<ReasoningSpec>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 pub struct Architecture {
     #[serde(default, deserialize_with = "null_as_default")]
     pub input_modalities: Vec<String>,
@@ -38,7 +38,7 @@ pub struct Architecture {
     pub output_modalities: Vec<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 pub struct TopProvider {
     #[serde(default)]
     pub context_length: Option<u64>,
@@ -47,7 +47,7 @@ pub struct TopProvider {
 }
 
 /// The newer per-model reasoning description (absent for most models today).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 pub struct ReasoningSpec {
     #[serde(default)]
     pub mandatory: Option<bool>,
@@ -182,6 +182,7 @@ impl CatalogEntry {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalog::ids::{IdMap, public_id};
 
     fn sample() -> Vec<CatalogEntry> {
         let payload: Value = serde_json::from_str(include_str!(concat!(
@@ -243,6 +244,101 @@ mod tests {
         assert_eq!(listed["capabilities"]["vision"], true);
     }
 
+    fn entry(value: Value) -> CatalogEntry {
+        serde_json::from_value(value).expect("entry")
+    }
+
+    /// C14, adapted: orpipe has no "normalized" id (dated models stay separate models);
+    /// its listed id maps back to the exact OpenRouter id instead.
+    #[test]
+    fn c14_a_models_entry_gives_its_capabilities_and_ids() {
+        let model = entry(
+            json!({"id": "openai/gpt-4o-2024-08-06", "name": "OpenAI: GPT-4o (2024-08-06)", "context_length": 128000, "architecture": {"input_modalities": ["text", "image", "file"], "output_modalities": ["text"]}, "pricing": {"prompt": "0.0000025", "completion": "0.00001", "web_search": "0.01"}, "top_provider": {"context_length": 128000, "max_completion_tokens": 16384, "is_moderated": true}, "supported_parameters": ["max_tokens", "temperature", "tools", "tool_choice", "response_format", "structured_outputs"]}),
+        );
+        assert_eq!(
+            model.capabilities(),
+            Capabilities {
+                vision: true,
+                file_input: true,
+                tools: true,
+                structured_outputs: true,
+                web_search: true,
+                ..Capabilities::default()
+            }
+        );
+        assert_eq!(model.max_completion_tokens(), Some(16384));
+        let listed = public_id(&model.id);
+        assert_eq!(listed, "openai.gpt-4o-2024-08-06");
+        assert_eq!(
+            IdMap::new([model.id.as_str()]).resolve(&listed),
+            "openai/gpt-4o-2024-08-06"
+        );
+    }
+
+    /// C15: a free reasoning model. A `web_search` price of "0" still means the model
+    /// can search (the original's `web_search_tool` feature).
+    #[test]
+    fn c15_a_free_reasoning_model() {
+        let model = entry(
+            json!({"id": "deepseek/deepseek-r1:free", "architecture": {"input_modalities": ["text"], "output_modalities": ["text"]}, "pricing": {"prompt": "0", "completion": "0", "web_search": "0"}, "supported_parameters": ["reasoning", "include_reasoning", "max_tokens"]}),
+        );
+        assert_eq!(
+            model.capabilities(),
+            Capabilities {
+                reasoning: true,
+                web_search: true,
+                free: true,
+                ..Capabilities::default()
+            }
+        );
+        assert_eq!(public_id(&model.id), "deepseek.deepseek-r1:free");
+        assert_eq!(
+            IdMap::new([model.id.as_str()]).resolve("deepseek.deepseek-r1:free"),
+            "deepseek/deepseek-r1:free"
+        );
+    }
+
+    /// C16: an image-output model and `openrouter/auto`. orpipe does not apply the
+    /// original's blanket `file_input` override: the flag says what the model takes
+    /// natively (files are sent to every model anyway; OpenRouter parses them).
+    #[test]
+    fn c16_image_output_and_the_auto_router() {
+        let image = entry(
+            json!({"id": "google/gemini-2.5-flash-image", "architecture": {"modality": "text+image->text+image", "input_modalities": ["image", "text"], "output_modalities": ["image", "text"], "tokenizer": "Gemini", "instruct_type": null}, "pricing": {"prompt": "0.0000003", "completion": "0.0000025", "image": "0.0000003", "audio": "0.000001", "web_search": "0.014", "internal_reasoning": "0.0000025", "input_cache_read": "0.00000003", "input_cache_write": "0.00000008333333333333334"}, "supported_parameters": ["max_tokens", "response_format", "seed", "stop", "structured_outputs", "temperature", "top_p"]}),
+        );
+        assert_eq!(
+            image.capabilities(),
+            Capabilities {
+                vision: true,
+                image_output: true,
+                structured_outputs: true,
+                web_search: true,
+                ..Capabilities::default()
+            }
+        );
+        let auto = entry(
+            json!({"id": "openrouter/auto", "architecture": {"modality": "text+image+file+audio+video->text+image", "input_modalities": ["text", "image", "audio", "file", "video"], "output_modalities": ["text", "image"], "tokenizer": "Router", "instruct_type": null}, "pricing": {"prompt": "-1", "completion": "-1"}, "supported_parameters": ["frequency_penalty", "include_reasoning", "logit_bias", "logprobs", "max_completion_tokens", "max_tokens", "min_p", "presence_penalty", "reasoning", "repetition_penalty", "response_format", "seed", "stop", "structured_outputs", "temperature", "tool_choice", "tools", "top_k", "top_logprobs", "top_p", "web_search_options"]}),
+        );
+        assert_eq!(
+            auto.capabilities(),
+            Capabilities {
+                vision: true,
+                audio_input: true,
+                video_input: true,
+                file_input: true,
+                image_output: true,
+                reasoning: true,
+                tools: true,
+                structured_outputs: true,
+                ..Capabilities::default()
+            }
+        );
+        assert_eq!(
+            auto.to_openai("openrouter.auto")["pricing"],
+            json!({"prompt": "-1", "completion": "-1"})
+        );
+    }
+
     #[test]
     fn missing_or_null_fields_do_not_break_an_entry() {
         let entry: CatalogEntry = serde_json::from_value(json!({
@@ -253,5 +349,20 @@ mod tests {
         let caps = entry.capabilities();
         assert!(!caps.free && !caps.vision && !caps.tools);
         assert_eq!(entry.to_openai("x.y")["context_length"], Value::Null);
+    }
+
+    #[test]
+    fn an_entry_survives_the_cache_round_trip() {
+        for original in sample() {
+            let text = serde_json::to_string(&original).expect("serializes");
+            let restored: CatalogEntry = serde_json::from_str(&text).expect("parses back");
+            assert_eq!(restored.capabilities(), original.capabilities());
+            assert_eq!(
+                restored.to_openai("listed"),
+                original.to_openai("listed"),
+                "{}",
+                original.id
+            );
+        }
     }
 }

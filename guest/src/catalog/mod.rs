@@ -4,11 +4,13 @@
 //! This module never performs I/O; the component fetches and caches.
 
 pub mod entry;
+pub mod filter;
 pub mod ids;
 pub mod refresh;
 
 use crate::errors::GatewayError;
 use entry::CatalogEntry;
+use filter::ModelFilter;
 use ids::{IdMap, public_id};
 use serde_json::{Value, json};
 
@@ -44,11 +46,20 @@ impl Catalog {
         IdMap::new(self.entries.iter().map(|e| e.id.as_str()))
     }
 
-    /// The OpenAI list shape, each model with its public id, limits, pricing and capabilities.
-    pub fn openai_model_list(&self) -> String {
+    /// The entry for an OpenRouter id; a `:variant` of a listed model (`openai/gpt-4o:nitro`)
+    /// gets its base model's entry, since variants share what the model can take.
+    pub fn entry(&self, openrouter_id: &str) -> Option<&CatalogEntry> {
+        let find = |id: &str| self.entries.iter().find(|e| e.id == id);
+        find(openrouter_id).or_else(|| find(openrouter_id.split_once(':')?.0))
+    }
+
+    /// The OpenAI list shape, each model the filter admits with its public id, limits,
+    /// pricing and capabilities.
+    pub fn openai_model_list(&self, filter: &ModelFilter) -> String {
         let models: Vec<Value> = self
             .entries
             .iter()
+            .filter(|e| filter.admits(&e.id, Some(e)).is_ok())
             .map(|e| e.to_openai(&public_id(&e.id)))
             .collect();
         json!({"object": "list", "data": models}).to_string()
@@ -66,7 +77,8 @@ mod tests {
             "/../tests/fixtures/models_sample.json"
         ));
         let catalog = Catalog::parse(payload).expect("parses");
-        let list: Value = serde_json::from_str(&catalog.openai_model_list()).expect("JSON");
+        let list: Value = serde_json::from_str(&catalog.openai_model_list(&ModelFilter::default()))
+            .expect("JSON");
         assert_eq!(list["object"], "list");
         let ids: Vec<&str> = list["data"]
             .as_array()
@@ -92,6 +104,35 @@ mod tests {
             catalog.id_map().resolve("anthropic.claude-sonnet-4.5"),
             "anthropic/claude-sonnet-4.5"
         );
+        let free_only = ModelFilter {
+            free_only: true,
+            ..Default::default()
+        };
+        let list: Value =
+            serde_json::from_str(&catalog.openai_model_list(&free_only)).expect("JSON");
+        assert_eq!(list["data"].as_array().map(Vec::len), Some(1));
+        assert_eq!(list["data"][0]["id"], "deepseek.deepseek-r1-0528:free");
+    }
+
+    #[test]
+    fn entries_are_found_by_id_and_variants_by_their_base() {
+        let catalog = Catalog::parse(include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/fixtures/models_sample.json"
+        )))
+        .expect("parses");
+        let id_of = |id: &str| catalog.entry(id).map(|e| e.id.as_str());
+        assert_eq!(id_of("openai/gpt-4o-mini"), Some("openai/gpt-4o-mini"));
+        assert_eq!(
+            id_of("openai/gpt-4o-mini:nitro"),
+            Some("openai/gpt-4o-mini")
+        );
+        assert_eq!(
+            id_of("deepseek/deepseek-r1-0528:free"),
+            Some("deepseek/deepseek-r1-0528:free")
+        );
+        assert_eq!(id_of("openai/gpt-5"), None);
+        assert_eq!(id_of(""), None);
     }
 
     #[test]

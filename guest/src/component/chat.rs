@@ -4,10 +4,11 @@
 use super::http_io::{self, ReadError, ResponseWriter};
 use super::upstream::{self, UpstreamResponse};
 use super::wasi::http::types::{IncomingRequest, ResponseOutparam};
-use super::{RequestCtx, artifacts, config, kv, log, models, random_id, sql, unix_now};
+use super::{RequestCtx, artifacts, config, fitting, kv, log, models, random_id, sql, unix_now};
 use crate::errors::GatewayError;
 use crate::logline::Level;
 use crate::sse::{SseDecoder, SseEvent};
+use crate::translate::background_task::TASK_HEADER;
 use crate::translate::to_chunks::{ChunkTranslator, StreamContext};
 use crate::translate::to_completion::{completion_from_response, usage_of};
 use crate::translate::to_responses::{parse_request, translate_request_with};
@@ -29,6 +30,7 @@ const SSE_HEADERS: &[(&str, &str)] = &[
 pub fn chat_completions(ctx: &RequestCtx, request: IncomingRequest, out: ResponseOutparam) {
     kv::count("requests:chat_completions");
     let chat_id_header = http_io::header(&request.headers(), "x-openwebui-chat-id");
+    let task = http_io::header(&request.headers(), TASK_HEADER);
     let prepared = http_io::read_request_body(&request, REQUEST_BODY_LIMIT).and_then(|body| {
         drop(request);
         let request = parse_request(&body)?;
@@ -37,9 +39,13 @@ pub fn chat_completions(ctx: &RequestCtx, request: IncomingRequest, out: Respons
             .get("model")
             .and_then(serde_json::Value::as_str)
             .map(openrouter_model_id);
-        let session = openrouter_id.as_deref().and_then(|model| {
-            artifacts::Session::start(ctx, chat_id_header.as_deref(), &request, model)
-        });
+        // Background tasks (titles, tags) neither replay nor store reasoning.
+        let session = openrouter_id
+            .as_deref()
+            .filter(|_| task.as_deref().is_none_or(|t| t.trim().is_empty()))
+            .and_then(|model| {
+                artifacts::Session::start(ctx, chat_id_header.as_deref(), &request, model)
+            });
         let replay = session
             .as_ref()
             .map(|session| session.load(ctx, &request))
@@ -49,10 +55,18 @@ pub fn chat_completions(ctx: &RequestCtx, request: IncomingRequest, out: Respons
             body.insert("model".into(), serde_json::Value::String(id));
         }
         let settings = config::load()?;
+        fitting::prepare(ctx, &settings, &mut translated, task.as_deref())?;
         let upstream_body = serde_json::to_vec(&translated.body).map_err(|e| {
             GatewayError::Internal(format!("serializing the upstream request: {e}"))
         })?;
         let response = upstream::post_responses(&settings, &upstream_body, translated.stream)?;
+        let response = fitting::retry_refused_effort(
+            ctx,
+            &settings,
+            &mut translated.body,
+            translated.stream,
+            response,
+        )?;
         Ok((translated.model, translated.stream, response, session))
     });
     let (model, stream, response, session) = match prepared {

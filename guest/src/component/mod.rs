@@ -4,6 +4,7 @@
 mod artifacts;
 mod chat;
 mod config;
+mod fitting;
 mod http_io;
 mod jobs;
 mod kv;

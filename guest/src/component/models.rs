@@ -6,6 +6,7 @@ use super::http_io;
 use super::wasi::http::types::ResponseOutparam;
 use super::{RequestCtx, config, kv, log, unix_now, upstream};
 use crate::catalog::Catalog;
+use crate::catalog::entry::CatalogEntry;
 use crate::catalog::ids::IdMap;
 use crate::catalog::refresh::{Decision, RefreshState};
 use crate::errors::GatewayError;
@@ -16,12 +17,18 @@ use serde_json::json;
 const PAYLOAD_KEY: &str = "catalog:v2:payload";
 const IDS_KEY: &str = "catalog:v2:ids";
 const STATE_KEY: &str = "catalog:v2:state";
+/// One key per model (`catalog:v2:model:<openrouter id>`), so a chat request reads the
+/// one entry it needs instead of parsing the whole catalog. A model OpenRouter drops
+/// keeps its key until the store is cleared; it is only ever looked up by id.
+const MODEL_KEY_PREFIX: &str = "catalog:v2:model:";
 const CATALOG_BODY_LIMIT: usize = 32 * 1024 * 1024;
 
 pub fn list_models(ctx: &RequestCtx, out: ResponseOutparam) {
     kv::count("requests:models");
-    match config::load().and_then(|settings| load_catalog(&settings)) {
-        Ok(catalog) => http_io::respond_json(out, 200, &catalog.openai_model_list()),
+    match config::load().and_then(|settings| Ok((load_catalog(&settings)?, settings))) {
+        Ok((catalog, settings)) => {
+            http_io::respond_json(out, 200, &catalog.openai_model_list(&settings.model_filter))
+        }
         Err(error) => {
             log::emit(
                 Level::Warn,
@@ -89,11 +96,18 @@ pub fn refresh(settings: &Settings) -> Result<Catalog, GatewayError> {
     let catalog = Catalog::parse(&payload)?;
     let (_, now_ms) = unix_now();
     let state = RefreshState::succeeded(now_ms, ttl_ms(settings));
-    let stored = kv::set_many(&[
+    let model_keys: Vec<(String, Vec<u8>)> = catalog
+        .entries
+        .iter()
+        .filter_map(|e| Some((model_key(&e.id), serde_json::to_vec(e).ok()?)))
+        .collect();
+    let mut pairs: Vec<(&str, Vec<u8>)> = vec![
         (PAYLOAD_KEY, payload),
         (IDS_KEY, catalog.id_map().to_json().into_bytes()),
         (STATE_KEY, serde_json::to_vec(&state).unwrap_or_default()),
-    ]);
+    ];
+    pairs.extend(model_keys.iter().map(|(k, v)| (k.as_str(), v.clone())));
+    let stored = kv::set_many(&pairs);
     if let Err(reason) = stored {
         log::emit(
             Level::Warn,
@@ -111,6 +125,40 @@ pub fn cached_id_map() -> IdMap {
         .and_then(|bytes| String::from_utf8(bytes).ok())
         .and_then(|text| IdMap::from_json(&text))
         .unwrap_or_default()
+}
+
+/// The catalog entry of one model (a `:variant` falls back to its base), from the cache.
+pub fn cached_entry(openrouter_id: &str) -> Option<CatalogEntry> {
+    let base = openrouter_id.split_once(':').map(|(base, _)| base);
+    let keys: Vec<String> = std::iter::once(openrouter_id)
+        .chain(base)
+        .map(model_key)
+        .collect();
+    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+    kv::get_many(&keys)
+        .into_iter()
+        .flatten()
+        .find_map(|bytes| serde_json::from_slice(&bytes).ok())
+}
+
+/// The entry a chat request is fitted to. `None` (send as is) when the model is unknown
+/// or no catalog is cached, unless the model filters must know the model: then the
+/// catalog is loaded (fetched if stale), and failing that the request fails.
+pub fn entry_for(
+    settings: &Settings,
+    openrouter_id: &str,
+) -> Result<Option<CatalogEntry>, GatewayError> {
+    if let Some(entry) = cached_entry(openrouter_id) {
+        return Ok(Some(entry));
+    }
+    if !settings.model_filter.needs_catalog() {
+        return Ok(None);
+    }
+    Ok(load_catalog(settings)?.entry(openrouter_id).cloned())
+}
+
+fn model_key(openrouter_id: &str) -> String {
+    format!("{MODEL_KEY_PREFIX}{openrouter_id}")
 }
 
 fn store_state(state: &RefreshState) {

@@ -71,7 +71,8 @@ impl GatewayError {
         match self {
             GatewayError::InvalidRequest(_)
             | GatewayError::PayloadTooLarge(_)
-            | GatewayError::NotFound(_) => ErrorClass::InvalidRequest,
+            | GatewayError::NotFound(_)
+            | GatewayError::ModelRestricted(_) => ErrorClass::InvalidRequest,
             GatewayError::MethodNotAllowed => ErrorClass::InvalidRequest,
             GatewayError::MissingApiKey => ErrorClass::Authentication,
             GatewayError::Upstream { status, .. } => match status {

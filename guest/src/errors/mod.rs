@@ -41,6 +41,9 @@ pub enum GatewayError {
     UpstreamProtocol(String),
     #[error("{0}")]
     NotFound(String),
+    /// The operator's model filters (allow-list, free-only, tools-only) exclude the model.
+    #[error("{0}")]
+    ModelRestricted(String),
     #[error("method not allowed on this path")]
     MethodNotAllowed,
     #[error("internal error in orpipe: {0}")]
@@ -80,6 +83,7 @@ impl GatewayError {
             GatewayError::UpstreamConnection(_) | GatewayError::UpstreamProtocol(_) => 502,
             GatewayError::UpstreamTimeout(_) => 504,
             GatewayError::NotFound(_) => 404,
+            GatewayError::ModelRestricted(_) => 403,
             GatewayError::MethodNotAllowed => 405,
             GatewayError::Internal(_) => 500,
         }
@@ -105,6 +109,7 @@ impl GatewayError {
             GatewayError::Upstream { code, .. } => code.clone(),
             GatewayError::UpstreamTimeout(_) => Some("upstream_timeout".into()),
             GatewayError::UpstreamConnection(_) => Some("upstream_unreachable".into()),
+            GatewayError::ModelRestricted(_) => Some("model_restricted".into()),
             _ => None,
         }
     }

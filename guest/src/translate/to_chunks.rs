@@ -7,6 +7,7 @@
 //!
 //! This module never performs I/O: `&str` payloads in, finished SSE frames out.
 
+use super::citations::{Citations, message_annotations};
 use crate::artifacts::capture::Capture;
 use crate::errors::cards::{CardContext, interrupted_card};
 use crate::markers;
@@ -57,6 +58,7 @@ pub struct ChunkTranslator {
     finished: bool,
     unreadable_events: usize,
     capture: Option<Capture>,
+    citations: Citations,
 }
 
 impl ChunkTranslator {
@@ -79,6 +81,7 @@ impl ChunkTranslator {
             finished: false,
             unreadable_events: 0,
             capture: None,
+            citations: Citations::default(),
         }
     }
 
@@ -173,7 +176,10 @@ impl ChunkTranslator {
             "response.output_item.done" => self.item_done(event, frames),
             "response.output_text.delta" => self.text_delta(event, "content", frames),
             "response.refusal.delta" => self.text_delta(event, "refusal", frames),
-            "response.reasoning_text.delta" => self.text_delta(event, "reasoning_content", frames),
+            // `response.reasoning.delta` is an older name some docs still use.
+            "response.reasoning_text.delta" | "response.reasoning.delta" => {
+                self.text_delta(event, "reasoning_content", frames)
+            }
             "response.reasoning_summary_text.delta" => self.summary_delta(event, frames),
             "response.function_call_arguments.delta" => self.arguments_delta(event, frames),
             "response.completed" | "response.done" => self.complete(event, None, frames),
@@ -188,8 +194,31 @@ impl ChunkTranslator {
                 };
                 self.complete(event, Some(finish), frames);
             }
-            // Everything else (part boundaries, `*.done` echoes of text we streamed, tool
-            // progress, debug) carries nothing a Chat Completions client needs.
+            "response.output_text.annotation.added" => {
+                self.ensure_started(event, frames);
+                self.cite(event.get("annotation"), frames);
+            }
+            "response.content_part.done" => {
+                let annotations = event
+                    .pointer("/part/annotations")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten();
+                self.cite(annotations, frames);
+            }
+            // Deliberately ignored, because they carry nothing a Chat Completions client
+            // needs or repeat what was already sent (API.md §3.2):
+            // - `response.content_part.added`, `response.reasoning_summary_part.added`/`.done`:
+            //   part boundaries (summary parts are separated in `summary_delta`);
+            // - `response.output_text.done`, `response.refusal.done`,
+            //   `response.reasoning_text.done`, `response.reasoning_summary_text.done`,
+            //   `response.function_call_arguments.done`: the full text of what was streamed
+            //   (anything never streamed is sent from `output_item.done` or the final payload);
+            // - `response.custom_tool_call_input.*`, `response.web_search_call.*`,
+            //   `response.image_generation_call.*`, `response.code_interpreter_call*`,
+            //   `response.apply_patch_call_operation_diff.*`, `response.fusion_call.*`:
+            //   progress of tools OpenRouter runs itself;
+            // - `response.debug` and anything unknown.
             _ => {}
         }
     }
@@ -253,11 +282,20 @@ impl ChunkTranslator {
             last_summary_index: None,
         });
         state.done = true;
-        if state.streamed {
-            return;
+        if !state.streamed {
+            self.fill_unstreamed(index, item, frames);
         }
-        // What arrives only with the finished item is sent now (quirk Q3), not at
-        // `response.completed`, which may never come (quirk Q2).
+        if item.get("type").and_then(Value::as_str) == Some("message") {
+            self.cite(message_annotations(item), frames);
+        }
+    }
+
+    /// What arrives only with the finished item is sent now (quirk Q3), not at
+    /// `response.completed`, which may never come (quirk Q2).
+    fn fill_unstreamed(&mut self, index: u64, item: &Value, frames: &mut Vec<String>) {
+        let Some(state) = self.items.get_mut(&index) else {
+            return;
+        };
         match state.kind {
             ItemKind::FunctionCall { tool_index } => {
                 state.streamed = true;
@@ -381,12 +419,13 @@ impl ChunkTranslator {
             let index = position as u64;
             let streamed = self.items.get(&index).is_some_and(|s| s.streamed);
             match item.get("type").and_then(Value::as_str) {
-                Some("message") if !streamed => {
+                Some("message") => {
                     let text = message_text(item);
-                    if !text.is_empty() {
+                    if !streamed && !text.is_empty() {
                         self.sent_text = true;
                         frames.push(frame(&self.header.delta(json!({"content": text}), None)));
                     }
+                    self.cite(message_annotations(item), frames);
                 }
                 Some("function_call") => {
                     has_tool_calls = true;
@@ -419,6 +458,20 @@ impl ChunkTranslator {
             self.usage = Some(usage);
         }
         self.finished = true;
+    }
+
+    /// Sends the url citations among `annotations` that were not sent yet.
+    fn cite<'a>(
+        &mut self,
+        annotations: impl IntoIterator<Item = &'a Value>,
+        frames: &mut Vec<String>,
+    ) {
+        let citations = self.citations.new_ones(annotations);
+        if !citations.is_empty() {
+            frames.push(frame(
+                &self.header.delta(json!({"annotations": citations}), None),
+            ));
+        }
     }
 
     fn finish_reason_from_items(&self) -> &'static str {
@@ -769,10 +822,63 @@ mod tests {
     }
 
     #[test]
-    fn web_search_answers_stream_their_text() {
+    fn web_search_citations_arrive_once_each_after_the_text() {
         let chunks = chunks(&translate(fixture!("stream_web_search_citations.sse"), 64));
-        assert!(!joined(&chunks, "content").is_empty());
+        assert_eq!(
+            joined(&chunks, "content"),
+            "According to the official Rust blog, the latest stable release is listed on its releases page. The GitHub releases page mirrors the same version."
+        );
         assert_eq!(finish_reasons(&chunks), ["stop"]);
+        let annotations: Vec<&Value> = chunks
+            .iter()
+            .filter_map(|c| c.pointer("/choices/0/delta/annotations"))
+            .filter_map(Value::as_array)
+            .flatten()
+            .collect();
+        assert_eq!(annotations.len(), 2, "{annotations:?}");
+        assert_eq!(
+            annotations[0],
+            &json!({"type": "url_citation", "url_citation": {
+                "url": "https://blog.rust-lang.org/releases/latest/",
+                "title": "Rust Blog: latest release", "start_index": 0, "end_index": 94,
+                "content": "Announcing the latest stable Rust release.\n[...]\nUpdate with `rustup update stable`."
+            }})
+        );
+        assert_eq!(
+            annotations[1]["url_citation"]["url"],
+            "https://github.com/rust-lang/rust/releases"
+        );
+        let last_text = chunks.iter().rposition(|c| {
+            c.pointer("/choices/0/delta/content")
+                .and_then(Value::as_str)
+                .is_some_and(|t| !t.is_empty())
+        });
+        let first_citation = chunks
+            .iter()
+            .position(|c| c.pointer("/choices/0/delta/annotations").is_some());
+        assert!(last_text < first_citation);
+    }
+
+    #[test]
+    fn citations_only_in_the_final_payload_are_still_sent_once() {
+        let citation = r#"{"type":"url_citation","url":"https://x.example/","title":"X","start_index":0,"end_index":4}"#;
+        let body = [
+            r#"data: {"type":"response.created","response":{"id":"gen-c","output":[]}}"#.to_owned(),
+            r#"data: {"type":"response.output_item.added","output_index":0,"item":{"type":"message","content":[]}}"#.to_owned(),
+            r#"data: {"type":"response.output_text.delta","output_index":0,"delta":"Text"}"#.to_owned(),
+            format!(
+                r#"data: {{"type":"response.completed","response":{{"id":"gen-c","output":[{{"type":"message","content":[{{"type":"output_text","text":"Text","annotations":[{citation},{citation}]}}]}}]}}}}"#
+            ),
+        ]
+        .join("\n\n");
+        let chunks = chunks(&translate(&body, 11));
+        let annotations: Vec<&Value> = chunks
+            .iter()
+            .filter_map(|c| c.pointer("/choices/0/delta/annotations"))
+            .collect();
+        assert_eq!(annotations.len(), 1);
+        assert_eq!(annotations[0][0]["url_citation"]["title"], "X");
+        assert_eq!(joined(&chunks, "content"), "Text");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! The same content a client would get by joining the streamed chunks: message text,
 //! reasoning, tool calls, finish reason and usage. This module never performs I/O.
 
+use super::citations::{Citations, message_annotations};
 use crate::artifacts::capture::Capture;
 use crate::errors::GatewayError;
 use crate::markers;
@@ -56,9 +57,12 @@ pub fn completion_from_response(
     let mut refusal = String::new();
     let mut reasoning = String::new();
     let mut tool_calls = Vec::new();
+    let mut citations = Citations::default();
+    let mut annotations = Vec::new();
     for item in output {
         match item.get("type").and_then(Value::as_str) {
             Some("message") => {
+                annotations.extend(citations.new_ones(message_annotations(item)));
                 for part in item
                     .get("content")
                     .and_then(Value::as_array)
@@ -116,6 +120,9 @@ pub fn completion_from_response(
     }
     if !tool_calls.is_empty() {
         message["tool_calls"] = Value::Array(tool_calls);
+    }
+    if !annotations.is_empty() {
+        message["annotations"] = Value::Array(annotations);
     }
     let id = response
         .get("id")
@@ -288,6 +295,7 @@ mod tests {
         let (mut content, mut reasoning, mut finish, mut usage) =
             (String::new(), String::new(), Value::Null, None);
         let mut calls: Vec<Value> = Vec::new();
+        let mut annotations: Vec<Value> = Vec::new();
         for frame in frames.iter().filter(|f| f.as_str() != "data: [DONE]\n\n") {
             let chunk: Value =
                 serde_json::from_str(frame.strip_prefix("data: ").expect("data frame").trim_end())
@@ -301,6 +309,13 @@ mod tests {
             let delta = &choice["delta"];
             content += delta["content"].as_str().unwrap_or_default();
             reasoning += delta["reasoning_content"].as_str().unwrap_or_default();
+            annotations.extend(
+                delta["annotations"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .cloned(),
+            );
             for call in delta["tool_calls"].as_array().into_iter().flatten() {
                 // The first fragment of a call has its index, id and name; later ones
                 // add arguments.
@@ -329,6 +344,9 @@ mod tests {
         }
         if !calls.is_empty() {
             message["tool_calls"] = json!(calls);
+        }
+        if !annotations.is_empty() {
+            message["annotations"] = json!(annotations);
         }
         (json!({"message": message, "finish_reason": finish}), usage)
     }
@@ -385,6 +403,25 @@ mod tests {
             assert_eq!(choice["finish_reason"], streamed["finish_reason"]);
             assert_eq!(completion.get("usage"), streamed_usage.as_ref());
         }
+        let cited = complete(stream_terminal_response(streams[4]).to_string().as_bytes());
+        let annotations = cited["choices"][0]["message"]["annotations"]
+            .as_array()
+            .expect("the web search answer has citations");
+        assert_eq!(annotations.len(), 2);
+        assert_eq!(
+            annotations[1]["url_citation"]["title"],
+            "Releases · rust-lang/rust · GitHub"
+        );
+    }
+
+    fn stream_terminal_response(stream: &str) -> Value {
+        stream
+            .lines()
+            .filter_map(|l| l.strip_prefix("data: "))
+            .filter_map(|d| serde_json::from_str::<Value>(d).ok())
+            .find(|e| e["type"] == "response.completed")
+            .map(|e| e["response"].clone())
+            .expect("a completed event")
     }
 
     #[test]

@@ -28,6 +28,9 @@ impl ConfigSource {
             ("openrouter_api_key", &settings.openrouter_api_key),
             ("http_referer", &settings.http_referer),
             ("app_title", &settings.app_title),
+            ("model_allow", &settings.model_allow),
+            ("model_free_only", &settings.model_free_only),
+            ("model_tools_only", &settings.model_tools_only),
         ];
         for (key, value) in optional {
             if let Some(value) = value {

@@ -1,0 +1,103 @@
+//! Open WebUI's background tasks (titles, tags, follow-ups, query generation…) take a
+//! cheap path: no reasoning, no tools, no plugins. Open WebUI can be configured to mark
+//! them with an `X-OpenWebUI-Task` header (INTEGRATION.md §3); the component reads it.
+//!
+//! Pure: the header value and the translated Responses body in, the body changed in
+//! place. Model filters still apply to tasks (unlike the original pipe, which let task
+//! models bypass its allow-list): any client can set the header.
+
+use crate::catalog::entry::CatalogEntry;
+use serde_json::{Value, json};
+
+/// The header Open WebUI sends on its background requests.
+pub const TASK_HEADER: &str = "x-openwebui-task";
+
+/// Whether a request is a background task: the header has any non-blank value.
+pub fn is_background_task(header: Option<&str>) -> bool {
+    header.is_some_and(|value| !value.trim().is_empty())
+}
+
+/// Strips what makes a request slow or costly. Reasoning is turned off explicitly
+/// (`effort: "none"`) only when the catalog lists `none` among the model's efforts;
+/// otherwise it is left out, so a model that cannot switch it off is not refused.
+pub fn cheapen(body: &mut Value, entry: Option<&CatalogEntry>) {
+    let Some(body) = body.as_object_mut() else {
+        return;
+    };
+    for field in [
+        "tools",
+        "tool_choice",
+        "parallel_tool_calls",
+        "max_tool_calls",
+        "stop_server_tools_when",
+        "plugins",
+        "reasoning",
+    ] {
+        body.remove(field);
+    }
+    let accepts_none = entry
+        .and_then(|e| e.reasoning.as_ref())
+        .and_then(|r| r.supported_efforts.as_ref())
+        .is_some_and(|efforts| efforts.iter().any(|e| e == "none"));
+    if accepts_none {
+        body.insert("reasoning".into(), json!({"effort": "none"}));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn any_non_blank_header_value_marks_a_task() {
+        for value in [
+            "title_generation",
+            "tags_generation",
+            "follow_up_generation",
+            "x",
+        ] {
+            assert!(is_background_task(Some(value)));
+        }
+        assert!(!is_background_task(None));
+        assert!(!is_background_task(Some("  ")));
+    }
+
+    fn task_body() -> Value {
+        json!({
+            "model": "openai/gpt-5", "input": [], "stream": false, "temperature": 0.2,
+            "reasoning": {"effort": "high", "summary": "auto"},
+            "tools": [{"type": "function", "name": "f"}, {"type": "openrouter:web_search"}],
+            "tool_choice": "auto", "parallel_tool_calls": true, "max_tool_calls": 3,
+            "plugins": [{"id": "web"}], "stop_server_tools_when": [{"type": "max_cost"}]
+        })
+    }
+
+    #[test]
+    fn tasks_lose_tools_plugins_and_reasoning() {
+        let mut body = task_body();
+        cheapen(&mut body, None);
+        assert_eq!(
+            body,
+            json!({"model": "openai/gpt-5", "input": [], "stream": false, "temperature": 0.2})
+        );
+    }
+
+    #[test]
+    fn reasoning_is_switched_off_explicitly_only_where_the_model_accepts_none() {
+        let mut entry: CatalogEntry = serde_json::from_value(json!({
+            "id": "openai/gpt-5",
+            "supported_parameters": ["reasoning"],
+            "reasoning": {"supported_efforts": ["none", "low", "medium", "high"]}
+        }))
+        .expect("entry");
+        let mut body = task_body();
+        cheapen(&mut body, Some(&entry));
+        assert_eq!(body["reasoning"], json!({"effort": "none"}));
+
+        entry.reasoning =
+            serde_json::from_value(json!({"supported_efforts": ["low", "high"]})).expect("spec");
+        let mut body = task_body();
+        cheapen(&mut body, Some(&entry));
+        assert!(body.get("reasoning").is_none());
+    }
+}
