@@ -54,6 +54,10 @@ pub struct Settings {
     pub redis_url: Option<String>,
     /// Prepended to every Redis key so several deployments can share one Redis.
     pub redis_prefix: String,
+    /// Whether the guest may download user-supplied URLs (through the SSRF guard).
+    pub remote_fetch: bool,
+    /// `ORPIPE_ALLOW_INSECURE_HTTP_HOSTS`: `host[:port]` entries downloads may use plain http for.
+    pub allow_insecure_http_hosts: String,
     /// How often the `cleanup-artifacts` job runs (0: never).
     pub artifact_cleanup_secs: u64,
     /// `GUEST_SETTINGS` that are set, by `wasi:config` key.
@@ -117,6 +121,12 @@ impl Settings {
                 Some(v) => bail!("{key}={v:?} is not true or false"),
             }
         };
+        let switch = |key: &str, default: bool| -> anyhow::Result<bool> {
+            Ok(match flag(key)?.as_deref() {
+                None => default,
+                Some(v) => ["true", "1", "yes", "on"].contains(&v),
+            })
+        };
         let max_concurrent = number("ORPIPE_MAX_CONCURRENT", 256)?;
         if max_concurrent == 0 {
             bail!("ORPIPE_MAX_CONCURRENT must be at least 1");
@@ -167,6 +177,8 @@ impl Settings {
             redis_prefix: env("ORPIPE_REDIS_PREFIX")
                 .or_else(|| file.get("ORPIPE_REDIS_PREFIX").cloned())
                 .unwrap_or_else(|| DEFAULT_REDIS_PREFIX.into()),
+            remote_fetch: switch("ORPIPE_REMOTE_FETCH", true)?,
+            allow_insecure_http_hosts: get("ORPIPE_ALLOW_INSECURE_HTTP_HOSTS").unwrap_or_default(),
             artifact_cleanup_secs: number("ORPIPE_ARTIFACT_CLEANUP_SECS", 3600)?,
             guest_settings: GUEST_SETTINGS
                 .iter()

@@ -7,6 +7,7 @@ pub mod keyvalue;
 pub mod logging;
 pub mod outbound;
 pub mod sql;
+pub mod ssrf;
 
 use crate::settings::Settings;
 use anyhow::Context;

@@ -2,10 +2,14 @@
 //!
 //! wasmtime's default sender opens a new connection (and TLS handshake) per request; this
 //! one keeps a pool of keep-alive connections with `TCP_NODELAY`, so SSE events are not
-//! held back by Nagle's algorithm. Every request is checked against an allow-list of
-//! origins first (OpenRouter's base URL); anything else is refused with
-//! `HttpRequestDenied`. The SSRF guard for remote files will sit here too.
+//! held back by Nagle's algorithm. Requests to an allowed origin (OpenRouter's base URL)
+//! use that pool. Any other URL is a download of a user-supplied file (a remote image):
+//! only `GET`, only when remote fetches are on (`ORPIPE_REMOTE_FETCH`), and only after the
+//! SSRF guard (`ssrf`) approved the URL and every address it resolves to; the connection
+//! then goes to exactly those addresses, with TLS still verified against the host name.
+//! Everything else is refused with `HttpRequestDenied`.
 
+use super::ssrf::{self, FetchPolicy, SystemResolver};
 use crate::settings::Settings;
 use anyhow::Context;
 use bytes::Bytes;
@@ -55,6 +59,44 @@ impl Origin {
 pub struct Outbound {
     client: Client<HttpsConnector<HttpConnector>, WasiBody>,
     allowed: Vec<Origin>,
+    /// `None` when remote fetches are off.
+    fetch_policy: Option<FetchPolicy>,
+}
+
+/// The TCP connector every client uses: `TCP_NODELAY`, bounded connect time.
+fn tcp_connector<R>(resolver: R) -> HttpConnector<R> {
+    let mut http = HttpConnector::new_with_resolver(resolver);
+    http.set_nodelay(true);
+    http.enforce_http(false);
+    http.set_connect_timeout(Some(CONNECT_TIMEOUT));
+    http
+}
+
+fn tls<R>(http: HttpConnector<R>) -> HttpsConnector<HttpConnector<R>> {
+    hyper_rustls::HttpsConnectorBuilder::new()
+        .with_webpki_roots()
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(http)
+}
+
+/// A resolver that answers every name with the addresses the SSRF guard approved, so the
+/// connection cannot be steered elsewhere by a second DNS answer.
+#[derive(Clone)]
+struct Pinned(Vec<std::net::SocketAddr>);
+
+impl tower_service::Service<hyper_util::client::legacy::connect::dns::Name> for Pinned {
+    type Response = std::vec::IntoIter<std::net::SocketAddr>;
+    type Error = std::io::Error;
+    type Future = std::future::Ready<Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(&mut self, _: &mut TaskContext<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, _: hyper_util::client::legacy::connect::dns::Name) -> Self::Future {
+        std::future::ready(Ok(self.0.clone().into_iter()))
+    }
 }
 
 impl Outbound {
@@ -72,21 +114,17 @@ impl Outbound {
             )
         })?;
 
-        let mut http = HttpConnector::new();
-        http.set_nodelay(true);
-        http.enforce_http(false);
-        http.set_connect_timeout(Some(CONNECT_TIMEOUT));
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_webpki_roots()
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(http);
         let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(IDLE_CONNECTION_TIMEOUT)
-            .build(https);
+            .build(tls(tcp_connector(
+                hyper_util::client::legacy::connect::dns::GaiResolver::new(),
+            )));
         Ok(Self {
             client,
             allowed: vec![origin],
+            fetch_policy: settings
+                .remote_fetch
+                .then(|| FetchPolicy::with_insecure_hosts(&settings.allow_insecure_http_hosts)),
         })
     }
 
@@ -103,23 +141,70 @@ impl Outbound {
         request: http::Request<WasiBody>,
         options: Option<RequestOptions>,
     ) -> Result<http::Response<WasiBody>, Error> {
-        if !self.is_allowed(request.uri()) {
-            tracing::warn!(uri = %request.uri(), "outgoing request refused: origin not allowed");
-            return Err(Error::HttpRequestDenied);
-        }
+        let pinned = if self.is_allowed(request.uri()) {
+            None
+        } else {
+            Some(self.guard(request.uri(), request.method()).await?)
+        };
         let first_byte = options
             .and_then(|o| o.first_byte_timeout)
             .unwrap_or(DEFAULT_FIRST_BYTE_TIMEOUT);
         let between_bytes = options
             .and_then(|o| o.between_bytes_timeout)
             .unwrap_or(DEFAULT_BETWEEN_BYTES_TIMEOUT);
-        let response = match tokio::time::timeout(first_byte, self.client.request(request)).await {
+        let sending = async {
+            match pinned {
+                None => self.client.request(request).await,
+                // A fresh connection per download: pooling would reuse a socket for a
+                // later request whose addresses were never checked.
+                Some(addrs) => {
+                    Client::builder(TokioExecutor::new())
+                        .pool_max_idle_per_host(0)
+                        .build(tls(tcp_connector(Pinned(addrs))))
+                        .request(request)
+                        .await
+                }
+            }
+        };
+        let response = match tokio::time::timeout(first_byte, sending).await {
             Err(_) => return Err(Error::ConnectionReadTimeout),
             Ok(Err(error)) => return Err(client_error(&error)),
             Ok(Ok(response)) => response,
         };
         Ok(response.map(|body| BetweenBytesTimeout::new(body, between_bytes).boxed_unsync()))
     }
+
+    /// The addresses a download may connect to, or why it is refused.
+    async fn guard(
+        &self,
+        uri: &Uri,
+        method: &http::Method,
+    ) -> Result<Vec<std::net::SocketAddr>, Error> {
+        let Some(policy) = &self.fetch_policy else {
+            tracing::warn!(uri = %redacted(uri), "outgoing request refused: origin not allowed and remote fetches are off");
+            return Err(Error::HttpRequestDenied);
+        };
+        if method != http::Method::GET {
+            tracing::warn!(uri = %redacted(uri), method = %method, "outgoing request refused: only GET may leave for other origins");
+            return Err(Error::HttpRequestDenied);
+        }
+        ssrf::check(uri, policy, &SystemResolver)
+            .await
+            .map_err(|refusal| {
+                tracing::warn!(uri = %redacted(uri), reason = %refusal, "remote fetch refused");
+                Error::HttpRequestDenied
+            })
+    }
+}
+
+/// Scheme, host and path of a URI, for logs: query strings may carry tokens.
+fn redacted(uri: &Uri) -> String {
+    format!(
+        "{}://{}{}",
+        uri.scheme_str().unwrap_or("?"),
+        uri.host().unwrap_or("?"),
+        uri.path()
+    )
 }
 
 /// The per-store hooks value: wasmtime-wasi-http calls `send_request` for every
@@ -220,6 +305,65 @@ impl Body for BetweenBytesTimeout {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn outbound(env: &[(&str, &str)]) -> Outbound {
+        let env: std::collections::HashMap<String, String> = env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let settings = Settings::resolve(
+            &crate::settings::Overrides::default(),
+            |key| env.get(key).cloned(),
+            &std::collections::BTreeMap::new(),
+        )
+        .expect("settings");
+        Outbound::new(&settings).expect("outbound")
+    }
+
+    fn request(method: &str, url: &str) -> http::Request<WasiBody> {
+        let body = http_body_util::Empty::<Bytes>::new()
+            .map_err(|never| match never {})
+            .boxed_unsync();
+        http::Request::builder()
+            .method(method)
+            .uri(url)
+            .body(body)
+            .expect("request")
+    }
+
+    #[tokio::test]
+    async fn downloads_from_private_addresses_never_connect() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        // Even with plain http allowed for the host, loopback stays refused.
+        let outbound = outbound(&[("ORPIPE_ALLOW_INSECURE_HTTP_HOSTS", "127.0.0.1, localhost")]);
+        for url in [
+            format!("http://127.0.0.1:{port}/cat.png"),
+            format!("http://localhost:{port}/cat.png"),
+            format!("https://[::ffff:127.0.0.1]:{port}/"),
+        ] {
+            let result = outbound.send(request("GET", &url), None).await;
+            assert!(matches!(result, Err(Error::HttpRequestDenied)), "{url}");
+        }
+        let accepted = tokio::time::timeout(Duration::from_millis(200), listener.accept()).await;
+        assert!(accepted.is_err(), "no connection was made");
+    }
+
+    #[tokio::test]
+    async fn only_downloads_leave_for_other_origins_and_they_can_be_turned_off() {
+        let on = outbound(&[]);
+        let result = on
+            .send(request("POST", "https://example.com/collect"), None)
+            .await;
+        assert!(matches!(result, Err(Error::HttpRequestDenied)));
+        let off = outbound(&[("ORPIPE_REMOTE_FETCH", "off")]);
+        let result = off
+            .send(request("GET", "https://8.8.8.8/image.png"), None)
+            .await;
+        assert!(matches!(result, Err(Error::HttpRequestDenied)));
+    }
 
     #[test]
     fn origins_compare_scheme_host_and_effective_port() {
