@@ -339,7 +339,12 @@ impl ChunkTranslator {
         if field == "content" {
             self.sent_text = true;
         }
-        frames.push(frame(&self.header.delta(json!({ field: text }), None)));
+        let delta = if field == "reasoning_content" {
+            reasoning_delta(text)
+        } else {
+            json!({ field: text })
+        };
+        frames.push(frame(&self.header.delta(delta, None)));
     }
 
     fn summary_delta(&mut self, event: &Value, frames: &mut Vec<String>) {
@@ -359,11 +364,7 @@ impl ChunkTranslator {
             None => false,
         };
         if separate {
-            frames.push(frame(
-                &self
-                    .header
-                    .delta(json!({"reasoning_content": "\n\n"}), None),
-            ));
+            frames.push(frame(&self.header.delta(reasoning_delta("\n\n"), None)));
         }
         self.text_delta(event, "reasoning_content", frames);
     }
@@ -539,6 +540,13 @@ fn embedded_error(kind: &str, event: &Value) -> Option<(String, String)> {
         })
         .unwrap_or_else(|| "upstream_error".to_owned());
     Some((code, message))
+}
+
+/// Reasoning goes out under both names clients read: `reasoning_content` (Open WebUI,
+/// DeepSeek-style clients) and `reasoning` (OpenRouter's own Chat Completions field).
+/// Clients take one of them, never both.
+fn reasoning_delta(text: &str) -> Value {
+    json!({"reasoning_content": text, "reasoning": text})
 }
 
 fn message_text(item: &Value) -> String {
@@ -760,6 +768,11 @@ mod tests {
         ] {
             let chunks = chunks(&translate(body, 64));
             let reasoning = joined(&chunks, "reasoning_content");
+            assert_eq!(
+                joined(&chunks, "reasoning"),
+                reasoning,
+                "the same text under both names"
+            );
             let content = joined(&chunks, "content");
             assert!(!reasoning.is_empty() && !content.is_empty());
             let first_content = chunks.iter().position(|c| {

@@ -113,6 +113,7 @@ pub fn completion_from_response(
     };
     let mut message = json!({"role": "assistant", "content": if content.is_empty() && !tool_calls.is_empty() { Value::Null } else { Value::String(content) }});
     if !reasoning.is_empty() {
+        message["reasoning"] = Value::String(reasoning.clone());
         message["reasoning_content"] = Value::String(reasoning);
     }
     if !refusal.is_empty() {
@@ -340,6 +341,7 @@ mod tests {
         let mut message = json!({"role": "assistant",
             "content": if content.is_empty() && !calls.is_empty() { Value::Null } else { json!(content) }});
         if !reasoning.is_empty() {
+            message["reasoning"] = json!(reasoning);
             message["reasoning_content"] = json!(reasoning);
         }
         if !calls.is_empty() {
