@@ -306,8 +306,8 @@ async fn expired_artifacts_are_deleted_by_the_cleanup_job() {
 }
 
 /// Two processes sharing PostgreSQL and Redis: turn 1 through one, turn 2 through the
-/// other. Each run gets its own schema, and both replicas start at the same moment so
-/// their migrations race.
+/// other; then a third after a key rotation, and expiry. Each run gets its own schema,
+/// and the first two replicas start at the same moment so their migrations race.
 #[tokio::test]
 async fn two_replicas_sharing_postgres_and_redis_replay_each_others_reasoning() {
     let (Ok(pg), Ok(redis)) = (
@@ -339,6 +339,7 @@ async fn two_replicas_sharing_postgres_and_redis_replay_each_others_reasoning() 
         ("ORPIPE_REDIS_URL", redis.as_str()),
         ("ORPIPE_REDIS_PREFIX", prefix.as_str()),
         ("ORPIPE_ARTIFACT_KEY", KEY),
+        ("ORPIPE_ARTIFACT_CLEANUP_SECS", "1"),
     ];
 
     let mock = MockOpenRouter::start().await.expect("mock");
@@ -370,7 +371,42 @@ async fn two_replicas_sharing_postgres_and_redis_replay_each_others_reasoning() 
         .expect("keys");
     assert!(!keys.is_empty(), "orpipe keeps its key-value data in Redis");
 
-    drop((a, b));
+    // A third replica after a key rotation still replays the record.
+    let mut rotated_env = env.to_vec();
+    rotated_env.retain(|(k, _)| *k != "ORPIPE_ARTIFACT_KEY");
+    rotated_env.extend([
+        ("ORPIPE_ARTIFACT_KEY", "a-new-key"),
+        ("ORPIPE_ARTIFACT_OLD_KEYS", KEY),
+    ]);
+    let c = spawn(&mock, &rotated_env, None).await;
+    assert_replayed(&second_turn(&mock, &c, &answer).await);
+
+    // Expiry on PostgreSQL: a record unused past the retention period is deleted by
+    // whichever replica's cleanup job runs first.
+    admin
+        .execute(
+            &format!("UPDATE {schema}.orpipe_artifacts SET used_at_ms = 0 WHERE id = $1"),
+            &[&id],
+        )
+        .await
+        .expect("age the record");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let left = admin
+            .query(&format!("SELECT id FROM {schema}.orpipe_artifacts"), &[])
+            .await
+            .expect("rows");
+        if left.is_empty() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the expired record is still there"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    drop((a, b, c));
     let _: () = redis::cmd("DEL")
         .arg(&keys)
         .query_async(&mut conn)
