@@ -7,9 +7,12 @@
 //! A line is a marker only if, trimmed, it is exactly `[` + id + `]: #` with the id in
 //! uppercase Crockford base32: 26 characters (orpipe's ULIDs) or 20 (the original pipe's
 //! ids, so histories it wrote are cleaned too). Lowercase ids, `I L O U`, other lengths and
-//! inline occurrences are plain text. Phase markers `[P:<phase>]: #`, which the original
-//! wrote for GPT-5.4 commentary phases, are recognised so they can be stripped; orpipe
-//! never writes them.
+//! inline occurrences are plain text.
+//!
+//! Phase markers `[P:<phase>]: #` follow the text of an answer message that carried a
+//! `phase` (GPT-5.4's `commentary` / `final_answer`), so the phase can be replayed:
+//! for a phase-capable model the text before each one becomes its own message with that
+//! phase; for other models they are stripped.
 
 use serde_json::Value;
 
@@ -31,17 +34,62 @@ pub fn marker_id(line: &str) -> Option<&str> {
     (crockford && (id.len() == 26 || id.len() == 20)).then_some(id)
 }
 
-/// True for a phase marker line such as `[P:commentary]: #`.
-pub fn is_phase_marker(line: &str) -> bool {
+/// Models that take `phase` on assistant messages (the original's list).
+const PHASE_MODELS: &[&str] = &[
+    "openai/gpt-5.3-codex",
+    "openai/gpt-5.4",
+    "openai/gpt-5.4-pro",
+    "openai/gpt-5.5",
+    "openai/gpt-5.5-pro",
+];
+
+/// Whether `model` (an OpenRouter id, variants and presets allowed) takes phases.
+pub fn supports_phase(model: &str) -> bool {
+    let model = model.trim_start_matches('~');
+    let model = model.split(['@', ':']).next().unwrap_or_default();
+    PHASE_MODELS.contains(&model)
+}
+
+/// The marker line for a message phase (no line break).
+pub fn phase_marker_line(phase: &str) -> String {
+    format!("[P:{phase}]: #")
+}
+
+/// The phase a phase marker line names (`null` included).
+pub fn phase_of(line: &str) -> Option<&str> {
     line.trim()
         .strip_prefix("[P:")
         .and_then(|rest| rest.strip_suffix("]: #"))
-        .is_some_and(|phase| {
+        .filter(|phase| {
             !phase.is_empty()
                 && phase
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b == b'_')
         })
+}
+
+/// True for a phase marker line such as `[P:commentary]: #`.
+pub fn is_phase_marker(line: &str) -> bool {
+    phase_of(line).is_some()
+}
+
+/// Text with phase markers, cut at each: `(text before, phase)`, the last piece's phase
+/// `None`. Texts are trimmed; a `null` phase is no phase.
+pub fn split_phases(text: &str) -> Vec<(String, Option<String>)> {
+    let mut pieces = Vec::new();
+    let mut current = String::new();
+    for line in text.split_inclusive('\n') {
+        match phase_of(line) {
+            Some(phase) => {
+                let phase = (phase != "null").then(|| phase.to_owned());
+                pieces.push((current.trim().to_owned(), phase));
+                current.clear();
+            }
+            None => current.push_str(line),
+        }
+    }
+    pieces.push((current.trim().to_owned(), None));
+    pieces
 }
 
 fn is_hidden_line(line: &str) -> bool {
@@ -155,6 +203,23 @@ mod tests {
         assert!(!contains_marker("see [01J2VVZBDQTP1ZQJ8DSN]: # inline"));
         assert!(is_phase_marker("[P:commentary]: #"));
         assert!(!is_phase_marker("[P:]: #"));
+        assert_eq!(phase_marker_line("commentary"), "[P:commentary]: #");
+        assert!(supports_phase("openai/gpt-5.4"));
+        assert!(supports_phase("~openai/gpt-5.4:nitro"));
+        assert!(supports_phase("openai/gpt-5.5-pro@preset/x"));
+        assert!(!supports_phase("openai/gpt-5"));
+    }
+
+    #[test]
+    fn phases_split_text_into_pieces() {
+        assert_eq!(
+            split_phases("Thinking...\n[P:commentary]: #\nDone.\n[P:null]: #\nTail\n"),
+            vec![
+                ("Thinking...".to_owned(), Some("commentary".to_owned())),
+                ("Done.".to_owned(), None),
+                ("Tail".to_owned(), None),
+            ]
+        );
     }
 
     #[test]

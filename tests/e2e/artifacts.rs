@@ -78,8 +78,9 @@ async fn first_turn(mock: &MockOpenRouter, orpipe: &Orpipe) -> (String, String) 
         .unwrap_or_else(|| panic!("the answer starts with a marker line: {answer:?}"))
         .to_owned();
     assert_eq!(id.len(), 26, "a ULID: {id}");
-    assert!(
-        answer.ends_with("The train travels **150 miles** (60 mph × 2.5 hours)."),
+    assert_eq!(
+        crate::rendered(&answer),
+        "The train travels **150 miles** (60 mph × 2.5 hours).",
         "{answer:?}"
     );
     (answer, id)

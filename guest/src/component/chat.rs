@@ -46,10 +46,13 @@ pub fn chat_completions(ctx: &RequestCtx, request: IncomingRequest, out: Respons
             .and_then(|model| {
                 artifacts::Session::start(ctx, chat_id_header.as_deref(), &request, model)
             });
-        let replay = session
+        let mut replay = session
             .as_ref()
             .map(|session| session.load(ctx, &request))
             .unwrap_or_default();
+        replay.phases = openrouter_id
+            .as_deref()
+            .is_some_and(crate::markers::supports_phase);
         let mut translated = translate_request_with(request, &replay)?;
         if let (Some(id), Some(body)) = (openrouter_id, translated.body.as_object_mut()) {
             body.insert("model".into(), serde_json::Value::String(id));

@@ -287,7 +287,22 @@ impl ChunkTranslator {
         }
         if item.get("type").and_then(Value::as_str) == Some("message") {
             self.cite(message_annotations(item), frames);
+            self.mark_phase(item, frames);
         }
+    }
+
+    /// After a message that carried a `phase`, its phase marker, so a later turn can send
+    /// the phase back (only when artifacts are kept: markers are for replay).
+    fn mark_phase(&mut self, item: &Value, frames: &mut Vec<String>) {
+        let Some(phase) = item.get("phase").and_then(Value::as_str) else {
+            return;
+        };
+        let line = markers::phase_marker_line(phase);
+        if self.capture.is_none() || !markers::is_phase_marker(&line) {
+            return;
+        }
+        let text = format!("\n\n{line}\n\n");
+        frames.push(frame(&self.header.delta(json!({"content": text}), None)));
     }
 
     /// What arrives only with the finished item is sent now (quirk Q3), not at
@@ -625,9 +640,11 @@ mod tests {
         );
         let chunks = chunks(&frames);
         let content = joined(&chunks, "content");
-        assert_eq!(
-            content,
-            "[01KB4Y1Q6ZC3N9TQ7R4X8W2M5H]: #\n\nThe train travels **150 miles** (60 mph × 2.5 hours)."
+        assert!(
+            content.starts_with(
+                "[01KB4Y1Q6ZC3N9TQ7R4X8W2M5H]: #\n\nThe train travels **150 miles** (60 mph × 2.5 hours)."
+            ),
+            "{content:?}"
         );
         assert_eq!(
             crate::markers::split(&content)[0],
@@ -641,6 +658,11 @@ mod tests {
             item["encrypted_content"]
                 .as_str()
                 .is_some_and(|c| c.starts_with("gAAAA"))
+        );
+        // The message carried `phase: final_answer`; its marker follows the text.
+        assert!(
+            content.ends_with("hours).\n\n[P:final_answer]: #\n\n"),
+            "{content:?}"
         );
         // Without a capture the same stream carries no marker.
         assert!(!joined(&chunks_of(body), "content").contains("]: #"));

@@ -80,6 +80,13 @@ pub fn completion_from_response(
                         _ => {}
                     }
                 }
+                // As in the stream: the phase marker follows the message's text.
+                if let Some(phase) = item.get("phase").and_then(Value::as_str)
+                    && capture.is_some()
+                    && markers::is_phase_marker(&markers::phase_marker_line(phase))
+                {
+                    content.push_str(&format!("\n\n{}\n\n", markers::phase_marker_line(phase)));
+                }
             }
             Some("reasoning") => {
                 append_reasoning(item, &mut reasoning);

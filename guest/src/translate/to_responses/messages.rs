@@ -30,6 +30,9 @@ use std::collections::HashMap;
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Replay {
     pub items: HashMap<String, Value>,
+    /// The model takes `phase` on assistant messages: phase markers split the text into
+    /// messages with their phase instead of being stripped.
+    pub phases: bool,
 }
 
 /// Every message's items, in conversation order (before `pairs::sanitize_input`).
@@ -170,6 +173,19 @@ fn assistant_text_with_markers(message: &Map<String, Value>) -> Option<String> {
 fn replayed_assistant_items(text: &str, replay: &Replay, items: &mut Vec<Value>) {
     for segment in markers::split(text) {
         match segment {
+            Segment::Text(text) if replay.phases => {
+                for (text, phase) in markers::split_phases(text) {
+                    if text.is_empty() {
+                        continue;
+                    }
+                    let mut message = json!({"type": "message", "role": "assistant",
+                        "content": [{"type": "output_text", "text": text}]});
+                    if let Some(phase) = phase {
+                        message["phase"] = Value::String(phase);
+                    }
+                    items.push(message);
+                }
+            }
             Segment::Text(text) => {
                 let text = markers::strip(text);
                 let text = text.trim();

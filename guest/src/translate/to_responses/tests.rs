@@ -542,6 +542,7 @@ fn c3_stored_items_are_replayed_where_their_markers_stood() {
                 Some((id.to_owned(), crate::artifacts::replay::normalize(item)?))
             })
             .collect(),
+        phases: false,
     };
     let Value::Object(request) = request else {
         unreachable!()
@@ -579,5 +580,34 @@ fn markers_without_a_stored_item_are_dropped_and_never_reach_the_model() {
             {"type": "function_call", "call_id": "c1", "name": "f", "arguments": "{}"},
             {"type": "function_call_output", "call_id": "c1", "output": "ok"},
             {"type": "message", "role": "system", "content": [{"type": "input_text", "text": "Rules"}]}])
+    );
+}
+
+#[test]
+fn c5_phase_markers_split_messages_for_phase_models_only() {
+    let request = |model: &str| {
+        json!({"model": model, "messages": [
+            {"role": "assistant", "content": "Thinking...\n[P:commentary]: #\nDone.\n[P:final_answer]: #\n"},
+            {"role": "user", "content": "ok"}]})
+    };
+    let Value::Object(phase_request) = request("openai/gpt-5.4") else {
+        unreachable!()
+    };
+    let replay = Replay {
+        phases: true,
+        ..Replay::default()
+    };
+    let t = translate_request_with(phase_request, &replay).expect("valid");
+    assert_eq!(
+        t.body["input"],
+        json!([{"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "Thinking..."}], "phase": "commentary"},
+            {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "Done."}], "phase": "final_answer"},
+            user_text("ok")])
+    );
+    let t = translate(request("openai/gpt-5")).expect("valid");
+    assert_eq!(
+        t.body["input"],
+        json!([{"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "Thinking...\nDone."}]},
+            user_text("ok")])
     );
 }
