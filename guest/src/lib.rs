@@ -8,6 +8,7 @@ pub mod artifacts;
 pub mod catalog;
 pub mod db;
 pub mod errors;
+pub mod intake;
 pub mod logline;
 pub mod markers;
 pub mod openai;

@@ -21,6 +21,7 @@ pub const GUEST_SETTINGS: &[(&str, &str)] = &[
     ("ORPIPE_ARTIFACT_OLD_KEYS", "artifact_old_keys"),
     ("ORPIPE_ARTIFACT_RETENTION_DAYS", "artifact_retention_days"),
     ("ORPIPE_ARTIFACT_CLEANUP_BATCH", "artifact_cleanup_batch"),
+    ("ORPIPE_REMOTE_FILE_MAX_MB", "remote_file_max_mb"),
 ];
 
 /// Values given on the command line; they win over everything else.

@@ -4,6 +4,7 @@
 mod artifacts;
 mod component;
 mod fixtures_streams;
+mod intake;
 mod openai_sdk;
 mod spine;
 

@@ -4,7 +4,9 @@
 use super::http_io::{self, ReadError, ResponseWriter};
 use super::upstream::{self, UpstreamResponse};
 use super::wasi::http::types::{IncomingRequest, ResponseOutparam};
-use super::{RequestCtx, artifacts, config, fitting, kv, log, models, random_id, sql, unix_now};
+use super::{
+    RequestCtx, artifacts, config, fetch, fitting, kv, log, models, random_id, sql, unix_now,
+};
 use crate::errors::GatewayError;
 use crate::logline::Level;
 use crate::sse::{SseDecoder, SseEvent};
@@ -33,8 +35,9 @@ pub fn chat_completions(ctx: &RequestCtx, request: IncomingRequest, out: Respons
     let task = http_io::header(&request.headers(), TASK_HEADER);
     let prepared = http_io::read_request_body(&request, REQUEST_BODY_LIMIT).and_then(|body| {
         drop(request);
-        let request = parse_request(&body)?;
+        let mut request = parse_request(&body)?;
         drop(body);
+        fetch::inline_remote_audio(&mut request)?;
         let openrouter_id = request
             .get("model")
             .and_then(serde_json::Value::as_str)

@@ -4,6 +4,7 @@
 mod artifacts;
 mod chat;
 mod config;
+mod fetch;
 mod fitting;
 mod http_io;
 mod jobs;

@@ -1,0 +1,190 @@
+//! Downloads of remote media through `wasi:http`, for `intake`: redirects followed (each
+//! hop checked again by the host), retries with back-off, a size cap, and every failure
+//! explained in one line the client can act on.
+
+use super::http_io::{BodyReader, header};
+use super::wasi::clocks::monotonic_clock;
+use super::wasi::http::outgoing_handler;
+use super::wasi::http::types::{
+    ErrorCode, Fields, IncomingResponse, Method, OutgoingBody, OutgoingRequest, RequestOptions,
+    Scheme,
+};
+use crate::errors::GatewayError;
+use crate::intake::{self, Target};
+
+const SECOND_NS: u64 = 1_000_000_000;
+
+pub struct Downloaded {
+    pub content_type: Option<String>,
+    pub bytes: Vec<u8>,
+}
+
+/// Fetches `url`, at most `max_bytes` of body.
+pub fn download(url: &str, max_bytes: usize) -> Result<Downloaded, String> {
+    let mut target = Target::parse(url).ok_or("the URL is not an http(s) URL")?;
+    let mut redirects = 0;
+    let mut attempt = 1;
+    loop {
+        let response = match get(&target) {
+            Ok(response) => response,
+            Err(reason) if attempt < intake::ATTEMPTS && !reason.refused => {
+                sleep_ms(intake::backoff_ms(attempt, None));
+                attempt += 1;
+                continue;
+            }
+            Err(reason) => return Err(reason.text),
+        };
+        let status = response.status();
+        let headers = response.headers();
+        let location = header(&headers, "location");
+        let retry_after = header(&headers, "retry-after");
+        let content_type = header(&headers, "content-type");
+        let length = header(&headers, "content-length").and_then(|l| l.parse::<usize>().ok());
+        drop(headers);
+        match status {
+            200 => {
+                if length.is_some_and(|l| l > max_bytes) {
+                    return Err(too_large(max_bytes));
+                }
+                let incoming = response
+                    .consume()
+                    .map_err(|()| "the response body was taken twice".to_owned())?;
+                let bytes = BodyReader::new(incoming)
+                    .and_then(|body| body.read_to_end(max_bytes))
+                    .map_err(|e| match e {
+                        GatewayError::PayloadTooLarge(_) => too_large(max_bytes),
+                        other => other.to_string(),
+                    })?;
+                return Ok(Downloaded {
+                    content_type,
+                    bytes,
+                });
+            }
+            301 | 302 | 303 | 307 | 308 => {
+                redirects += 1;
+                if redirects > intake::MAX_REDIRECTS {
+                    return Err(format!("more than {} redirects", intake::MAX_REDIRECTS));
+                }
+                target = location
+                    .as_deref()
+                    .and_then(|l| target.follow(l))
+                    .ok_or("a redirect without a usable Location")?;
+            }
+            s if intake::retryable(s) && attempt < intake::ATTEMPTS => {
+                sleep_ms(intake::backoff_ms(attempt, retry_after.as_deref()));
+                attempt += 1;
+            }
+            s => return Err(format!("the server answered HTTP {s}")),
+        }
+    }
+}
+
+fn too_large(max_bytes: usize) -> String {
+    format!("the file is larger than {} MB", max_bytes / (1024 * 1024))
+}
+
+fn sleep_ms(ms: u64) {
+    monotonic_clock::subscribe_duration(ms.saturating_mul(1_000_000)).block();
+}
+
+struct Failure {
+    text: String,
+    /// The host's policy refused it: trying again cannot help.
+    refused: bool,
+}
+
+fn get(target: &Target) -> Result<IncomingResponse, Failure> {
+    let internal = |what: &str| Failure {
+        text: format!("building the request failed ({what})"),
+        refused: true,
+    };
+    let fields = Fields::from_list(&[("accept".to_owned(), b"*/*".to_vec())])
+        .map_err(|_| internal("headers"))?;
+    let request = OutgoingRequest::new(fields);
+    let scheme = if target.https {
+        Scheme::Https
+    } else {
+        Scheme::Http
+    };
+    request
+        .set_method(&Method::Get)
+        .map_err(|()| internal("method"))?;
+    request
+        .set_scheme(Some(&scheme))
+        .map_err(|()| internal("scheme"))?;
+    request
+        .set_authority(Some(&target.authority))
+        .map_err(|()| internal("host"))?;
+    request
+        .set_path_with_query(Some(&target.path_with_query))
+        .map_err(|()| internal("path"))?;
+    let body = request.body().map_err(|()| internal("body"))?;
+    OutgoingBody::finish(body, None).map_err(|e| failure(Some(e)))?;
+    let options = RequestOptions::new();
+    let _ = options.set_connect_timeout(Some(10 * SECOND_NS));
+    let _ = options.set_first_byte_timeout(Some(30 * SECOND_NS));
+    let _ = options.set_between_bytes_timeout(Some(30 * SECOND_NS));
+    let future = outgoing_handler::handle(request, Some(options)).map_err(|e| failure(Some(e)))?;
+    future.subscribe().block();
+    match future.get() {
+        Some(Ok(Ok(response))) => Ok(response),
+        Some(Ok(Err(code))) => Err(failure(Some(code))),
+        Some(Err(())) | None => Err(internal("response taken twice")),
+    }
+}
+
+fn failure(code: Option<ErrorCode>) -> Failure {
+    match code {
+        Some(ErrorCode::HttpRequestDenied | ErrorCode::DestinationIpProhibited) => Failure {
+            text: "the address is not allowed (only public https addresses are fetched)".into(),
+            refused: true,
+        },
+        Some(code) => Failure {
+            text: format!("the download failed ({code:?})"),
+            refused: false,
+        },
+        None => Failure {
+            text: "the download failed".into(),
+            refused: false,
+        },
+    }
+}
+
+/// Downloads every audio part given as a URL and puts the audio inline (`intake`).
+pub fn inline_remote_audio(
+    request: &mut serde_json::Map<String, serde_json::Value>,
+) -> Result<(), GatewayError> {
+    use base64::Engine as _;
+    let Some(serde_json::Value::Array(messages)) = request.get_mut("messages") else {
+        return Ok(());
+    };
+    let remote = intake::remote_audio_parts(messages);
+    if remote.len() > intake::MAX_REMOTE_PARTS {
+        return Err(GatewayError::InvalidRequest(format!(
+            "at most {} audio URLs are fetched per request; send the audio inline as base64",
+            intake::MAX_REMOTE_PARTS
+        )));
+    }
+    let max_mb = super::config::lookup("remote_file_max_mb")
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .unwrap_or(intake::DEFAULT_MAX_MB)
+        .clamp(1, intake::LARGEST_MAX_MB);
+    let max_bytes = usize::try_from(max_mb * 1024 * 1024).unwrap_or(usize::MAX);
+    for at in &remote {
+        let place = format!("messages[{}].content[{}]", at.message, at.part);
+        let downloaded = download(&at.url, max_bytes).map_err(|why| {
+            GatewayError::InvalidRequest(format!(
+                "{place}: the audio URL could not be fetched: {why}"
+            ))
+        })?;
+        let format = intake::audio_format(downloaded.content_type.as_deref(), &downloaded.bytes)
+            .ok_or_else(|| {
+                GatewayError::InvalidRequest(format!(
+                    "{place}: the file at the audio URL is not mp3 or wav audio"
+                ))
+            })?;
+        let data = base64::engine::general_purpose::STANDARD.encode(&downloaded.bytes);
+        intake::inline_audio(messages, at, data, format);
+    }
+    Ok(())
+}
