@@ -179,23 +179,29 @@ impl CatalogEntry {
     }
 }
 
+/// The entries of `tests/fixtures/models_sample.json`, for tests across the crate.
+#[cfg(test)]
+pub fn sample_entries() -> Vec<CatalogEntry> {
+    let payload: Value = serde_json::from_str(include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/fixtures/models_sample.json"
+    )))
+    .expect("fixture");
+    payload["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .map(|m| serde_json::from_value(m.clone()).expect("entry"))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::catalog::ids::{IdMap, public_id};
 
     fn sample() -> Vec<CatalogEntry> {
-        let payload: Value = serde_json::from_str(include_str!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../tests/fixtures/models_sample.json"
-        )))
-        .expect("fixture");
-        payload["data"]
-            .as_array()
-            .expect("data")
-            .iter()
-            .map(|m| serde_json::from_value(m.clone()).expect("entry"))
-            .collect()
+        sample_entries()
     }
 
     #[test]

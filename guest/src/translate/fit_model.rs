@@ -224,17 +224,9 @@ mod tests {
     use serde_json::json;
 
     fn sample(id: &str) -> CatalogEntry {
-        let payload: Value = serde_json::from_str(include_str!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../tests/fixtures/models_sample.json"
-        )))
-        .expect("fixture");
-        payload["data"]
-            .as_array()
-            .expect("data")
-            .iter()
-            .find(|m| m["id"] == id)
-            .map(|m| serde_json::from_value(m.clone()).expect("entry"))
+        crate::catalog::entry::sample_entries()
+            .into_iter()
+            .find(|m| m.id == id)
             .expect("in the sample")
     }
 
