@@ -1,12 +1,18 @@
 //! `POST /v1/chat/completions`: translate, call OpenRouter, and stream the translated
 //! chunks back as each upstream read is translated. Nothing buffers a whole answer.
 
+use super::breaker::UserBreaker;
 use super::http_io::{self, ReadError, ResponseWriter};
 use super::upstream::{self, UpstreamResponse};
 use super::wasi::http::types::{IncomingRequest, ResponseOutparam};
-use super::{RequestCtx, artifacts, config, fitting, kv, log, models, random_id, sql, unix_now};
+use super::{
+    RequestCtx, artifacts, config, fitting, kv, log, models, random_id, retries, sql, unix_now,
+};
+use crate::breaker::{counts_as_failure, user_identity};
 use crate::errors::GatewayError;
+use crate::errors::cards::CardTemplates;
 use crate::logline::Level;
+use crate::settings::Settings;
 use crate::sse::{SseDecoder, SseEvent};
 use crate::translate::background_task::TASK_HEADER;
 use crate::translate::to_chunks::{ChunkTranslator, StreamContext};
@@ -29,12 +35,29 @@ const SSE_HEADERS: &[(&str, &str)] = &[
 
 pub fn chat_completions(ctx: &RequestCtx, request: IncomingRequest, out: ResponseOutparam) {
     kv::count("requests:chat_completions");
-    let chat_id_header = http_io::header(&request.headers(), "x-openwebui-chat-id");
-    let task = http_io::header(&request.headers(), TASK_HEADER);
+    let headers = request.headers();
+    let chat_id_header = http_io::header(&headers, "x-openwebui-chat-id");
+    let task = http_io::header(&headers, TASK_HEADER);
+    let owui_user = http_io::header(&headers, "x-openwebui-user-id");
+    // Only ever hashed (breaker key); never logged or stored as it is.
+    let authorization = http_io::header(&headers, "authorization");
+    drop(headers);
+    let mut breaker: Option<UserBreaker> = None;
     let prepared = http_io::read_request_body(&request, REQUEST_BODY_LIMIT).and_then(|body| {
         drop(request);
         let request = parse_request(&body)?;
         drop(body);
+        let settings = config::load()?;
+        report_rejected_templates(ctx, &settings);
+        let identity = user_identity(
+            request.get("user").and_then(serde_json::Value::as_str),
+            owui_user.as_deref(),
+            authorization.as_deref(),
+        );
+        breaker = UserBreaker::load(&settings.breaker, identity.as_deref());
+        if let Some(breaker) = &breaker {
+            breaker.check()?;
+        }
         let openrouter_id = request
             .get("model")
             .and_then(serde_json::Value::as_str)
@@ -54,12 +77,11 @@ pub fn chat_completions(ctx: &RequestCtx, request: IncomingRequest, out: Respons
         if let (Some(id), Some(body)) = (openrouter_id, translated.body.as_object_mut()) {
             body.insert("model".into(), serde_json::Value::String(id));
         }
-        let settings = config::load()?;
         fitting::prepare(ctx, &settings, &mut translated, task.as_deref())?;
         let upstream_body = serde_json::to_vec(&translated.body).map_err(|e| {
             GatewayError::Internal(format!("serializing the upstream request: {e}"))
         })?;
-        let response = upstream::post_responses(&settings, &upstream_body, translated.stream)?;
+        let response = retries::post_responses(ctx, &settings, &upstream_body, translated.stream)?;
         let response = fitting::retry_refused_effort(
             ctx,
             &settings,
@@ -67,20 +89,55 @@ pub fn chat_completions(ctx: &RequestCtx, request: IncomingRequest, out: Respons
             translated.stream,
             response,
         )?;
-        Ok((translated.model, translated.stream, response, session))
+        Ok((
+            translated.model,
+            translated.stream,
+            response,
+            session,
+            settings.templates,
+        ))
     });
-    let (model, stream, response, session) = match prepared {
+    let (model, stream, response, session, templates) = match prepared {
         Ok(prepared) => prepared,
-        Err(error) => return fail_before_first_byte(ctx, out, &error),
+        Err(error) => return fail_before_first_byte(ctx, out, &error, breaker.as_ref()),
     };
     if !(200..300).contains(&response.status) {
-        return fail_before_first_byte(ctx, out, &response.into_error());
+        return fail_before_first_byte(ctx, out, &response.into_error(), breaker.as_ref());
     }
     let (created, _) = unix_now();
-    if stream {
-        stream_answer(ctx, out, response, model, created, session.as_ref());
+    let outcome = if stream {
+        let answer = Answer {
+            model,
+            created,
+            session: session.as_ref(),
+            templates,
+        };
+        stream_answer(ctx, out, response, answer)
     } else {
-        whole_answer(ctx, out, response, model, created, session.as_ref());
+        whole_answer(ctx, out, response, model, created, session.as_ref())
+    };
+    if let Some(breaker) = &breaker {
+        match outcome {
+            "completed" => breaker.record_success(),
+            // The connection to OpenRouter broke mid-answer: upstream trouble.
+            "interrupted" => breaker.record_failure(),
+            _ => {}
+        }
+    }
+}
+
+/// A broken override is not used (the default card is), and the operator should know.
+fn report_rejected_templates(ctx: &RequestCtx, settings: &Settings) {
+    for (class, reason) in settings.templates.rejected() {
+        log::emit(
+            Level::Warn,
+            "card template ignored, the default is used",
+            &[
+                ("request_id", json!(ctx.request_id)),
+                ("key", json!(class.config_key())),
+                ("reason", json!(reason)),
+            ],
+        );
     }
 }
 
@@ -93,7 +150,15 @@ fn openrouter_model_id(requested: &str) -> String {
     }
 }
 
-fn fail_before_first_byte(ctx: &RequestCtx, out: ResponseOutparam, error: &GatewayError) {
+fn fail_before_first_byte(
+    ctx: &RequestCtx,
+    out: ResponseOutparam,
+    error: &GatewayError,
+    breaker: Option<&UserBreaker>,
+) {
+    if let Some(breaker) = breaker.filter(|_| counts_as_failure(error)) {
+        breaker.record_failure();
+    }
     log::emit(
         Level::Warn,
         "chat completion failed",
@@ -108,17 +173,34 @@ fn fail_before_first_byte(ctx: &RequestCtx, out: ResponseOutparam, error: &Gatew
     http_io::respond_error(out, error, &ctx.error_id);
 }
 
+/// What a streamed answer needs besides the upstream response.
+struct Answer<'a> {
+    model: String,
+    created: u64,
+    session: Option<&'a artifacts::Session>,
+    templates: CardTemplates,
+}
+
+/// Streams the answer; returns its outcome (`completed`, `interrupted`, `client_gone`,
+/// `upstream_error`, `not_started`).
 fn stream_answer(
     ctx: &RequestCtx,
     out: ResponseOutparam,
     response: UpstreamResponse,
-    model: String,
-    created: u64,
-    session: Option<&artifacts::Session>,
-) {
+    answer: Answer<'_>,
+) -> &'static str {
+    let Answer {
+        model,
+        created,
+        session,
+        templates,
+    } = answer;
     let mut writer = match ResponseWriter::start(out, 200, SSE_HEADERS) {
         Ok(writer) => writer,
-        Err(error) => return log_internal(ctx, &error),
+        Err(error) => {
+            log_internal(ctx, &error);
+            return "not_started";
+        }
     };
     let fallback_id = response
         .generation_id
@@ -131,6 +213,7 @@ fn stream_answer(
         error_id: ctx.error_id.clone(),
         timestamp: ctx.started_at.clone(),
     });
+    translator = translator.with_templates(templates);
     if let Some(session) = session {
         translator = translator.with_capture(session.capture());
     }
@@ -212,6 +295,7 @@ fn stream_answer(
         outcome,
         usage.as_ref(),
     );
+    outcome
 }
 
 fn flush(writer: &mut ResponseWriter, frames: &mut String) -> Result<(), http_io::ClientGone> {
@@ -230,7 +314,7 @@ fn whole_answer(
     model: String,
     created: u64,
     session: Option<&artifacts::Session>,
-) {
+) -> &'static str {
     let mut capture = session.map(artifacts::Session::capture);
     let result = response
         .body
@@ -250,8 +334,17 @@ fn whole_answer(
                 .and_then(|v| v.as_str())
                 .map(str::to_owned);
             record_usage(ctx, &model, id, "completed", usage.as_ref());
+            "completed"
         }
-        Err(error) => fail_before_first_byte(ctx, out, &error),
+        Err(error) => {
+            fail_before_first_byte(ctx, out, &error, None);
+            // An unreadable or broken whole answer is upstream trouble like any other.
+            if counts_as_failure(&error) {
+                "interrupted"
+            } else {
+                "failed"
+            }
+        }
     }
 }
 
