@@ -207,6 +207,27 @@ mod tests {
     }
 
     #[test]
+    fn the_host_passes_the_retry_and_breaker_keys_through() {
+        let host = include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../host/src/settings.rs"
+        ))
+        .split_whitespace()
+        .collect::<String>()
+        // rustfmt breaks long rows over lines, with a trailing comma.
+        .replace(",)", ")");
+        for key in [
+            keys::UPSTREAM_RETRIES,
+            keys::UPSTREAM_RETRY_WAIT_SECS,
+            keys::BREAKER_FAILURES,
+            keys::BREAKER_WINDOW_SECS,
+        ] {
+            let row = format!("(\"ORPIPE_{}\",\"{key}\")", key.to_ascii_uppercase());
+            assert!(host.contains(&row), "host/src/settings.rs lacks {row}");
+        }
+    }
+
+    #[test]
     fn retry_breaker_and_template_keys_are_read() {
         let s = settings(&[
             (keys::UPSTREAM_RETRIES, "0"),

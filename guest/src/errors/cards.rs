@@ -386,6 +386,26 @@ mod tests {
     }
 
     #[test]
+    fn the_host_passes_every_class_template_through() {
+        let host = include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../host/src/settings.rs"
+        ))
+        .split_whitespace()
+        .collect::<String>()
+        // rustfmt breaks long rows over lines, with a trailing comma.
+        .replace(",)", ")");
+        for class in ErrorClass::ALL {
+            let row = format!(
+                "(\"ORPIPE_TEMPLATE_{}\",\"{}\")",
+                class.name().to_ascii_uppercase(),
+                class.config_key()
+            );
+            assert!(host.contains(&row), "host/src/settings.rs lacks {row}");
+        }
+    }
+
+    #[test]
     fn an_override_replaces_the_default_and_keeps_the_error_id() {
         let lookup = |key: &str| {
             (key == "template_rate_limit").then(|| {
