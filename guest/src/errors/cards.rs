@@ -159,13 +159,16 @@ impl CardTemplates {
     }
 
     /// Renders `class`'s card. An override that renders to nothing falls back to the
-    /// default; one that leaves out the error id gets the standard footer, so the id a
+    /// default; one whose card lacks the error id gets the standard footer, so the id a
     /// person quotes is always on the card.
     pub fn render(&self, class: ErrorClass, vars: &Vars<'_>) -> String {
         if let Some(custom) = self.overrides.get(&class) {
             let body = render(custom, vars);
             if !body.is_empty() {
-                if custom.contains("{error_id}") {
+                // Checked on the result: the template's `{error_id}` may sit in a block
+                // that was left out.
+                let id = vars.get("error_id").map_or("", String::as_str);
+                if body.contains(id) {
                     return body;
                 }
                 return format!("{body}\n\n{}", render(FOOTER, vars));
