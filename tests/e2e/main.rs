@@ -5,6 +5,7 @@ mod artifacts;
 mod component;
 mod fixtures_streams;
 mod openai_sdk;
+mod retries;
 mod spine;
 
 use orpipe_testkit::{MockOpenRouter, Orpipe};
