@@ -21,7 +21,7 @@ esac
 
 tools="${ORPIPE_TOOLS_DIR:-$HOME/.cache/orpipe-tools}"
 if [ ! -x "$tools/bin/cargo-fuzz" ]; then
-  log "installing cargo-fuzz 0.13.2 into $tools (one time, about 2 minutes)"
+  log "installing cargo-fuzz 0.13.2 into $tools (one time, a few minutes)"
   cargo install --locked --quiet cargo-fuzz@0.13.2 --root "$tools"
 fi
 export PATH="$tools/bin:$PATH"
