@@ -105,24 +105,31 @@ pub fn chat_completions(ctx: &RequestCtx, request: IncomingRequest, out: Respons
         return fail_before_first_byte(ctx, out, &response.into_error(), breaker.as_ref());
     }
     let (created, _) = unix_now();
-    let outcome = if stream {
-        let answer = Answer {
-            model,
-            created,
-            session: session.as_ref(),
-            templates,
-        };
-        stream_answer(ctx, out, response, answer)
-    } else {
-        whole_answer(ctx, out, response, model, created, session.as_ref())
+    let answer = Answer {
+        model,
+        created,
+        session: session.as_ref(),
+        breaker: breaker.as_ref(),
+        templates,
     };
-    if let Some(breaker) = &breaker {
-        match outcome {
-            "completed" => breaker.record_success(),
-            // The connection to OpenRouter broke mid-answer: upstream trouble.
-            "interrupted" => breaker.record_failure(),
-            _ => {}
-        }
+    if stream {
+        stream_answer(ctx, out, response, answer);
+    } else {
+        whole_answer(ctx, out, response, answer);
+    }
+}
+
+/// Updates the user's breaker. Called before the answer's last bytes go out: the client
+/// may send its next request at once, and that one must see this outcome.
+fn settle(breaker: Option<&UserBreaker>, outcome: &str) {
+    let Some(breaker) = breaker else { return };
+    match outcome {
+        "completed" => breaker.record_success(),
+        // The connection to OpenRouter broke mid-answer: upstream trouble.
+        "interrupted" => breaker.record_failure(),
+        // An error event is the provider's verdict on this request, not an outage;
+        // a client that left says nothing about upstream.
+        _ => {}
     }
 }
 
@@ -173,34 +180,31 @@ fn fail_before_first_byte(
     http_io::respond_error(out, error, &ctx.error_id);
 }
 
-/// What a streamed answer needs besides the upstream response.
+/// What an answer needs besides the upstream response.
 struct Answer<'a> {
     model: String,
     created: u64,
     session: Option<&'a artifacts::Session>,
+    breaker: Option<&'a UserBreaker>,
     templates: CardTemplates,
 }
 
-/// Streams the answer; returns its outcome (`completed`, `interrupted`, `client_gone`,
-/// `upstream_error`, `not_started`).
 fn stream_answer(
     ctx: &RequestCtx,
     out: ResponseOutparam,
     response: UpstreamResponse,
     answer: Answer<'_>,
-) -> &'static str {
+) {
     let Answer {
         model,
         created,
         session,
+        breaker,
         templates,
     } = answer;
     let mut writer = match ResponseWriter::start(out, 200, SSE_HEADERS) {
         Ok(writer) => writer,
-        Err(error) => {
-            log_internal(ctx, &error);
-            return "not_started";
-        }
+        Err(error) => return log_internal(ctx, &error),
     };
     let fallback_id = response
         .generation_id
@@ -277,6 +281,15 @@ fn stream_answer(
         if let (Some(session), Some(capture)) = (session, translator.take_capture()) {
             session.store(ctx, capture.into_captured());
         }
+        let failed_in_stream = outcome == "completed" && translator.failure().is_some();
+        settle(
+            breaker,
+            if failed_in_stream {
+                "upstream_error"
+            } else {
+                outcome
+            },
+        );
         if flush(&mut writer, &mut frames).is_err() {
             outcome = "client_gone";
         }
@@ -295,7 +308,6 @@ fn stream_answer(
         outcome,
         usage.as_ref(),
     );
-    outcome
 }
 
 fn flush(writer: &mut ResponseWriter, frames: &mut String) -> Result<(), http_io::ClientGone> {
@@ -311,10 +323,15 @@ fn whole_answer(
     ctx: &RequestCtx,
     out: ResponseOutparam,
     response: UpstreamResponse,
-    model: String,
-    created: u64,
-    session: Option<&artifacts::Session>,
-) -> &'static str {
+    answer: Answer<'_>,
+) {
+    let Answer {
+        model,
+        created,
+        session,
+        breaker,
+        ..
+    } = answer;
     let mut capture = session.map(artifacts::Session::capture);
     let result = response
         .body
@@ -326,6 +343,7 @@ fn whole_answer(
                 session.store(ctx, capture.into_captured());
             }
             let parsed: Option<serde_json::Value> = serde_json::from_str(&completion).ok();
+            settle(breaker, "completed");
             http_io::respond_json(out, 200, &completion);
             let usage = parsed.as_ref().and_then(usage_of);
             let id = parsed
@@ -334,17 +352,9 @@ fn whole_answer(
                 .and_then(|v| v.as_str())
                 .map(str::to_owned);
             record_usage(ctx, &model, id, "completed", usage.as_ref());
-            "completed"
         }
-        Err(error) => {
-            fail_before_first_byte(ctx, out, &error, None);
-            // An unreadable or broken whole answer is upstream trouble like any other.
-            if counts_as_failure(&error) {
-                "interrupted"
-            } else {
-                "failed"
-            }
-        }
+        // An unreadable or broken whole answer counts like any other upstream failure.
+        Err(error) => fail_before_first_byte(ctx, out, &error, breaker),
     }
 }
 
