@@ -5,6 +5,7 @@
 //! Everything except `component` compiles natively and is unit-tested with `cargo test`.
 
 pub mod artifacts;
+pub mod breaker;
 pub mod catalog;
 pub mod db;
 pub mod errors;
@@ -12,6 +13,7 @@ pub mod intake;
 pub mod logline;
 pub mod markers;
 pub mod openai;
+pub mod retry;
 pub mod routes;
 pub mod settings;
 pub mod sse;

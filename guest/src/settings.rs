@@ -3,7 +3,10 @@
 //! Parsing is pure (a lookup function in, `Settings` out) so it is tested natively; the
 //! component reads the keys on every request, which lets a host change them live.
 
+use crate::breaker::BreakerPolicy;
 use crate::catalog::filter::ModelFilter;
+use crate::errors::cards::CardTemplates;
+use crate::retry::RetryPolicy;
 use std::time::Duration;
 
 /// `wasi:config` key names. The host maps its environment and config file onto them;
@@ -18,6 +21,14 @@ pub mod keys {
     pub const MODEL_ALLOW: &str = "model_allow";
     pub const MODEL_FREE_ONLY: &str = "model_free_only";
     pub const MODEL_TOOLS_ONLY: &str = "model_tools_only";
+    /// Retries of a failed upstream call before the first byte (0: none).
+    pub const UPSTREAM_RETRIES: &str = "upstream_retries";
+    /// The most seconds one request may spend waiting between those retries.
+    pub const UPSTREAM_RETRY_WAIT_SECS: &str = "upstream_retry_wait_secs";
+    /// Failures within the window that disable a user for a while (0: breaker off).
+    pub const BREAKER_FAILURES: &str = "breaker_failures";
+    pub const BREAKER_WINDOW_SECS: &str = "breaker_window_secs";
+    // Card templates: `template_<class>`, see `errors::cards::ErrorClass::config_key`.
 }
 
 pub const DEFAULT_BASE_URL: &str = "https://openrouter.ai/api/v1";
@@ -33,6 +44,10 @@ pub struct Settings {
     pub app_title: Option<String>,
     /// Which models clients may use and see.
     pub model_filter: ModelFilter,
+    /// Error cards: the defaults with the operator's overrides.
+    pub templates: CardTemplates,
+    pub retry: RetryPolicy,
+    pub breaker: BreakerPolicy,
 }
 
 /// Problems an operator must fix; the component answers with a 500 naming the key.
@@ -55,16 +70,31 @@ impl Settings {
             key: keys::OPENROUTER_BASE_URL,
             reason,
         })?;
-        let catalog_ttl =
-            match non_empty(keys::CATALOG_TTL_SECS) {
-                None => DEFAULT_CATALOG_TTL,
-                Some(raw) => raw.parse::<u64>().map(Duration::from_secs).map_err(|_| {
-                    SettingsError::Invalid {
-                        key: keys::CATALOG_TTL_SECS,
-                        reason: format!("{raw:?} is not a whole number of seconds"),
-                    }
-                })?,
-            };
+        let number = |key: &'static str, default: u64| match non_empty(key) {
+            None => Ok(default),
+            Some(raw) => raw.parse::<u64>().map_err(|_| SettingsError::Invalid {
+                key,
+                reason: format!("{raw:?} is not a whole number"),
+            }),
+        };
+        let catalog_ttl = Duration::from_secs(number(
+            keys::CATALOG_TTL_SECS,
+            DEFAULT_CATALOG_TTL.as_secs(),
+        )?);
+        let defaults = RetryPolicy::default();
+        let retry = RetryPolicy {
+            max_retries: clamp_u32(number(keys::UPSTREAM_RETRIES, defaults.max_retries.into())?),
+            max_wait: Duration::from_secs(number(
+                keys::UPSTREAM_RETRY_WAIT_SECS,
+                defaults.max_wait.as_secs(),
+            )?),
+            ..defaults
+        };
+        let defaults = BreakerPolicy::default();
+        let breaker = BreakerPolicy {
+            failures: clamp_u32(number(keys::BREAKER_FAILURES, defaults.failures.into())?),
+            window_secs: number(keys::BREAKER_WINDOW_SECS, defaults.window_secs)?,
+        };
         let flag = |key: &'static str| match non_empty(key).map(|v| v.to_ascii_lowercase()) {
             None => Ok(false),
             Some(v) if ["true", "1", "yes", "on"].contains(&v.as_str()) => Ok(true),
@@ -88,8 +118,16 @@ impl Settings {
             http_referer: non_empty(keys::HTTP_REFERER),
             app_title: non_empty(keys::APP_TITLE),
             model_filter,
+            templates: CardTemplates::from_lookup(&lookup),
+            retry,
+            breaker,
         })
     }
+}
+
+/// Counts beyond `u32` mean "practically unlimited"; the policies bound them further.
+fn clamp_u32(value: u64) -> u32 {
+    u32::try_from(value).unwrap_or(u32::MAX)
 }
 
 /// An `http(s)://authority/path` URL split the way `wasi:http` requests want it.
@@ -161,6 +199,51 @@ mod tests {
         assert_eq!(s.catalog_ttl, DEFAULT_CATALOG_TTL);
         assert_eq!(s.base_url.endpoint("/responses"), "/api/v1/responses");
         assert!(!s.model_filter.is_active());
+        assert_eq!(s.retry, RetryPolicy::default());
+        assert_eq!(s.retry.max_retries, 2);
+        assert_eq!(s.breaker, BreakerPolicy::default());
+        assert_eq!((s.breaker.failures, s.breaker.window_secs), (5, 60));
+        assert!(s.templates.rejected().is_empty());
+    }
+
+    #[test]
+    fn the_host_passes_the_retry_and_breaker_keys_through() {
+        let host = include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../host/src/settings.rs"
+        ))
+        .split_whitespace()
+        .collect::<String>()
+        // rustfmt breaks long rows over lines, with a trailing comma.
+        .replace(",)", ")");
+        for key in [
+            keys::UPSTREAM_RETRIES,
+            keys::UPSTREAM_RETRY_WAIT_SECS,
+            keys::BREAKER_FAILURES,
+            keys::BREAKER_WINDOW_SECS,
+        ] {
+            let row = format!("(\"ORPIPE_{}\",\"{key}\")", key.to_ascii_uppercase());
+            assert!(host.contains(&row), "host/src/settings.rs lacks {row}");
+        }
+    }
+
+    #[test]
+    fn retry_breaker_and_template_keys_are_read() {
+        let s = settings(&[
+            (keys::UPSTREAM_RETRIES, "0"),
+            (keys::UPSTREAM_RETRY_WAIT_SECS, "3"),
+            (keys::BREAKER_FAILURES, "2"),
+            (keys::BREAKER_WINDOW_SECS, "10"),
+            ("template_rate_limit", "Slow down {message}"),
+            ("template_internal", "{{#if message}}never closed"),
+        ])
+        .expect("valid");
+        assert_eq!(s.retry.max_retries, 0);
+        assert_eq!(s.retry.max_wait, Duration::from_secs(3));
+        assert_eq!((s.breaker.failures, s.breaker.window_secs), (2, 10));
+        let rejected = s.templates.rejected();
+        assert_eq!(rejected.len(), 1, "{rejected:?}");
+        assert_eq!(rejected[0].0, crate::errors::cards::ErrorClass::Internal);
     }
 
     #[test]
@@ -210,6 +293,10 @@ mod tests {
             (keys::CATALOG_TTL_SECS, "ten"),
             (keys::MODEL_FREE_ONLY, "sometimes"),
             (keys::MODEL_TOOLS_ONLY, "2"),
+            (keys::UPSTREAM_RETRIES, "-1"),
+            (keys::UPSTREAM_RETRY_WAIT_SECS, "1.5"),
+            (keys::BREAKER_FAILURES, "many"),
+            (keys::BREAKER_WINDOW_SECS, "1m"),
         ] {
             match settings(&[(key, value)]) {
                 Err(SettingsError::Invalid { key: k, .. }) => assert_eq!(k, key),

@@ -22,6 +22,31 @@ pub const GUEST_SETTINGS: &[(&str, &str)] = &[
     ("ORPIPE_ARTIFACT_RETENTION_DAYS", "artifact_retention_days"),
     ("ORPIPE_ARTIFACT_CLEANUP_BATCH", "artifact_cleanup_batch"),
     ("ORPIPE_REMOTE_FILE_MAX_MB", "remote_file_max_mb"),
+    ("ORPIPE_UPSTREAM_RETRIES", "upstream_retries"),
+    (
+        "ORPIPE_UPSTREAM_RETRY_WAIT_SECS",
+        "upstream_retry_wait_secs",
+    ),
+    ("ORPIPE_BREAKER_FAILURES", "breaker_failures"),
+    ("ORPIPE_BREAKER_WINDOW_SECS", "breaker_window_secs"),
+    // Error card templates, one per failure class (docs/errors.md).
+    (
+        "ORPIPE_TEMPLATE_INVALID_REQUEST",
+        "template_invalid_request",
+    ),
+    ("ORPIPE_TEMPLATE_AUTHENTICATION", "template_authentication"),
+    ("ORPIPE_TEMPLATE_CREDITS", "template_credits"),
+    ("ORPIPE_TEMPLATE_REFUSED", "template_refused"),
+    ("ORPIPE_TEMPLATE_TIMEOUT", "template_timeout"),
+    ("ORPIPE_TEMPLATE_RATE_LIMIT", "template_rate_limit"),
+    (
+        "ORPIPE_TEMPLATE_UPSTREAM_SERVER",
+        "template_upstream_server",
+    ),
+    ("ORPIPE_TEMPLATE_CONNECTION", "template_connection"),
+    ("ORPIPE_TEMPLATE_INTERRUPTED", "template_interrupted"),
+    ("ORPIPE_TEMPLATE_INTERNAL", "template_internal"),
+    ("ORPIPE_TEMPLATE_DISABLED", "template_disabled"),
 ];
 
 /// Values given on the command line; they win over everything else.

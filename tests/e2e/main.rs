@@ -6,6 +6,7 @@ mod component;
 mod fixtures_streams;
 mod intake;
 mod openai_sdk;
+mod retries;
 mod spine;
 
 use orpipe_testkit::{MockOpenRouter, Orpipe};

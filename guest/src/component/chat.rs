@@ -1,14 +1,19 @@
 //! `POST /v1/chat/completions`: translate, call OpenRouter, and stream the translated
 //! chunks back as each upstream read is translated. Nothing buffers a whole answer.
 
+use super::breaker::UserBreaker;
 use super::http_io::{self, ReadError, ResponseWriter};
 use super::upstream::{self, UpstreamResponse};
 use super::wasi::http::types::{IncomingRequest, ResponseOutparam};
 use super::{
-    RequestCtx, artifacts, config, fetch, fitting, kv, log, models, random_id, sql, unix_now,
+    RequestCtx, artifacts, config, fetch, fitting, kv, log, models, random_id, retries, sql,
+    unix_now,
 };
+use crate::breaker::{counts_as_failure, user_identity};
 use crate::errors::GatewayError;
+use crate::errors::cards::CardTemplates;
 use crate::logline::Level;
+use crate::settings::Settings;
 use crate::sse::{SseDecoder, SseEvent};
 use crate::translate::background_task::TASK_HEADER;
 use crate::translate::to_chunks::{ChunkTranslator, StreamContext};
@@ -31,12 +36,29 @@ const SSE_HEADERS: &[(&str, &str)] = &[
 
 pub fn chat_completions(ctx: &RequestCtx, request: IncomingRequest, out: ResponseOutparam) {
     kv::count("requests:chat_completions");
-    let chat_id_header = http_io::header(&request.headers(), "x-openwebui-chat-id");
-    let task = http_io::header(&request.headers(), TASK_HEADER);
+    let headers = request.headers();
+    let chat_id_header = http_io::header(&headers, "x-openwebui-chat-id");
+    let task = http_io::header(&headers, TASK_HEADER);
+    let owui_user = http_io::header(&headers, "x-openwebui-user-id");
+    // Only ever hashed (breaker key); never logged or stored as it is.
+    let authorization = http_io::header(&headers, "authorization");
+    drop(headers);
+    let mut breaker: Option<UserBreaker> = None;
     let prepared = http_io::read_request_body(&request, REQUEST_BODY_LIMIT).and_then(|body| {
         drop(request);
         let mut request = parse_request(&body)?;
         drop(body);
+        let settings = config::load()?;
+        report_rejected_templates(ctx, &settings);
+        let identity = user_identity(
+            request.get("user").and_then(serde_json::Value::as_str),
+            owui_user.as_deref(),
+            authorization.as_deref(),
+        );
+        breaker = UserBreaker::load(&settings.breaker, identity.as_deref());
+        if let Some(breaker) = &breaker {
+            breaker.check()?;
+        }
         fetch::inline_remote_audio(&mut request)?;
         let openrouter_id = request
             .get("model")
@@ -60,12 +82,11 @@ pub fn chat_completions(ctx: &RequestCtx, request: IncomingRequest, out: Respons
         if let (Some(id), Some(body)) = (openrouter_id, translated.body.as_object_mut()) {
             body.insert("model".into(), serde_json::Value::String(id));
         }
-        let settings = config::load()?;
         fitting::prepare(ctx, &settings, &mut translated, task.as_deref())?;
         let upstream_body = serde_json::to_vec(&translated.body).map_err(|e| {
             GatewayError::Internal(format!("serializing the upstream request: {e}"))
         })?;
-        let response = upstream::post_responses(&settings, &upstream_body, translated.stream)?;
+        let response = retries::post_responses(ctx, &settings, &upstream_body, translated.stream)?;
         let response = fitting::retry_refused_effort(
             ctx,
             &settings,
@@ -73,20 +94,62 @@ pub fn chat_completions(ctx: &RequestCtx, request: IncomingRequest, out: Respons
             translated.stream,
             response,
         )?;
-        Ok((translated.model, translated.stream, response, session))
+        Ok((
+            translated.model,
+            translated.stream,
+            response,
+            session,
+            settings.templates,
+        ))
     });
-    let (model, stream, response, session) = match prepared {
+    let (model, stream, response, session, templates) = match prepared {
         Ok(prepared) => prepared,
-        Err(error) => return fail_before_first_byte(ctx, out, &error),
+        Err(error) => return fail_before_first_byte(ctx, out, &error, breaker.as_ref()),
     };
     if !(200..300).contains(&response.status) {
-        return fail_before_first_byte(ctx, out, &response.into_error());
+        return fail_before_first_byte(ctx, out, &response.into_error(), breaker.as_ref());
     }
     let (created, _) = unix_now();
+    let answer = Answer {
+        model,
+        created,
+        session: session.as_ref(),
+        breaker: breaker.as_ref(),
+        templates,
+    };
     if stream {
-        stream_answer(ctx, out, response, model, created, session.as_ref());
+        stream_answer(ctx, out, response, answer);
     } else {
-        whole_answer(ctx, out, response, model, created, session.as_ref());
+        whole_answer(ctx, out, response, answer);
+    }
+}
+
+/// Updates the user's breaker. Called before the answer's last bytes go out: the client
+/// may send its next request at once, and that one must see this outcome.
+fn settle(breaker: Option<&UserBreaker>, outcome: &str) {
+    let Some(breaker) = breaker else { return };
+    match outcome {
+        "completed" => breaker.record_success(),
+        // The connection to OpenRouter broke mid-answer: upstream trouble.
+        "interrupted" => breaker.record_failure(),
+        // An error event is the provider's verdict on this request, not an outage;
+        // a client that left says nothing about upstream.
+        _ => {}
+    }
+}
+
+/// A broken override is not used (the default card is), and the operator should know.
+fn report_rejected_templates(ctx: &RequestCtx, settings: &Settings) {
+    for (class, reason) in settings.templates.rejected() {
+        log::emit(
+            Level::Warn,
+            "card template ignored, the default is used",
+            &[
+                ("request_id", json!(ctx.request_id)),
+                ("key", json!(class.config_key())),
+                ("reason", json!(reason)),
+            ],
+        );
     }
 }
 
@@ -99,7 +162,15 @@ fn openrouter_model_id(requested: &str) -> String {
     }
 }
 
-fn fail_before_first_byte(ctx: &RequestCtx, out: ResponseOutparam, error: &GatewayError) {
+fn fail_before_first_byte(
+    ctx: &RequestCtx,
+    out: ResponseOutparam,
+    error: &GatewayError,
+    breaker: Option<&UserBreaker>,
+) {
+    if let Some(breaker) = breaker.filter(|_| counts_as_failure(error)) {
+        breaker.record_failure();
+    }
     log::emit(
         Level::Warn,
         "chat completion failed",
@@ -114,14 +185,28 @@ fn fail_before_first_byte(ctx: &RequestCtx, out: ResponseOutparam, error: &Gatew
     http_io::respond_error(out, error, &ctx.error_id);
 }
 
+/// What an answer needs besides the upstream response.
+struct Answer<'a> {
+    model: String,
+    created: u64,
+    session: Option<&'a artifacts::Session>,
+    breaker: Option<&'a UserBreaker>,
+    templates: CardTemplates,
+}
+
 fn stream_answer(
     ctx: &RequestCtx,
     out: ResponseOutparam,
     response: UpstreamResponse,
-    model: String,
-    created: u64,
-    session: Option<&artifacts::Session>,
+    answer: Answer<'_>,
 ) {
+    let Answer {
+        model,
+        created,
+        session,
+        breaker,
+        templates,
+    } = answer;
     let mut writer = match ResponseWriter::start(out, 200, SSE_HEADERS) {
         Ok(writer) => writer,
         Err(error) => return log_internal(ctx, &error),
@@ -137,6 +222,7 @@ fn stream_answer(
         error_id: ctx.error_id.clone(),
         timestamp: ctx.started_at.clone(),
     });
+    translator = translator.with_templates(templates);
     if let Some(session) = session {
         translator = translator.with_capture(session.capture());
     }
@@ -200,6 +286,15 @@ fn stream_answer(
         if let (Some(session), Some(capture)) = (session, translator.take_capture()) {
             session.store(ctx, capture.into_captured());
         }
+        let failed_in_stream = outcome == "completed" && translator.failure().is_some();
+        settle(
+            breaker,
+            if failed_in_stream {
+                "upstream_error"
+            } else {
+                outcome
+            },
+        );
         if flush(&mut writer, &mut frames).is_err() {
             outcome = "client_gone";
         }
@@ -233,10 +328,15 @@ fn whole_answer(
     ctx: &RequestCtx,
     out: ResponseOutparam,
     response: UpstreamResponse,
-    model: String,
-    created: u64,
-    session: Option<&artifacts::Session>,
+    answer: Answer<'_>,
 ) {
+    let Answer {
+        model,
+        created,
+        session,
+        breaker,
+        ..
+    } = answer;
     let mut capture = session.map(artifacts::Session::capture);
     let result = response
         .body
@@ -248,6 +348,7 @@ fn whole_answer(
                 session.store(ctx, capture.into_captured());
             }
             let parsed: Option<serde_json::Value> = serde_json::from_str(&completion).ok();
+            settle(breaker, "completed");
             http_io::respond_json(out, 200, &completion);
             let usage = parsed.as_ref().and_then(usage_of);
             let id = parsed
@@ -257,7 +358,8 @@ fn whole_answer(
                 .map(str::to_owned);
             record_usage(ctx, &model, id, "completed", usage.as_ref());
         }
-        Err(error) => fail_before_first_byte(ctx, out, &error),
+        // An unreadable or broken whole answer counts like any other upstream failure.
+        Err(error) => fail_before_first_byte(ctx, out, &error, breaker),
     }
 }
 

@@ -4,7 +4,7 @@
 //! decisions are pure functions (`catalog::filter`, `translate::background_task`,
 //! `translate::fit_model`, `translate::efforts`); this module only fetches and logs.
 
-use super::upstream::{self, UpstreamResponse};
+use super::upstream::UpstreamResponse;
 use super::{RequestCtx, log, models};
 use crate::errors::GatewayError;
 use crate::logline::Level;
@@ -92,5 +92,5 @@ pub fn retry_refused_effort(
     }
     let bytes = serde_json::to_vec(body)
         .map_err(|e| GatewayError::Internal(format!("serializing the upstream request: {e}")))?;
-    upstream::post_responses(settings, &bytes, stream)
+    super::retries::post_responses(ctx, settings, &bytes, stream)
 }

@@ -1,4 +1,5 @@
-//! The shared key-value store (`wasi:keyvalue`): the catalog cache and request counters.
+//! The shared key-value store (`wasi:keyvalue`): the catalog cache, request counters and
+//! the per-user breaker records.
 //! A store that is missing or failing only costs refetches; it never fails a request.
 
 use super::wasi::keyvalue::{atomics, batch, store};
@@ -34,6 +35,15 @@ pub fn set_many(pairs: &[(&str, Vec<u8>)]) -> Result<(), String> {
         .map(|(k, v)| ((*k).to_owned(), v.clone()))
         .collect();
     batch::set_many(&bucket, &pairs).map_err(|e| format!("{e:?}"))
+}
+
+pub fn set(key: &str, value: Vec<u8>) -> Result<(), String> {
+    set_many(&[(key, value)])
+}
+
+pub fn delete(key: &str) -> Result<(), String> {
+    let bucket = open().ok_or("key-value store unavailable")?;
+    bucket.delete(key).map_err(|e| format!("{e:?}"))
 }
 
 /// Adds one to a counter under `metrics:`; metrics are best effort.

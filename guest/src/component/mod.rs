@@ -2,6 +2,7 @@
 //! pure modules. Each export is a few lines; orchestration lives in `chat` and `models`.
 
 mod artifacts;
+mod breaker;
 mod chat;
 mod config;
 mod fetch;
@@ -11,6 +12,7 @@ mod jobs;
 mod kv;
 mod log;
 mod models;
+mod retries;
 mod sql;
 mod upstream;
 

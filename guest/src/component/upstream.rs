@@ -36,7 +36,12 @@ impl UpstreamResponse {
     /// Turns a non-2xx response into the error the client should see.
     pub fn into_error(self) -> GatewayError {
         let status = self.status;
-        let retry_after = self.retry_after.clone();
+        // An HTTP-date Retry-After becomes seconds from now, the form clients receive.
+        let retry_after = self
+            .retry_after
+            .as_deref()
+            .and_then(|value| crate::retry::retry_after_secs(value, super::unix_now().0))
+            .map(|seconds| seconds.to_string());
         let body = self.body.read_to_end(ERROR_BODY_LIMIT).unwrap_or_default();
         GatewayError::from_upstream_http(status, &body, retry_after.as_deref())
     }

@@ -3,10 +3,11 @@
 //! failure (the original pipe's), rendered with `template::render`.
 
 use super::GatewayError;
-use super::template::{Vars, render};
+use super::template::{self, Vars, render};
+use std::collections::BTreeMap;
 
 /// Failure classes that read differently to a person.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ErrorClass {
     InvalidRequest,
     Authentication,
@@ -18,6 +19,46 @@ pub enum ErrorClass {
     Connection,
     Interrupted,
     Internal,
+    /// The per-user request breaker is open (`crate::breaker`).
+    Disabled,
+}
+
+impl ErrorClass {
+    pub const ALL: [ErrorClass; 11] = [
+        ErrorClass::InvalidRequest,
+        ErrorClass::Authentication,
+        ErrorClass::Credits,
+        ErrorClass::Refused,
+        ErrorClass::Timeout,
+        ErrorClass::RateLimit,
+        ErrorClass::UpstreamServer,
+        ErrorClass::Connection,
+        ErrorClass::Interrupted,
+        ErrorClass::Internal,
+        ErrorClass::Disabled,
+    ];
+
+    /// The class's name in config: key `template_<name>`, variable `ORPIPE_TEMPLATE_<NAME>`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorClass::InvalidRequest => "invalid_request",
+            ErrorClass::Authentication => "authentication",
+            ErrorClass::Credits => "credits",
+            ErrorClass::Refused => "refused",
+            ErrorClass::Timeout => "timeout",
+            ErrorClass::RateLimit => "rate_limit",
+            ErrorClass::UpstreamServer => "upstream_server",
+            ErrorClass::Connection => "connection",
+            ErrorClass::Interrupted => "interrupted",
+            ErrorClass::Internal => "internal",
+            ErrorClass::Disabled => "disabled",
+        }
+    }
+
+    /// The `wasi:config` key that overrides this class's template.
+    pub fn config_key(self) -> String {
+        format!("template_{}", self.name())
+    }
 }
 
 /// What every card shows besides the failure itself.
@@ -28,10 +69,13 @@ pub struct CardContext<'a> {
     pub model: &'a str,
 }
 
-const FOOTER: &str = "\n**Error ID:** `{error_id}` · {timestamp}";
+const FOOTER: &str = "**Error ID:** `{error_id}` · {timestamp}";
 
-fn template(class: ErrorClass) -> String {
-    let body = match class {
+/// Longest override accepted; a card is a few lines, anything longer is a mistake.
+pub const MAX_TEMPLATE_BYTES: usize = 16 * 1024;
+
+fn default_body(class: ErrorClass) -> &'static str {
+    match class {
         ErrorClass::InvalidRequest => {
             "### 🚫 {model} could not process your request\n{message}\n{{#if provider_raw}}\n> Provider: {provider_raw}\n{{/if}}\nCheck the request (message contents, attachments, parameters) and try again."
         }
@@ -62,8 +106,76 @@ fn template(class: ErrorClass) -> String {
         ErrorClass::Internal => {
             "### ⚠️ Unexpected error\n{message}\nPlease report it with the error id below."
         }
-    };
-    format!("{body}\n{FOOTER}")
+        ErrorClass::Disabled => {
+            "### ⛔ Temporarily disabled\n{message}\n{{#if retry_after_seconds}}\nTry again in {retry_after_seconds} s.\n{{/if}}"
+        }
+    }
+}
+
+/// The card templates in use: the defaults, with the operator's overrides.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CardTemplates {
+    overrides: BTreeMap<ErrorClass, String>,
+    /// Overrides that were refused, with why; the defaults are used for them.
+    rejected: Vec<(ErrorClass, String)>,
+}
+
+impl CardTemplates {
+    /// Reads `template_<class>` for every class. A broken override is set aside (see
+    /// [`CardTemplates::rejected`]), never an error: a typo in a card must not stop orpipe.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
+        let mut templates = Self::default();
+        for class in ErrorClass::ALL {
+            if let Some(text) = lookup(&class.config_key()).filter(|t| !t.trim().is_empty()) {
+                templates.set(class, &text);
+            }
+        }
+        templates
+    }
+
+    /// Overrides one class's template. Environment variables cannot easily hold line
+    /// breaks, so the two characters `\n` stand for one.
+    pub fn set(&mut self, class: ErrorClass, text: &str) {
+        let text = text.replace("\\n", "\n");
+        let verdict = if text.len() > MAX_TEMPLATE_BYTES {
+            Err(format!("longer than {MAX_TEMPLATE_BYTES} bytes"))
+        } else {
+            template::check(&text)
+        };
+        match verdict {
+            Ok(()) => {
+                self.overrides.insert(class, text);
+            }
+            Err(reason) => {
+                self.overrides.remove(&class);
+                self.rejected.push((class, reason));
+            }
+        }
+    }
+
+    /// Overrides that were refused and why, for the operator's log.
+    pub fn rejected(&self) -> &[(ErrorClass, String)] {
+        &self.rejected
+    }
+
+    /// Renders `class`'s card. An override that renders to nothing falls back to the
+    /// default; one whose card lacks the error id gets the standard footer, so the id a
+    /// person quotes is always on the card.
+    pub fn render(&self, class: ErrorClass, vars: &Vars<'_>) -> String {
+        if let Some(custom) = self.overrides.get(&class) {
+            let body = render(custom, vars);
+            if !body.is_empty() {
+                // Checked on the result: the template's `{error_id}` may sit in a block
+                // that was left out.
+                let id = vars.get("error_id").map_or("", String::as_str);
+                if body.contains(id) {
+                    return body;
+                }
+                return format!("{body}\n\n{}", render(FOOTER, vars));
+            }
+        }
+        render(&format!("{}\n\n{FOOTER}", default_body(class)), vars)
+    }
 }
 
 impl GatewayError {
@@ -88,33 +200,42 @@ impl GatewayError {
             GatewayError::UpstreamConnection(_) => ErrorClass::Connection,
             GatewayError::UpstreamProtocol(_) => ErrorClass::UpstreamServer,
             GatewayError::Internal(_) => ErrorClass::Internal,
+            GatewayError::UserDisabled { .. } => ErrorClass::Disabled,
         }
     }
 
     /// The Markdown card for this error.
-    pub fn card(&self, ctx: &CardContext<'_>) -> String {
+    pub fn card(&self, ctx: &CardContext<'_>, templates: &CardTemplates) -> String {
         let mut vars = base_vars(ctx, &self.to_string());
-        if let GatewayError::Upstream {
-            provider_raw,
-            retry_after,
-            status,
-            ..
-        } = self
-        {
-            vars.insert("provider_raw", provider_raw.clone().unwrap_or_default());
-            vars.insert(
-                "retry_after_seconds",
-                retry_after.map(|s| s.to_string()).unwrap_or_default(),
-            );
-            vars.insert("status", status.to_string());
+        if let Some(seconds) = self.retry_after() {
+            vars.insert("retry_after_seconds", seconds.to_string());
         }
-        render(&template(self.class()), &vars)
+        match self {
+            GatewayError::Upstream {
+                provider_raw,
+                status,
+                ..
+            } => {
+                vars.insert("provider_raw", provider_raw.clone().unwrap_or_default());
+                vars.insert("status", status.to_string());
+            }
+            GatewayError::UserDisabled {
+                failures,
+                window_secs,
+                ..
+            } => {
+                vars.insert("failures", failures.to_string());
+                vars.insert("window_seconds", window_secs.to_string());
+            }
+            _ => {}
+        }
+        templates.render(self.class(), &vars)
     }
 }
 
 /// The card for an answer that broke off mid-stream.
-pub fn interrupted_card(message: &str, ctx: &CardContext<'_>) -> String {
-    render(&template(ErrorClass::Interrupted), &base_vars(ctx, message))
+pub fn interrupted_card(message: &str, ctx: &CardContext<'_>, templates: &CardTemplates) -> String {
+    templates.render(ErrorClass::Interrupted, &base_vars(ctx, message))
 }
 
 fn base_vars<'a>(ctx: &CardContext<'_>, message: &str) -> Vars<'a> {
@@ -130,8 +251,22 @@ fn base_vars<'a>(ctx: &CardContext<'_>, message: &str) -> Vars<'a> {
         },
     );
     vars.insert("message", message.to_owned());
+    // Placeholders of other classes are known but empty, so a line an operator's template
+    // gives them is dropped rather than shown as `{status}`.
+    for optional in OPTIONAL_PLACEHOLDERS {
+        vars.insert(optional, String::new());
+    }
     vars
 }
+
+/// Placeholders only some failures fill.
+pub const OPTIONAL_PLACEHOLDERS: [&str; 5] = [
+    "status",
+    "provider_raw",
+    "retry_after_seconds",
+    "failures",
+    "window_seconds",
+];
 
 /// A short error id: 16 lowercase hex digits, as the original pipe's.
 pub fn error_id(random: u64) -> String {
@@ -192,10 +327,15 @@ mod tests {
             GatewayError::from_upstream_http(503, b"", None),
             GatewayError::UpstreamConnection("refused".into()),
             GatewayError::Internal("bug".into()),
+            GatewayError::UserDisabled {
+                retry_after: 42,
+                failures: 5,
+                window_secs: 60,
+            },
         ];
         let mut headings = std::collections::HashSet::new();
         for error in &errors {
-            let card = error.card(&ctx());
+            let card = error.card(&ctx(), &CardTemplates::default());
             assert!(card.starts_with("### "), "{card}");
             assert!(
                 card.contains("`0123456789abcdef`") && card.contains("2026-11-25T05:00:00Z"),
@@ -205,11 +345,19 @@ mod tests {
             headings.insert(card.lines().next().unwrap_or_default().to_owned());
         }
         assert_eq!(headings.len(), errors.len(), "each class reads differently");
-        assert!(errors[5].card(&ctx()).contains("Try again in 17 s."));
-        assert!(errors[3].card(&ctx()).contains("> harassment"));
+        assert!(
+            errors[5]
+                .card(&ctx(), &CardTemplates::default())
+                .contains("Try again in 17 s.")
+        );
+        assert!(
+            errors[3]
+                .card(&ctx(), &CardTemplates::default())
+                .contains("> harassment")
+        );
         assert!(
             errors[0]
-                .card(&ctx())
+                .card(&ctx(), &CardTemplates::default())
                 .contains("openai.gpt-4o could not process")
         );
     }
@@ -218,10 +366,121 @@ mod tests {
     fn optional_lines_vanish_when_their_value_is_missing() {
         let card =
             GatewayError::from_upstream_http(429, br#"{"error":{"message":"slow down"}}"#, None)
-                .card(&ctx());
+                .card(&ctx(), &CardTemplates::default());
         assert!(!card.contains("Try again in"), "{card}");
-        let interrupted = interrupted_card("the connection dropped", &ctx());
+        let interrupted =
+            interrupted_card("the connection dropped", &ctx(), &CardTemplates::default());
         assert!(interrupted.starts_with("---\n### ⚠️ Response interrupted"));
+    }
+
+    fn rate_limited() -> GatewayError {
+        GatewayError::from_upstream_http(429, br#"{"error":{"message":"slow down"}}"#, Some("9"))
+    }
+
+    #[test]
+    fn every_class_has_a_config_key_and_distinct_defaults() {
+        let keys: std::collections::HashSet<String> =
+            ErrorClass::ALL.iter().map(|c| c.config_key()).collect();
+        assert_eq!(keys.len(), ErrorClass::ALL.len());
+        assert!(keys.contains("template_rate_limit"));
+        let bodies: std::collections::HashSet<&str> =
+            ErrorClass::ALL.iter().map(|c| default_body(*c)).collect();
+        assert_eq!(bodies.len(), ErrorClass::ALL.len());
+    }
+
+    #[test]
+    fn the_host_passes_every_class_template_through() {
+        let host = include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../host/src/settings.rs"
+        ))
+        .split_whitespace()
+        .collect::<String>()
+        // rustfmt breaks long rows over lines, with a trailing comma.
+        .replace(",)", ")");
+        for class in ErrorClass::ALL {
+            let row = format!(
+                "(\"ORPIPE_TEMPLATE_{}\",\"{}\")",
+                class.name().to_ascii_uppercase(),
+                class.config_key()
+            );
+            assert!(host.contains(&row), "host/src/settings.rs lacks {row}");
+        }
+    }
+
+    #[test]
+    fn an_override_replaces_the_default_and_keeps_the_error_id() {
+        let lookup = |key: &str| {
+            (key == "template_rate_limit").then(|| {
+                "## Busy ({status})\\n{message}\\n{{#if retry_after_seconds}}Wait {retry_after_seconds}s{{/if}}\\nBlocked by {provider_raw}".to_owned()
+            })
+        };
+        let templates = CardTemplates::from_lookup(lookup);
+        assert!(templates.rejected().is_empty());
+        let card = rate_limited().card(&ctx(), &templates);
+        assert_eq!(
+            card,
+            "## Busy (429)\nOpenRouter is rate limiting this key (429): slow down\nWait 9s\n\n**Error ID:** `0123456789abcdef` · 2026-11-25T05:00:00Z"
+        );
+        let other = GatewayError::MissingApiKey.card(&ctx(), &templates);
+        assert!(other.starts_with("### 🔐 Authentication failed"), "{other}");
+
+        let mut own_footer = CardTemplates::default();
+        own_footer.set(
+            ErrorClass::Interrupted,
+            "Broken off ({error_id}) at {timestamp}",
+        );
+        assert_eq!(
+            interrupted_card("gone", &ctx(), &own_footer),
+            "Broken off (0123456789abcdef) at 2026-11-25T05:00:00Z"
+        );
+    }
+
+    #[test]
+    fn a_broken_override_falls_back_to_the_default_and_never_fails() {
+        let default = rate_limited().card(&ctx(), &CardTemplates::default());
+        for broken in [
+            "{{#if message}} never closed",
+            "text\n{{/if}}",
+            "{{#if retry_after_seconds}}{{#if x}}{{/if}}",
+        ] {
+            let mut templates = CardTemplates::default();
+            templates.set(ErrorClass::RateLimit, broken);
+            assert_eq!(templates.rejected().len(), 1, "{broken}");
+            assert_eq!(rate_limited().card(&ctx(), &templates), default, "{broken}");
+        }
+        let mut templates = CardTemplates::default();
+        templates.set(ErrorClass::RateLimit, &"x".repeat(MAX_TEMPLATE_BYTES + 1));
+        assert_eq!(templates.rejected().len(), 1);
+        assert_eq!(rate_limited().card(&ctx(), &templates), default);
+
+        // Accepted, but renders to nothing for this error: the default is shown instead.
+        let mut unknown = CardTemplates::default();
+        unknown.set(
+            ErrorClass::RateLimit,
+            "{{#if provider_raw}}{provider_raw}{{/if}}\n{status_code}",
+        );
+        assert!(unknown.rejected().is_empty());
+        assert!(
+            rate_limited()
+                .card(&ctx(), &unknown)
+                .starts_with("{status_code}\n\n**Error ID:**"),
+            "unknown names stay as written"
+        );
+        let mut vanishing = CardTemplates::default();
+        vanishing.set(
+            ErrorClass::RateLimit,
+            "{{#if provider_raw}}{provider_raw}{{/if}}",
+        );
+        assert_eq!(rate_limited().card(&ctx(), &vanishing), default);
+        // Placeholders another class fills are empty here, so their lines drop.
+        let mut foreign = CardTemplates::default();
+        foreign.set(ErrorClass::Internal, "Oops\n**Failures:** {failures}");
+        assert!(
+            GatewayError::Internal("bug".into())
+                .card(&ctx(), &foreign)
+                .starts_with("Oops\n\n**Error ID:**")
+        );
     }
 
     #[test]

@@ -48,6 +48,15 @@ pub enum GatewayError {
     MethodNotAllowed,
     #[error("internal error in orpipe: {0}")]
     Internal(String),
+    /// The per-user request breaker is open: this user's recent requests kept failing.
+    #[error(
+        "Temporarily disabled due to repeated errors ({failures} failed requests within {window_secs} s); retry in {retry_after} s"
+    )]
+    UserDisabled {
+        retry_after: u64,
+        failures: u32,
+        window_secs: u64,
+    },
 }
 
 fn upstream_summary(status: u16, message: &str, provider_raw: Option<&str>) -> String {
@@ -86,6 +95,9 @@ impl GatewayError {
             GatewayError::ModelRestricted(_) => 403,
             GatewayError::MethodNotAllowed => 405,
             GatewayError::Internal(_) => 500,
+            // 429, not 503: the limit is this user's, and clients already back off on a
+            // 429 with Retry-After; 503 is the host's answer when orpipe itself is full.
+            GatewayError::UserDisabled { .. } => 429,
         }
     }
 
@@ -110,6 +122,7 @@ impl GatewayError {
             GatewayError::UpstreamTimeout(_) => Some("upstream_timeout".into()),
             GatewayError::UpstreamConnection(_) => Some("upstream_unreachable".into()),
             GatewayError::ModelRestricted(_) => Some("model_restricted".into()),
+            GatewayError::UserDisabled { .. } => Some("user_temporarily_disabled".into()),
             _ => None,
         }
     }
@@ -135,6 +148,7 @@ impl GatewayError {
     pub fn retry_after(&self) -> Option<u64> {
         match self {
             GatewayError::Upstream { retry_after, .. } => *retry_after,
+            GatewayError::UserDisabled { retry_after, .. } => Some(*retry_after),
             _ => None,
         }
     }

@@ -77,6 +77,30 @@ pub fn render(template: &str, vars: &Vars<'_>) -> String {
     out.join("\n").trim().to_owned()
 }
 
+/// Why a template an operator supplied is not used: its `{{#if}}` / `{{/if}}` blocks do
+/// not pair up. Rendering would still succeed, but would silently drop or keep text the
+/// operator did not mean to, so callers fall back to their default instead.
+pub fn check(template: &str) -> Result<(), String> {
+    let mut depth: usize = 0;
+    for (number, line) in template.lines().enumerate() {
+        for token in tokenize(line) {
+            match token {
+                Token::If(_) => depth += 1,
+                Token::EndIf => {
+                    depth = depth.checked_sub(1).ok_or_else(|| {
+                        format!("line {}: {{{{/if}}}} without {{{{#if}}}}", number + 1)
+                    })?;
+                }
+                Token::Text(_) | Token::Placeholder(_) => {}
+            }
+        }
+    }
+    match depth {
+        0 => Ok(()),
+        open => Err(format!("{open} {{{{#if}}}} block(s) never closed")),
+    }
+}
+
 fn tokenize(line: &str) -> Vec<Token<'_>> {
     let mut tokens = Vec::new();
     let mut rest = line;
@@ -198,5 +222,15 @@ mod tests {
             let _ = render(template, &vars(&[("a", "1")]));
         }
         assert_eq!(render("{{#if}} x", &vars(&[])), "{{#if}} x");
+    }
+
+    #[test]
+    fn check_accepts_paired_blocks_and_names_the_broken_ones() {
+        assert_eq!(check("A {{#if a}}{{#if b}}x{{/if}}{{/if}}\n{x} {"), Ok(()));
+        assert_eq!(check("plain text"), Ok(()));
+        let unclosed = check("{{#if a}}\nnever closed").expect_err("unclosed");
+        assert!(unclosed.contains("never closed"), "{unclosed}");
+        let stray = check("ok\n{{/if}}").expect_err("stray");
+        assert!(stray.starts_with("line 2"), "{stray}");
     }
 }

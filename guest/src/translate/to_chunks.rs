@@ -9,7 +9,7 @@
 
 use super::citations::{Citations, message_annotations};
 use crate::artifacts::capture::Capture;
-use crate::errors::cards::{CardContext, interrupted_card};
+use crate::errors::cards::{CardContext, CardTemplates, interrupted_card};
 use crate::markers;
 use crate::openai::{ChunkHeader, DONE_FRAME, Usage, frame};
 use serde_json::{Value, json};
@@ -59,6 +59,7 @@ pub struct ChunkTranslator {
     unreadable_events: usize,
     capture: Option<Capture>,
     citations: Citations,
+    templates: CardTemplates,
 }
 
 impl ChunkTranslator {
@@ -82,7 +83,14 @@ impl ChunkTranslator {
             unreadable_events: 0,
             capture: None,
             citations: Citations::default(),
+            templates: CardTemplates::default(),
         }
+    }
+
+    /// Renders error cards with the operator's templates instead of the defaults.
+    pub fn with_templates(mut self, templates: CardTemplates) -> Self {
+        self.templates = templates;
+        self
     }
 
     /// Keeps the answer's reasoning items as artifacts, each announced by a marker line
@@ -508,6 +516,7 @@ impl ChunkTranslator {
                 timestamp: &self.timestamp,
                 model: &self.header.model,
             },
+            &self.templates,
         );
         let separator = if self.sent_text { "\n\n" } else { "" };
         frames.push(frame(
