@@ -93,6 +93,7 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
     );
     let max_concurrent = args.max_concurrent.to_string();
     let max_queued = args.max_queued.to_string();
+    let queue_timeout_ms = args.queue_timeout_ms.to_string();
     let orpipe = Orpipe::spawn(
         &args.orpipe,
         &mock.base_url(),
@@ -100,6 +101,7 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
             ("ORPIPE_API_KEYS", GATEWAY_KEY),
             ("ORPIPE_MAX_CONCURRENT", &max_concurrent),
             ("ORPIPE_MAX_QUEUED", &max_queued),
+            ("ORPIPE_QUEUE_TIMEOUT_MS", &queue_timeout_ms),
         ],
     )
     .await?;
@@ -120,6 +122,7 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
         while next < args.requests && in_flight.len() < args.concurrency {
             let (client, url, model, tokens) =
                 (client.clone(), url.clone(), args.model.clone(), args.tokens);
+            let refused_pause = Duration::from_millis(args.refused_pause_ms);
             let tag = format!("req{next:06}");
             in_flight.spawn(async move {
                 let body = json!({
@@ -128,7 +131,14 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
                 });
                 let begun = Instant::now();
                 let outcome = client.stream_sse(&url, &body, Some(GATEWAY_KEY)).await;
-                (classify(outcome, &tag, tokens), begun.elapsed())
+                let (outcome, elapsed) = (classify(outcome, &tag, tokens), begun.elapsed());
+                if matches!(outcome, Outcome::Refused { .. }) {
+                    // A refused client pauses before its next request, as a real one
+                    // honouring Retry-After would (shortened, to keep the pressure on),
+                    // instead of spinning the driver's CPU on instant 503s.
+                    tokio::time::sleep(refused_pause).await;
+                }
+                (outcome, elapsed)
             });
             next += 1;
         }
@@ -211,10 +221,11 @@ fn print_report(args: &Args, tally: &Tally, elapsed: Duration, healthy: bool) {
     let streams = summarize(&tally.stream_latency);
     let truncated: usize = tally.truncated.values().sum();
     println!(
-        "orpipe admission bench: {} in flight against {} slots + {} queue places, {} tokens every {} ms, {:.1} s",
+        "orpipe admission bench: {} in flight against {} slots + {} queue places (timeout {} ms), {} tokens every {} ms, {:.1} s",
         args.concurrency,
         args.max_concurrent,
         args.max_queued,
+        args.queue_timeout_ms,
         args.tokens,
         args.pace_ms,
         elapsed.as_secs_f64()
@@ -252,9 +263,11 @@ fn print_report(args: &Args, tally: &Tally, elapsed: Duration, healthy: bool) {
                 "requests": args.requests,
                 "max_concurrent": args.max_concurrent,
                 "max_queued": args.max_queued,
+                "queue_timeout_ms": args.queue_timeout_ms,
                 "tokens": args.tokens,
                 "pace_ms": args.pace_ms,
                 "ttft_ms": args.ttft_ms,
+                "refused_pause_ms": args.refused_pause_ms,
             },
             "elapsed_s": elapsed.as_secs_f64(),
             "sent": tally.sent,

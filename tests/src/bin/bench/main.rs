@@ -56,6 +56,12 @@ struct Args {
     /// Admission mode: orpipe's ORPIPE_MAX_QUEUED.
     #[arg(long, default_value_t = 8)]
     max_queued: usize,
+    /// Admission mode: orpipe's ORPIPE_QUEUE_TIMEOUT_MS.
+    #[arg(long, default_value_t = 30_000)]
+    queue_timeout_ms: u64,
+    /// Admission mode: how long a client that got a 503 waits before its next request.
+    #[arg(long, default_value_t = 100)]
+    refused_pause_ms: u64,
     /// Streams in flight at once, per batch.
     #[arg(long, default_value_t = 16)]
     concurrency: usize,
