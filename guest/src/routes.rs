@@ -4,7 +4,7 @@
 pub enum Route {
     ListModels,
     ChatCompletions,
-    /// `POST /debug/fault/{loop,alloc}`: served only when the host enables test faults
+    /// `POST /debug/fault/{loop,alloc,stream-loop}`: served only when the host enables test faults
     /// (`test_faults`), otherwise answered like any unknown path.
     TestFault(Fault),
     NotFound,
@@ -18,6 +18,8 @@ pub enum Fault {
     Loop,
     /// Allocate until the memory cap stops it.
     Alloc,
+    /// Start a streamed 200 answer, write one event, then spin: a failure mid-stream.
+    StreamThenLoop,
 }
 
 /// `/v1` is optional, as some clients are configured with the bare base URL; a query
@@ -31,6 +33,7 @@ pub fn route(method: &str, path_and_query: &str) -> Route {
         "/chat/completions" => ("POST", Route::ChatCompletions),
         "/debug/fault/loop" => ("POST", Route::TestFault(Fault::Loop)),
         "/debug/fault/alloc" => ("POST", Route::TestFault(Fault::Alloc)),
+        "/debug/fault/stream-loop" => ("POST", Route::TestFault(Fault::StreamThenLoop)),
         _ => return Route::NotFound,
     };
     if method.eq_ignore_ascii_case(expected) {
@@ -72,6 +75,10 @@ mod tests {
         assert_eq!(
             route("POST", "/debug/fault/alloc"),
             Route::TestFault(Fault::Alloc)
+        );
+        assert_eq!(
+            route("POST", "/debug/fault/stream-loop"),
+            Route::TestFault(Fault::StreamThenLoop)
         );
         assert_eq!(route("POST", "/debug/fault/other"), Route::NotFound);
         assert_eq!(route("GET", "/debug/fault/loop"), Route::MethodNotAllowed);

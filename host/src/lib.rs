@@ -6,6 +6,7 @@ pub mod admission;
 pub mod auth;
 pub mod bindings;
 pub mod caps;
+pub mod guest_body;
 pub mod jobs;
 pub mod runtime;
 pub mod sandbox;

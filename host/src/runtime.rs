@@ -8,9 +8,11 @@ use crate::bindings::{Gateway, GatewayPre};
 use crate::caps::Capabilities;
 use crate::caps::logging::GuestStderr;
 use crate::caps::outbound::OutboundHooks;
+use crate::guest_body::{CutOnFailure, FailureFlag};
 use crate::sandbox::{self, CpuMeter, GuestLimits};
 use crate::state::State;
 use anyhow::Context;
+use http_body_util::BodyExt;
 use std::sync::Arc;
 use std::time::Instant;
 use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
@@ -190,6 +192,8 @@ impl Runtime {
         let (incoming, outparam) = prepared.map_err(|e| GuestFailure::Trapped(e.into()))?;
         let pre = self.pre.clone();
         let request_id_owned = request_id.to_owned();
+        let failed = FailureFlag::default();
+        let failed_in_task = failed.clone();
         // The guest runs on its own task so it can keep writing the body after the head
         // has been returned to hyper.
         let task = tokio::spawn(async move {
@@ -207,6 +211,8 @@ impl Runtime {
             }
             .await;
             if let Err(error) = &result {
+                // Before the store (and the body's sender) is dropped: see `guest_body.rs`.
+                failed_in_task.set();
                 tracing::error!(
                     request_id = request_id_owned,
                     error = format!("{error:#}"),
@@ -216,7 +222,9 @@ impl Runtime {
             result
         });
         match receiver.await {
-            Ok(Ok(response)) => Ok(response),
+            Ok(Ok(response)) => {
+                Ok(response.map(|body| CutOnFailure::new(body, failed).boxed_unsync()))
+            }
             Ok(Err(code)) => Err(GuestFailure::ErrorCode(code)),
             // The outparam was dropped unset: the task's result says why.
             Err(_) => match task.await {

@@ -5,7 +5,7 @@
 
 use crate::admission::{assert_intact, wait_for_startup_jobs};
 use crate::{CLIENT_KEY, LOG_WAIT, start};
-use orpipe_testkit::{HttpResponse, MockOpenRouter, Orpipe, Reply, client};
+use orpipe_testkit::{HttpResponse, MockOpenRouter, Orpipe, Reply, StreamOutcome, client};
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -84,10 +84,43 @@ async fn a_looping_or_memory_hungry_guest_fails_alone_and_the_server_keeps_servi
 }
 
 #[tokio::test]
+async fn a_guest_that_fails_mid_stream_cuts_the_connection_instead_of_ending_it() {
+    let mock = MockOpenRouter::start().await.expect("mock");
+    let orpipe = start(
+        &mock,
+        &[("ORPIPE_TEST_FAULTS", "1"), ("ORPIPE_GUEST_CPU_MS", "500")],
+    )
+    .await;
+    let result = client::stream_sse(
+        &orpipe.url("/debug/fault/stream-loop"),
+        &json!({}),
+        Some(CLIENT_KEY),
+    )
+    .await
+    .expect("a response head");
+    assert_eq!(result.status, 200);
+    assert!(
+        String::from_utf8_lossy(&result.raw).contains("partial answer"),
+        "what was written before the failure arrives"
+    );
+    assert!(
+        matches!(result.outcome, StreamOutcome::BodyError(_)),
+        "a broken transfer, not a clean end: {:?}",
+        result.outcome
+    );
+    assert!(!result.saw_done());
+    assert!(orpipe.wait_for_log("over its budget", LOG_WAIT).await);
+    let health = client::get(&orpipe.url("/healthz"), None)
+        .await
+        .expect("healthz");
+    assert_eq!(health.status, 200);
+}
+
+#[tokio::test]
 async fn fault_routes_do_not_exist_unless_enabled() {
     let mock = MockOpenRouter::start().await.expect("mock");
     let orpipe = start(&mock, &[]).await;
-    for which in ["loop", "alloc"] {
+    for which in ["loop", "alloc", "stream-loop"] {
         let response = fault(&orpipe, which).await;
         assert_eq!(response.status, 404, "{which}: {}", response.text());
     }

@@ -3,6 +3,8 @@
 //! host sets the `wasi:config` key `test_faults` (`ORPIPE_TEST_FAULTS=1`); without it these
 //! routes answer 404 like any unknown path.
 
+use super::http_io::ResponseWriter;
+use super::wasi::http::types::ResponseOutparam;
 use crate::routes::Fault;
 
 /// The `wasi:config` key that enables the fault routes.
@@ -15,14 +17,17 @@ pub fn enabled() -> bool {
 }
 
 /// Never returns normally: the host's CPU budget or memory cap ends the instance.
-pub fn run(fault: Fault) -> ! {
+pub fn run(fault: Fault, out: ResponseOutparam) -> ! {
     match fault {
-        Fault::Loop => {
-            // No host calls inside: only the epoch check can stop it.
-            let mut counter = 0_u64;
-            loop {
-                counter = std::hint::black_box(counter.wrapping_add(1));
-            }
+        Fault::Loop => spin(),
+        Fault::StreamThenLoop => {
+            // Kept alive while spinning, so the body is neither finished nor dropped.
+            let _writer = ResponseWriter::start(out, 200, &[("content-type", "text/event-stream")])
+                .map(|mut writer| {
+                    let _ = writer.write(b"data: {\"fault\":\"partial answer\"}\n\n");
+                    writer
+                });
+            spin()
         }
         Fault::Alloc => {
             let mut hoard: Vec<Vec<u8>> = Vec::new();
@@ -32,5 +37,13 @@ pub fn run(fault: Fault) -> ! {
                 std::hint::black_box(&hoard);
             }
         }
+    }
+}
+
+/// No host calls inside: only the epoch check can stop it.
+fn spin() -> ! {
+    let mut counter = 0_u64;
+    loop {
+        counter = std::hint::black_box(counter.wrapping_add(1));
     }
 }

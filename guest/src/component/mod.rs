@@ -36,7 +36,7 @@ impl incoming_handler::Guest for Component {
         match route(&method, &path) {
             Route::ListModels => models::list_models(&ctx, response_out),
             Route::ChatCompletions => chat::chat_completions(&ctx, request, response_out),
-            Route::TestFault(fault) if faults::enabled() => faults::run(fault),
+            Route::TestFault(fault) if faults::enabled() => faults::run(fault, response_out),
             Route::TestFault(_) | Route::NotFound => http_io::respond_error(
                 response_out,
                 &GatewayError::NotFound(format!("no route for {method} {path}")),
