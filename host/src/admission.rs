@@ -74,6 +74,14 @@ impl Admission {
         self.slots.available_permits()
     }
 
+    /// Resolves once no instance holds a slot (shutdown: the last guests have finished
+    /// their work after their responses, such as storing usage records).
+    pub async fn idle(&self) {
+        while self.available() < self.limits.max_concurrent {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// A slot for a request: at once if one is free, else after waiting in the queue.
     pub async fn admit(&self) -> Result<Ticket, Rejected> {
         match self.slots.clone().try_acquire_owned() {
@@ -208,6 +216,17 @@ mod tests {
         assert_eq!(admission.queued(), 0);
         let mut next = pin!(admission.admit());
         assert!(poll_once(next.as_mut()).is_pending(), "queued, not refused");
+    }
+
+    #[tokio::test]
+    async fn idle_means_every_ticket_was_given_back() {
+        let admission = admission(2, 0, 30_000);
+        admission.idle().await;
+        let ticket = admission.admit().await.expect("slot");
+        let mut idle = pin!(admission.idle());
+        assert!(poll_once(idle.as_mut()).is_pending(), "a slot is held");
+        drop(ticket);
+        idle.await;
     }
 
     #[tokio::test]

@@ -93,8 +93,14 @@ impl Server {
             grace_secs = self.shutdown_grace.as_secs(),
             "shutting down: no new connections, letting running requests finish"
         );
-        match tokio::time::timeout(self.shutdown_grace, wait_until_closed(open_connections)).await {
-            Ok(()) => tracing::info!("every connection closed"),
+        let deadline = tokio::time::Instant::now() + self.shutdown_grace;
+        // Then the guests still finishing after their responses (usage records, artifacts).
+        let drained = async {
+            wait_until_closed(open_connections).await;
+            self.runtime.admission().idle().await;
+        };
+        match tokio::time::timeout_at(deadline, drained).await {
+            Ok(()) => tracing::info!("every connection closed and every guest finished"),
             Err(_) => tracing::warn!("grace period over: cutting the remaining connections"),
         }
     }
