@@ -4,8 +4,22 @@
 pub enum Route {
     ListModels,
     ChatCompletions,
+    /// `POST /debug/fault/{loop,alloc,stream-loop}`: served only when the host enables test faults
+    /// (`test_faults`), otherwise answered like any unknown path.
+    TestFault(Fault),
     NotFound,
     MethodNotAllowed,
+}
+
+/// What a test-fault route makes the guest do, to prove the host's sandbox limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Spin without calling the host, until the CPU budget stops it.
+    Loop,
+    /// Allocate until the memory cap stops it.
+    Alloc,
+    /// Start a streamed 200 answer, write one event, then spin: a failure mid-stream.
+    StreamThenLoop,
 }
 
 /// `/v1` is optional, as some clients are configured with the bare base URL; a query
@@ -17,6 +31,9 @@ pub fn route(method: &str, path_and_query: &str) -> Route {
     let (expected, route) = match path {
         "/models" => ("GET", Route::ListModels),
         "/chat/completions" => ("POST", Route::ChatCompletions),
+        "/debug/fault/loop" => ("POST", Route::TestFault(Fault::Loop)),
+        "/debug/fault/alloc" => ("POST", Route::TestFault(Fault::Alloc)),
+        "/debug/fault/stream-loop" => ("POST", Route::TestFault(Fault::StreamThenLoop)),
         _ => return Route::NotFound,
     };
     if method.eq_ignore_ascii_case(expected) {
@@ -47,5 +64,23 @@ mod tests {
         assert_eq!(route("GET", "/v1/completions"), Route::NotFound);
         assert_eq!(route("GET", "/v2/models"), Route::NotFound);
         assert_eq!(route("GET", ""), Route::NotFound);
+    }
+
+    #[test]
+    fn fault_routes_are_recognised_only_at_their_exact_paths() {
+        assert_eq!(
+            route("POST", "/debug/fault/loop"),
+            Route::TestFault(Fault::Loop)
+        );
+        assert_eq!(
+            route("POST", "/debug/fault/alloc"),
+            Route::TestFault(Fault::Alloc)
+        );
+        assert_eq!(
+            route("POST", "/debug/fault/stream-loop"),
+            Route::TestFault(Fault::StreamThenLoop)
+        );
+        assert_eq!(route("POST", "/debug/fault/other"), Route::NotFound);
+        assert_eq!(route("GET", "/debug/fault/loop"), Route::MethodNotAllowed);
     }
 }

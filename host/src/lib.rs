@@ -2,11 +2,14 @@
 //! supplies its capabilities (outgoing HTTP, key-value, SQL, config, timers, logs).
 //! It holds none of the gateway's logic: routing, translation and templates are the guest's.
 
+pub mod admission;
 pub mod auth;
 pub mod bindings;
 pub mod caps;
+pub mod guest_body;
 pub mod jobs;
 pub mod runtime;
+pub mod sandbox;
 pub mod server;
 pub mod settings;
 pub mod state;
@@ -42,7 +45,16 @@ pub async fn run(
         None => runtime::EMBEDDED_GUEST.to_vec(),
     };
     let started = std::time::Instant::now();
-    let runtime = Arc::new(Runtime::new(&component, caps, settings.max_concurrent)?);
+    let admission = admission::Limits {
+        max_concurrent: settings.max_concurrent,
+        max_queued: settings.max_queued,
+        queue_timeout: settings.queue_timeout,
+    };
+    let limits = sandbox::GuestLimits {
+        memory_bytes: settings.guest_memory_mb.saturating_mul(1 << 20),
+        cpu_budget: settings.guest_cpu,
+    };
+    let runtime = Arc::new(Runtime::new(&component, caps, admission, limits)?);
     tracing::info!(
         compile_ms = started.elapsed().as_millis() as u64,
         "guest component ready"
@@ -74,6 +86,7 @@ pub async fn run(
     let server = Arc::new(server::Server {
         runtime,
         keys: auth::ClientKeys::new(&settings.client_api_keys),
+        shutdown_grace: settings.shutdown_grace,
     });
     server.serve(listener, shutdown).await;
     Ok(())

@@ -1,17 +1,24 @@
 //! wasmtime: the engine, the component compiled once, and one `Store` + instance per
 //! request or job, created from a pre-instantiated `GatewayPre` (pooling allocator).
+//! Every store gets the sandbox limits (`sandbox.rs`); every instance holds an admission
+//! ticket (`admission.rs`).
 
+use crate::admission::{Admission, Rejected, Ticket};
 use crate::bindings::{Gateway, GatewayPre};
 use crate::caps::Capabilities;
 use crate::caps::logging::GuestStderr;
 use crate::caps::outbound::OutboundHooks;
+use crate::guest_body::{CutOnFailure, FailureFlag};
+use crate::sandbox::{self, CpuMeter, GuestLimits};
 use crate::state::State;
 use anyhow::Context;
+use http_body_util::BodyExt;
 use std::sync::Arc;
-use tokio::sync::Semaphore;
+use std::time::Instant;
 use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
 use wasmtime::{
     Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimitsBuilder,
+    UpdateDeadline,
 };
 use wasmtime_wasi::WasiCtx;
 use wasmtime_wasi_http::WasiHttpCtx;
@@ -19,27 +26,23 @@ use wasmtime_wasi_http::WasiHttpCtx;
 /// The guest built from `guest/` by build.rs.
 pub const EMBEDDED_GUEST: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/orpipe_guest.wasm"));
 
-/// Largest linear memory one instance may grow to.
-const MAX_GUEST_MEMORY: usize = 256 << 20;
-
 pub struct Runtime {
     pre: GatewayPre<State>,
     caps: Arc<Capabilities>,
     /// Instances alive at once never exceed the pool's size: instantiating past it fails.
-    instances: Arc<Semaphore>,
-}
-
-pub struct InstancePermit {
-    _permit: tokio::sync::OwnedSemaphorePermit,
+    admission: Arc<Admission>,
+    limits: GuestLimits,
 }
 
 impl Runtime {
     pub fn new(
         component: &[u8],
         caps: Arc<Capabilities>,
-        max_instances: usize,
+        admission: crate::admission::Limits,
+        limits: GuestLimits,
     ) -> anyhow::Result<Self> {
-        let engine = Engine::new(&engine_config(max_instances))?;
+        let engine = Engine::new(&engine_config(admission.max_concurrent, limits))?;
+        sandbox::start_epoch_ticker(&engine).context("starting the epoch thread")?;
         let component = Component::new(&engine, component)
             .map_err(|e| context(e, "compiling the guest component"))?;
         let mut linker = Linker::<State>::new(&engine);
@@ -62,19 +65,18 @@ impl Runtime {
         Ok(Self {
             pre,
             caps,
-            instances: Arc::new(Semaphore::new(max_instances)),
+            admission: Arc::new(Admission::new(admission)),
+            limits,
         })
     }
 
-    /// Waits for room in the instance pool.
-    pub async fn permit(&self) -> anyhow::Result<InstancePermit> {
-        let permit = self
-            .instances
-            .clone()
-            .acquire_owned()
-            .await
-            .context("runtime shut down")?;
-        Ok(InstancePermit { _permit: permit })
+    /// Waits (bounded) for a free instance slot for a request; see `admission.rs`.
+    pub async fn admit(&self) -> Result<Ticket, Rejected> {
+        self.admission.admit().await
+    }
+
+    pub fn admission(&self) -> &Admission {
+        &self.admission
     }
 
     pub fn new_store(&self, request_id: &str) -> Store<State> {
@@ -89,11 +91,29 @@ impl Runtime {
             },
             caps: self.caps.clone(),
             limits: StoreLimitsBuilder::new()
-                .memory_size(MAX_GUEST_MEMORY)
+                .memory_size(self.limits.memory_bytes)
+                // A trap names the limit in the log; a failed grow would only show up as
+                // the guest's allocator aborting.
+                .trap_on_grow_failure(true)
                 .build(),
+            cpu: CpuMeter::new(self.limits.cpu_budget),
         };
         let mut store = Store::new(self.pre.engine(), state);
         store.limiter(|state| &mut state.limits);
+        store.call_hook(|mut store, hook| {
+            store.data_mut().cpu.on_transition(hook, Instant::now());
+            Ok(())
+        });
+        // Called at least once per epoch tick while wasm runs (see `sandbox.rs`).
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(|store| {
+            store
+                .data()
+                .cpu
+                .check(Instant::now())
+                .map_err(wasmtime::Error::new)?;
+            Ok(UpdateDeadline::Yield(1))
+        });
         store
     }
 
@@ -103,7 +123,8 @@ impl Runtime {
 
     /// Runs one `jobs.run` call in a fresh instance.
     pub async fn run_job(&self, job: &str) -> anyhow::Result<Result<String, String>> {
-        let _permit = self.permit().await?;
+        let _ticket = self.admission.admit_job().await?;
+        // Dropped before the ticket (reverse order), freeing its pool slot first.
         let mut store = self.new_store(&format!("job:{job}"));
         let gateway = self.instantiate(&mut store).await?;
         Ok(gateway
@@ -118,7 +139,7 @@ fn context(error: wasmtime::Error, what: &'static str) -> anyhow::Error {
     anyhow::Error::from(error).context(what)
 }
 
-fn engine_config(max_instances: usize) -> Config {
+fn engine_config(max_instances: usize, limits: GuestLimits) -> Config {
     let instances = u32::try_from(max_instances).unwrap_or(u32::MAX);
     let mut pool = PoolingAllocationConfig::default();
     // A Rust component has one main module plus a few small shim instances and tables.
@@ -126,9 +147,11 @@ fn engine_config(max_instances: usize) -> Config {
         .total_core_instances(instances.saturating_mul(8))
         .total_memories(instances.saturating_mul(2))
         .total_tables(instances.saturating_mul(8))
-        .max_memory_size(MAX_GUEST_MEMORY);
+        .max_memory_size(limits.memory_bytes);
     let mut config = Config::new();
     config.wasm_component_model(true);
+    // Loops and function entries check the epoch: see `sandbox.rs`.
+    config.epoch_interruption(true);
     config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     config
 }
@@ -151,12 +174,12 @@ impl Runtime {
         &self,
         request: hyper::Request<hyper::body::Incoming>,
         request_id: &str,
+        ticket: Ticket,
     ) -> Result<hyper::Response<wasmtime_wasi_http::p2::body::HyperOutgoingBody>, GuestFailure>
     {
         use wasmtime_wasi_http::WasiHttpView;
         use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 
-        let permit = self.permit().await.map_err(GuestFailure::Trapped)?;
         let mut store = self.new_store(request_id);
         let (sender, receiver) = tokio::sync::oneshot::channel();
         let prepared = (|| -> wasmtime::Result<_> {
@@ -169,10 +192,15 @@ impl Runtime {
         let (incoming, outparam) = prepared.map_err(|e| GuestFailure::Trapped(e.into()))?;
         let pre = self.pre.clone();
         let request_id_owned = request_id.to_owned();
+        let failed = FailureFlag::default();
+        let failed_in_task = failed.clone();
         // The guest runs on its own task so it can keep writing the body after the head
         // has been returned to hyper.
         let task = tokio::spawn(async move {
-            let _permit = permit;
+            let _ticket = ticket;
+            // Declared after the ticket so it is dropped first: the instance's pool slot
+            // must be free before the ticket lets the next request instantiate.
+            let mut store = store;
             let result: anyhow::Result<()> = async {
                 let gateway = pre.instantiate_async(&mut store).await?;
                 gateway
@@ -183,6 +211,8 @@ impl Runtime {
             }
             .await;
             if let Err(error) = &result {
+                // Before the store (and the body's sender) is dropped: see `guest_body.rs`.
+                failed_in_task.set();
                 tracing::error!(
                     request_id = request_id_owned,
                     error = format!("{error:#}"),
@@ -192,7 +222,9 @@ impl Runtime {
             result
         });
         match receiver.await {
-            Ok(Ok(response)) => Ok(response),
+            Ok(Ok(response)) => {
+                Ok(response.map(|body| CutOnFailure::new(body, failed).boxed_unsync()))
+            }
             Ok(Err(code)) => Err(GuestFailure::ErrorCode(code)),
             // The outparam was dropped unset: the task's result says why.
             Err(_) => match task.await {

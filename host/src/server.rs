@@ -1,6 +1,8 @@
 //! The HTTP listener. It answers only what is not pipe logic (`/healthz`, client
-//! authentication) and hands every other request to the guest.
+//! authentication, admission control's 503, and the 500 of a guest that failed before
+//! responding) and hands every other request to the guest.
 
+use crate::admission::Rejected;
 use crate::auth::ClientKeys;
 use crate::runtime::Runtime;
 use bytes::Bytes;
@@ -16,12 +18,14 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
-/// How long running streams may finish after a shutdown signal.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+/// Seconds a client refused by admission control is told to wait (`Retry-After`).
+pub const RETRY_AFTER_SECS: u64 = 2;
 
 pub struct Server {
     pub runtime: Arc<Runtime>,
     pub keys: ClientKeys,
+    /// How long running requests may finish after a shutdown signal.
+    pub shutdown_grace: Duration,
 }
 
 impl Server {
@@ -33,6 +37,8 @@ impl Server {
     ) {
         // Each connection task holds a clone; shutdown waits until only this one is left.
         let open_connections = Arc::new(());
+        // Tells open connections to finish their current response and close.
+        let (stopping, stop) = tokio::sync::watch::channel(false);
         tokio::pin!(shutdown);
         loop {
             let accepted = tokio::select! {
@@ -54,24 +60,49 @@ impl Server {
             }
             let server = self.clone();
             let guard = open_connections.clone();
+            let mut stop = stop.clone();
             tokio::spawn(async move {
                 let _guard = guard;
                 let service = service_fn(move |request| {
                     let server = server.clone();
                     async move { Ok::<_, Infallible>(server.route(request).await) }
                 });
-                if let Err(error) = http1::Builder::new()
+                let connection = http1::Builder::new()
                     .keep_alive(true)
-                    .serve_connection(TokioIo::new(socket), service)
-                    .await
-                {
+                    .serve_connection(TokioIo::new(socket), service);
+                tokio::pin!(connection);
+                let result = tokio::select! {
+                    result = connection.as_mut() => result,
+                    () = stopping_signal(&mut stop) => {
+                        // Idle keep-alive connections close now; a running response
+                        // finishes, then its connection closes.
+                        connection.as_mut().graceful_shutdown();
+                        connection.await
+                    }
+                };
+                if let Err(error) = result {
                     tracing::debug!(%peer, %error, "connection ended with an error");
                 }
             });
         }
         drop(listener);
-        tracing::info!("shutting down: no new connections, waiting for open ones");
-        let _ = tokio::time::timeout(SHUTDOWN_GRACE, wait_until_closed(open_connections)).await;
+        let _ = stopping.send(true);
+        let open = Arc::strong_count(&open_connections) - 1;
+        tracing::info!(
+            open_connections = open,
+            grace_secs = self.shutdown_grace.as_secs(),
+            "shutting down: no new connections, letting running requests finish"
+        );
+        let deadline = tokio::time::Instant::now() + self.shutdown_grace;
+        // Then the guests still finishing after their responses (usage records, artifacts).
+        let drained = async {
+            wait_until_closed(open_connections).await;
+            self.runtime.admission().idle().await;
+        };
+        match tokio::time::timeout_at(deadline, drained).await {
+            Ok(()) => tracing::info!("every connection closed and every guest finished"),
+            Err(_) => tracing::warn!("grace period over: cutting the remaining connections"),
+        }
     }
 
     async fn route(&self, mut request: Request<Incoming>) -> Response<HyperOutgoingBody> {
@@ -98,7 +129,11 @@ impl Server {
             request.headers_mut().insert("x-request-id", value.clone());
         }
         tracing::debug!(request_id, method = %request.method(), path = request.uri().path(), "request");
-        match self.runtime.handle_http(request, &request_id).await {
+        let ticket = match self.runtime.admit().await {
+            Ok(ticket) => ticket,
+            Err(rejected) => return self.overloaded(rejected, &request_id),
+        };
+        match self.runtime.handle_http(request, &request_id, ticket).await {
             Ok(mut response) => {
                 if let Ok(value) = hyper::header::HeaderValue::from_str(&request_id) {
                     response.headers_mut().insert("x-request-id", value);
@@ -106,19 +141,77 @@ impl Server {
                 response
             }
             Err(failure) => {
-                tracing::error!(request_id, error = %failure, "no response from the guest");
-                json(
+                // The guest trapped (loop, memory, bug) before setting a head: its error
+                // card cannot be rendered by a dead instance, so the host answers briefly.
+                let error_id = error_id();
+                tracing::error!(request_id, error_id, error = %failure, "no response from the guest");
+                let mut response = json(
                     StatusCode::INTERNAL_SERVER_ERROR,
-                    error_body(
-                        &format!(
-                            "orpipe failed internally (request id {request_id}); the log has the details."
-                        ),
-                        "internal_error",
-                    ),
-                )
+                    serde_json::json!({"error": {
+                        "message": format!("An internal error occurred in orpipe and this request was stopped (error id {error_id})."),
+                        "type": "internal_error",
+                        "code": "internal_error",
+                        "param": null,
+                        "error_id": error_id,
+                    }})
+                    .to_string(),
+                );
+                set_request_id(&mut response, &request_id);
+                response
             }
         }
     }
+
+    /// The 503 of a request admission control refused.
+    fn overloaded(&self, rejected: Rejected, request_id: &str) -> Response<HyperOutgoingBody> {
+        let limits = self.runtime.admission().limits();
+        tracing::warn!(
+            request_id,
+            reason = %rejected,
+            max_concurrent = limits.max_concurrent,
+            max_queued = limits.max_queued,
+            "request refused: server overloaded"
+        );
+        let message = match rejected {
+            Rejected::QueueFull => format!(
+                "orpipe is at capacity: all {} request slots are busy and the wait queue (size {}) is full; retry in {RETRY_AFTER_SECS} seconds.",
+                limits.max_concurrent, limits.max_queued
+            ),
+            Rejected::TimedOut => format!(
+                "orpipe is at capacity: this request waited {} ms for a free slot; retry in {RETRY_AFTER_SECS} seconds.",
+                limits.queue_timeout.as_millis()
+            ),
+            Rejected::Closed => "orpipe is shutting down; retry shortly.".to_owned(),
+        };
+        let mut response = json(
+            StatusCode::SERVICE_UNAVAILABLE,
+            serde_json::json!({"error": {
+                "message": message,
+                "type": "server_overloaded",
+                "code": "server_overloaded",
+                "param": null,
+            }})
+            .to_string(),
+        );
+        response.headers_mut().insert(
+            hyper::header::RETRY_AFTER,
+            hyper::header::HeaderValue::from(RETRY_AFTER_SECS),
+        );
+        set_request_id(&mut response, request_id);
+        response
+    }
+}
+
+fn set_request_id(response: &mut Response<HyperOutgoingBody>, request_id: &str) {
+    if let Ok(value) = hyper::header::HeaderValue::from_str(request_id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+}
+
+/// A short id a person can quote, in the guest's format (16 hex digits, docs/errors.md).
+fn error_id() -> String {
+    // The low 64 bits of a ULID are random.
+    format!("{:016x}", ulid::Ulid::new().0 as u64)
 }
 
 fn error_body(message: &str, code: &str) -> String {
@@ -136,6 +229,12 @@ fn json(status: StatusCode, body: String) -> Response<HyperOutgoingBody> {
         hyper::header::HeaderValue::from_static("application/json"),
     );
     response
+}
+
+/// Resolves once the server is stopping (or gone).
+async fn stopping_signal(stop: &mut tokio::sync::watch::Receiver<bool>) {
+    // The guard `wait_for` returns is not `Send`; drop it here, not across an await.
+    let _ = stop.wait_for(|stopping| *stopping).await.map(drop);
 }
 
 async fn wait_until_closed(open_connections: Arc<()>) {

@@ -6,6 +6,7 @@ use anyhow::{Context, bail};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATA_DIR: &str = "./orpipe-data";
@@ -47,6 +48,8 @@ pub const GUEST_SETTINGS: &[(&str, &str)] = &[
     ("ORPIPE_TEMPLATE_INTERRUPTED", "template_interrupted"),
     ("ORPIPE_TEMPLATE_INTERNAL", "template_internal"),
     ("ORPIPE_TEMPLATE_DISABLED", "template_disabled"),
+    // Test only: enables the guest's `/debug/fault/*` routes (docs/configuration.md).
+    ("ORPIPE_TEST_FAULTS", "test_faults"),
 ];
 
 /// Values given on the command line; they win over everything else.
@@ -71,6 +74,16 @@ pub struct Settings {
     pub catalog_refresh_secs: u64,
     /// Guest instances alive at once (each in-flight request holds one).
     pub max_concurrent: usize,
+    /// Requests that may wait for an instance slot (0: refuse at once when all are busy).
+    pub max_queued: usize,
+    /// How long a queued request waits before it gets a 503.
+    pub queue_timeout: Duration,
+    /// Linear-memory cap of one guest instance, in MiB.
+    pub guest_memory_mb: usize,
+    /// Time one guest instance may spend running wasm code.
+    pub guest_cpu: Duration,
+    /// How long running requests may finish after a shutdown signal.
+    pub shutdown_grace: Duration,
     pub http_referer: Option<String>,
     pub app_title: Option<String>,
     /// `postgres://…` selects PostgreSQL for the `sql` capability; unset means SQLite in
@@ -157,6 +170,14 @@ impl Settings {
         if max_concurrent == 0 {
             bail!("ORPIPE_MAX_CONCURRENT must be at least 1");
         }
+        let guest_memory_mb = number("ORPIPE_GUEST_MEMORY_MB", 256)?;
+        if !(1..=4096).contains(&guest_memory_mb) {
+            bail!("ORPIPE_GUEST_MEMORY_MB must be between 1 and 4096 (MiB)");
+        }
+        let guest_cpu_ms = number("ORPIPE_GUEST_CPU_MS", 30_000)?;
+        if guest_cpu_ms == 0 {
+            bail!("ORPIPE_GUEST_CPU_MS must be at least 1");
+        }
         let database_url = get("ORPIPE_DATABASE_URL");
         if let Some(url) = &database_url
             && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
@@ -195,6 +216,11 @@ impl Settings {
             catalog_ttl_secs: number("ORPIPE_CATALOG_TTL_SECS", 600)?,
             catalog_refresh_secs: number("ORPIPE_CATALOG_REFRESH_SECS", 300)?,
             max_concurrent: usize::try_from(max_concurrent).unwrap_or(usize::MAX),
+            max_queued: usize::try_from(number("ORPIPE_MAX_QUEUED", 512)?).unwrap_or(usize::MAX),
+            queue_timeout: Duration::from_millis(number("ORPIPE_QUEUE_TIMEOUT_MS", 30_000)?),
+            guest_memory_mb: usize::try_from(guest_memory_mb).unwrap_or(usize::MAX),
+            guest_cpu: Duration::from_millis(guest_cpu_ms),
+            shutdown_grace: Duration::from_secs(number("ORPIPE_SHUTDOWN_GRACE_SECS", 30)?),
             http_referer: get("ORPIPE_HTTP_REFERER"),
             app_title: get("ORPIPE_APP_TITLE"),
             database_url,
@@ -352,6 +378,12 @@ mod tests {
             ("ORPIPE_LISTEN", "localhost"),
             ("ORPIPE_CATALOG_TTL_SECS", "soon"),
             ("ORPIPE_MAX_CONCURRENT", "0"),
+            ("ORPIPE_MAX_QUEUED", "-1"),
+            ("ORPIPE_QUEUE_TIMEOUT_MS", "30s"),
+            ("ORPIPE_GUEST_MEMORY_MB", "0"),
+            ("ORPIPE_GUEST_MEMORY_MB", "100000"),
+            ("ORPIPE_GUEST_CPU_MS", "0"),
+            ("ORPIPE_SHUTDOWN_GRACE_SECS", "soon"),
             ("ORPIPE_MODEL_FREE_ONLY", "sometimes"),
         ] {
             let error = resolve(&[(key, value)], &[], Overrides::default()).expect_err("invalid");
@@ -360,6 +392,38 @@ mod tests {
                 "{key}: {error:#}"
             );
         }
+    }
+
+    #[test]
+    fn admission_and_sandbox_limits_have_defaults_and_overrides() {
+        let s = resolve(&[], &[], Overrides::default()).expect("defaults");
+        assert_eq!(
+            (
+                s.max_queued,
+                s.queue_timeout,
+                s.guest_memory_mb,
+                s.guest_cpu
+            ),
+            (512, Duration::from_secs(30), 256, Duration::from_secs(30))
+        );
+        assert_eq!(s.shutdown_grace, Duration::from_secs(30));
+        let s = resolve(
+            &[
+                ("ORPIPE_MAX_QUEUED", "0"),
+                ("ORPIPE_QUEUE_TIMEOUT_MS", "250"),
+                ("ORPIPE_GUEST_MEMORY_MB", "64"),
+                ("ORPIPE_GUEST_CPU_MS", "500"),
+                ("ORPIPE_SHUTDOWN_GRACE_SECS", "0"),
+            ],
+            &[],
+            Overrides::default(),
+        )
+        .expect("valid");
+        assert_eq!(s.max_queued, 0, "0 means no queue");
+        assert_eq!(s.queue_timeout, Duration::from_millis(250));
+        assert_eq!(s.guest_memory_mb, 64);
+        assert_eq!(s.guest_cpu, Duration::from_millis(500));
+        assert_eq!(s.shutdown_grace, Duration::ZERO);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use crate::caps::Capabilities;
 use crate::caps::outbound::OutboundHooks;
+use crate::sandbox::CpuMeter;
 use std::sync::Arc;
 use wasmtime::StoreLimits;
 use wasmtime::component::ResourceTable;
@@ -15,6 +16,8 @@ pub struct State {
     pub hooks: OutboundHooks,
     pub caps: Arc<Capabilities>,
     pub limits: StoreLimits,
+    /// Time this instance has spent running wasm code (see `sandbox`).
+    pub cpu: CpuMeter,
 }
 
 impl WasiView for State {

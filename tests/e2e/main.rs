@@ -1,12 +1,15 @@
 //! End-to-end tests: the real `orpipe` binary (built by this package) against the mock
 //! OpenRouter, over loopback HTTP. One test binary, one module per area.
 
+mod admission;
 mod artifacts;
 mod component;
 mod fixtures_streams;
 mod intake;
 mod openai_sdk;
 mod retries;
+mod sandbox;
+mod shutdown;
 mod spine;
 
 use orpipe_testkit::{MockOpenRouter, Orpipe};

@@ -234,6 +234,32 @@ impl Orpipe {
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
     }
+
+    /// Sends SIGTERM (what a service manager sends to stop it), through `kill(1)`.
+    pub fn terminate(&self) -> anyhow::Result<()> {
+        let status = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.pid().to_string())
+            .status()
+            .context("running kill")?;
+        anyhow::ensure!(status.success(), "kill -TERM {} failed", self.pid());
+        Ok(())
+    }
+
+    /// Waits (up to `timeout`) for the process to exit; its exit status, or `None` if it
+    /// is still running.
+    pub async fn wait_for_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
 }
 
 impl Drop for Orpipe {

@@ -5,6 +5,7 @@ mod artifacts;
 mod breaker;
 mod chat;
 mod config;
+mod faults;
 mod fetch;
 mod fitting;
 mod http_io;
@@ -38,7 +39,8 @@ impl incoming_handler::Guest for Component {
         match route(&method, &path) {
             Route::ListModels => models::list_models(&ctx, response_out),
             Route::ChatCompletions => chat::chat_completions(&ctx, request, response_out),
-            Route::NotFound => http_io::respond_error(
+            Route::TestFault(fault) if faults::enabled() => faults::run(fault, response_out),
+            Route::TestFault(_) | Route::NotFound => http_io::respond_error(
                 response_out,
                 &GatewayError::NotFound(format!("no route for {method} {path}")),
                 &ctx.error_id,

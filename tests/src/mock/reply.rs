@@ -195,6 +195,9 @@ pub struct SyntheticStream {
     pub pace: Duration,
     /// Text of every delta.
     pub delta: String,
+    /// Make every delta `" "` + the last text of the request's `input` instead of `delta`,
+    /// so a client can tell its own stream from another's (the admission bench).
+    pub echo_prompt: bool,
 }
 
 impl SyntheticStream {
@@ -205,6 +208,7 @@ impl SyntheticStream {
             tokens,
             pace: Duration::ZERO,
             delta: " tok".into(),
+            echo_prompt: false,
         }
     }
 
@@ -220,6 +224,12 @@ impl SyntheticStream {
 
     pub fn delta(mut self, delta: impl Into<String>) -> Self {
         self.delta = delta.into();
+        self
+    }
+
+    /// See [`SyntheticStream::echo_prompt`].
+    pub fn echo_prompt(mut self) -> Self {
+        self.echo_prompt = true;
         self
     }
 }

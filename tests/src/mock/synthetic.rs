@@ -22,12 +22,30 @@ const PROMPT_PRICE: u64 = 15;
 const COMPLETION_PRICE: u64 = 60;
 const PRICE_UNITS_PER_USD: f64 = 1e8;
 
+/// The last text in a Responses `input`: the string itself, or the last `text` field of
+/// its items (the newest message's content).
+fn last_input_text(input: &Value) -> Option<String> {
+    match input {
+        Value::String(text) => Some(text.clone()),
+        Value::Array(items) => items.iter().rev().find_map(last_input_text),
+        Value::Object(fields) => match fields.get("text") {
+            Some(Value::String(text)) => Some(text.clone()),
+            _ => fields.get("content").and_then(last_input_text),
+        },
+        _ => None,
+    }
+}
+
 /// Compiles one synthetic stream; `request` is the `/responses` body the gateway sent.
 pub(crate) fn compile_synthetic(spec: &SyntheticStream, request: Option<&Value>) -> CompiledStream {
     let model = request
         .and_then(|body| body.get("model"))
         .and_then(Value::as_str)
         .unwrap_or(DEFAULT_MODEL);
+    let delta = match request.and_then(|body| last_input_text(body.get("input")?)) {
+        Some(prompt) if spec.echo_prompt => format!(" {prompt}"),
+        _ => spec.delta.clone(),
+    };
     let ids = StreamIds::next();
     let message = ids.message.as_str();
     let mut events = EventWriter::default();
@@ -65,13 +83,13 @@ pub(crate) fn compile_synthetic(spec: &SyntheticStream, request: Option<&Value>)
                 output_index: 0,
                 item_id: message,
                 content_index: 0,
-                delta: &spec.delta,
+                delta: &delta,
                 logprobs: [],
             },
         ));
     }
 
-    let text = spec.delta.repeat(spec.tokens);
+    let text = delta.repeat(spec.tokens);
     let part = OutputText::new(&text);
     let item = MessageItem::new(message, "completed", vec![part.clone()]);
     script.write(events.next(

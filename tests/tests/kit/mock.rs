@@ -342,6 +342,34 @@ async fn synthetic_streams_have_the_requested_deltas_and_usage() {
 }
 
 #[tokio::test]
+async fn an_echoing_synthetic_stream_repeats_the_last_input_text() {
+    let mock = MockOpenRouter::start().await.expect("mock starts");
+    mock.set_default_reply(Reply::synthetic(3).echo_prompt());
+    let request = json!({
+        "model": "openai/gpt-4o-mini", "stream": true,
+        "input": [
+            {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "first"}]},
+            {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "req42"}]},
+        ],
+    });
+    let result = client::stream_sse(&mock.responses_url(), &request, Some(KEY))
+        .await
+        .expect("stream request");
+    let events = result.json_events().expect("JSON events");
+    let deltas: String = events
+        .iter()
+        .filter(|event| event["type"] == "response.output_text.delta")
+        .filter_map(|event| event["delta"].as_str())
+        .collect();
+    assert_eq!(deltas, " req42 req42 req42");
+    let done = events
+        .iter()
+        .find(|event| event["type"] == "response.output_text.done")
+        .expect("text done");
+    assert_eq!(done["text"], " req42 req42 req42");
+}
+
+#[tokio::test]
 async fn the_default_reply_replaces_the_fixtures_for_every_call() {
     let mock = MockOpenRouter::start().await.expect("mock starts");
     mock.set_default_reply(Reply::synthetic(2));

@@ -7,6 +7,11 @@
 //! figures and makes no judgement: there are no thresholds here.
 //!
 //! `cargo run --release -p orpipe-testkit --bin bench -- --orpipe target/release/orpipe`
+//!
+//! `--mode admission` runs the other bench, in `admission.rs`: it saturates orpipe's
+//! admission control and counts 503s and intact, mixed-up or truncated streams.
+
+mod admission;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -27,12 +32,36 @@ const GATEWAY_KEY: &str = "sk-orpipe-bench";
 /// Any key but the mock's bad one works upstream.
 const UPSTREAM_KEY: &str = "sk-or-v1-bench";
 
-/// Benchmark orpipe's streaming overhead against a direct-to-mock baseline.
+/// Which bench to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Mode {
+    /// Streaming overhead against the direct baseline.
+    Stream,
+    /// Overload: far more streams in flight than orpipe admits (see admission.rs).
+    Admission,
+}
+
+/// Benchmark orpipe's streaming overhead against a direct-to-mock baseline, or (with
+/// `--mode admission`) its behaviour under overload.
 #[derive(Debug, Clone, Parser)]
 struct Args {
     /// Path to the orpipe binary (build it with --release).
     #[arg(long)]
     orpipe: PathBuf,
+    #[arg(long, value_enum, default_value_t = Mode::Stream)]
+    mode: Mode,
+    /// Admission mode: orpipe's ORPIPE_MAX_CONCURRENT.
+    #[arg(long, default_value_t = 8)]
+    max_concurrent: usize,
+    /// Admission mode: orpipe's ORPIPE_MAX_QUEUED.
+    #[arg(long, default_value_t = 8)]
+    max_queued: usize,
+    /// Admission mode: orpipe's ORPIPE_QUEUE_TIMEOUT_MS.
+    #[arg(long, default_value_t = 30_000)]
+    queue_timeout_ms: u64,
+    /// Admission mode: how long a client that got a 503 waits before its next request.
+    #[arg(long, default_value_t = 100)]
+    refused_pause_ms: u64,
     /// Streams in flight at once, per batch.
     #[arg(long, default_value_t = 16)]
     concurrency: usize,
@@ -70,7 +99,10 @@ fn main() -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("building the tokio runtime")?;
-    runtime.block_on(run(args))
+    match args.mode {
+        Mode::Stream => runtime.block_on(run(args)),
+        Mode::Admission => runtime.block_on(admission::run(&args)),
+    }
 }
 
 /// Which way a stream goes.

@@ -1,0 +1,56 @@
+//! Graceful shutdown: on SIGTERM orpipe stops accepting connections, lets a running stream
+//! finish, then exits.
+
+use crate::admission::{assert_intact, wait_for_startup_jobs, wait_for_upstream_calls};
+use crate::{CLIENT_KEY, LOG_WAIT, start};
+use orpipe_testkit::{MockOpenRouter, Reply, client};
+use serde_json::json;
+use std::time::Duration;
+
+#[tokio::test]
+async fn sigterm_lets_a_running_stream_finish_and_refuses_new_connections() {
+    let mock = MockOpenRouter::start().await.expect("mock");
+    // About 1.7 s: the signal arrives mid-answer.
+    mock.set_default_reply(
+        Reply::stream("stream_text.sse").event_delay(Duration::from_millis(100)),
+    );
+    let mut orpipe = start(&mock, &[("ORPIPE_SHUTDOWN_GRACE_SECS", "30")]).await;
+    wait_for_startup_jobs(&orpipe).await;
+
+    let url = orpipe.url("/v1/chat/completions");
+    let running = tokio::spawn({
+        let url = url.clone();
+        async move {
+            let chat = json!({
+                "model": "openai/gpt-4o-mini",
+                "stream": true,
+                "messages": [{"role": "user", "content": "Hi"}]
+            });
+            client::stream_sse(&url, &chat, Some(CLIENT_KEY))
+                .await
+                .expect("request")
+        }
+    });
+    wait_for_upstream_calls(&mock, 1).await;
+    orpipe.terminate().expect("SIGTERM");
+    assert!(
+        orpipe.wait_for_log("shutting down", LOG_WAIT).await,
+        "{}",
+        orpipe.stderr_log()
+    );
+
+    let refused = client::get(&orpipe.url("/healthz"), None).await;
+    assert!(
+        refused.is_err(),
+        "no new connections after the signal: {refused:?}"
+    );
+    assert_intact(
+        &running.await.expect("stream task"),
+        "the stream running at the signal",
+    );
+    let status = orpipe
+        .wait_for_exit(LOG_WAIT)
+        .await
+        .expect("orpipe exits once the stream is done");
+    assert!(status.success(), "{status}");
+}
