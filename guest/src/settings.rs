@@ -28,6 +28,10 @@ pub mod keys {
     /// Failures within the window that disable a user for a while (0: breaker off).
     pub const BREAKER_FAILURES: &str = "breaker_failures";
     pub const BREAKER_WINDOW_SECS: &str = "breaker_window_secs";
+    pub const UPSTREAM_CONNECT_TIMEOUT_SECS: &str = "upstream_connect_timeout_secs";
+    pub const UPSTREAM_FIRST_BYTE_TIMEOUT_SECS: &str = "upstream_first_byte_timeout_secs";
+    pub const UPSTREAM_IDLE_TIMEOUT_SECS: &str = "upstream_idle_timeout_secs";
+    pub const REQUEST_DEADLINE_SECS: &str = "request_deadline_secs";
     // Card templates: `template_<class>`, see `errors::cards::ErrorClass::config_key`.
 }
 
@@ -48,6 +52,33 @@ pub struct Settings {
     pub templates: CardTemplates,
     pub retry: RetryPolicy,
     pub breaker: BreakerPolicy,
+    pub deadlines: Deadlines,
+}
+
+/// How long a chat request may wait on OpenRouter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deadlines {
+    /// TCP and TLS set-up.
+    pub connect: Duration,
+    /// Until the response head. OpenRouter sends headers at once, then keep-alive
+    /// comments while the model thinks.
+    pub first_byte: Duration,
+    /// Silence between body bytes (keep-alive comments count as bytes).
+    pub idle: Duration,
+    /// The whole answer, checked whenever bytes arrive.
+    pub total: Duration,
+}
+
+impl Default for Deadlines {
+    fn default() -> Self {
+        Self {
+            connect: Duration::from_secs(10),
+            first_byte: Duration::from_secs(180),
+            idle: Duration::from_secs(300),
+            // Long reasoning answers take many minutes; this only stops the endless ones.
+            total: Duration::from_secs(3600),
+        }
+    }
 }
 
 /// Problems an operator must fix; the component answers with a 500 naming the key.
@@ -95,6 +126,20 @@ impl Settings {
             failures: clamp_u32(number(keys::BREAKER_FAILURES, defaults.failures.into())?),
             window_secs: number(keys::BREAKER_WINDOW_SECS, defaults.window_secs)?,
         };
+        let seconds = |key: &'static str, default: Duration| match number(key, default.as_secs())? {
+            0 => Err(SettingsError::Invalid {
+                key,
+                reason: "0 seconds leaves no time at all".into(),
+            }),
+            n => Ok(Duration::from_secs(n)),
+        };
+        let defaults = Deadlines::default();
+        let deadlines = Deadlines {
+            connect: seconds(keys::UPSTREAM_CONNECT_TIMEOUT_SECS, defaults.connect)?,
+            first_byte: seconds(keys::UPSTREAM_FIRST_BYTE_TIMEOUT_SECS, defaults.first_byte)?,
+            idle: seconds(keys::UPSTREAM_IDLE_TIMEOUT_SECS, defaults.idle)?,
+            total: seconds(keys::REQUEST_DEADLINE_SECS, defaults.total)?,
+        };
         let flag = |key: &'static str| match non_empty(key).map(|v| v.to_ascii_lowercase()) {
             None => Ok(false),
             Some(v) if ["true", "1", "yes", "on"].contains(&v.as_str()) => Ok(true),
@@ -121,6 +166,7 @@ impl Settings {
             templates: CardTemplates::from_lookup(&lookup),
             retry,
             breaker,
+            deadlines,
         })
     }
 }
@@ -221,10 +267,32 @@ mod tests {
             keys::UPSTREAM_RETRY_WAIT_SECS,
             keys::BREAKER_FAILURES,
             keys::BREAKER_WINDOW_SECS,
+            keys::UPSTREAM_CONNECT_TIMEOUT_SECS,
+            keys::UPSTREAM_FIRST_BYTE_TIMEOUT_SECS,
+            keys::UPSTREAM_IDLE_TIMEOUT_SECS,
+            keys::REQUEST_DEADLINE_SECS,
         ] {
             let row = format!("(\"ORPIPE_{}\",\"{key}\")", key.to_ascii_uppercase());
             assert!(host.contains(&row), "host/src/settings.rs lacks {row}");
         }
+    }
+
+    #[test]
+    fn deadlines_are_read_and_zero_is_refused() {
+        let s = settings(&[
+            (keys::UPSTREAM_IDLE_TIMEOUT_SECS, "2"),
+            (keys::REQUEST_DEADLINE_SECS, "60"),
+        ])
+        .expect("valid");
+        assert_eq!(s.deadlines.idle, Duration::from_secs(2));
+        assert_eq!(s.deadlines.total, Duration::from_secs(60));
+        assert_eq!(s.deadlines.connect, Deadlines::default().connect);
+        let error = settings(&[(keys::UPSTREAM_FIRST_BYTE_TIMEOUT_SECS, "0")]).expect_err("0");
+        assert!(
+            error
+                .to_string()
+                .contains("upstream_first_byte_timeout_secs")
+        );
     }
 
     #[test]

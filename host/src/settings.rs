@@ -30,6 +30,19 @@ pub const GUEST_SETTINGS: &[(&str, &str)] = &[
     ),
     ("ORPIPE_BREAKER_FAILURES", "breaker_failures"),
     ("ORPIPE_BREAKER_WINDOW_SECS", "breaker_window_secs"),
+    (
+        "ORPIPE_UPSTREAM_CONNECT_TIMEOUT_SECS",
+        "upstream_connect_timeout_secs",
+    ),
+    (
+        "ORPIPE_UPSTREAM_FIRST_BYTE_TIMEOUT_SECS",
+        "upstream_first_byte_timeout_secs",
+    ),
+    (
+        "ORPIPE_UPSTREAM_IDLE_TIMEOUT_SECS",
+        "upstream_idle_timeout_secs",
+    ),
+    ("ORPIPE_REQUEST_DEADLINE_SECS", "request_deadline_secs"),
     // Error card templates, one per failure class (docs/errors.md).
     (
         "ORPIPE_TEMPLATE_INVALID_REQUEST",

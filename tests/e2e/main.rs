@@ -4,6 +4,7 @@
 mod admission;
 mod artifacts;
 mod component;
+mod faults;
 mod fixtures_streams;
 mod intake;
 mod openai_sdk;

@@ -13,7 +13,7 @@ use crate::breaker::{counts_as_failure, user_identity};
 use crate::errors::GatewayError;
 use crate::errors::cards::CardTemplates;
 use crate::logline::Level;
-use crate::settings::Settings;
+use crate::settings::{Deadlines, Settings};
 use crate::sse::{SseDecoder, SseEvent};
 use crate::translate::background_task::TASK_HEADER;
 use crate::translate::to_chunks::{ChunkTranslator, StreamContext};
@@ -100,9 +100,10 @@ pub fn chat_completions(ctx: &RequestCtx, request: IncomingRequest, out: Respons
             response,
             session,
             settings.templates,
+            settings.deadlines,
         ))
     });
-    let (model, stream, response, session, templates) = match prepared {
+    let (model, stream, response, session, templates, deadlines) = match prepared {
         Ok(prepared) => prepared,
         Err(error) => return fail_before_first_byte(ctx, out, &error, breaker.as_ref()),
     };
@@ -116,6 +117,7 @@ pub fn chat_completions(ctx: &RequestCtx, request: IncomingRequest, out: Respons
         session: session.as_ref(),
         breaker: breaker.as_ref(),
         templates,
+        deadlines,
     };
     if stream {
         stream_answer(ctx, out, response, answer);
@@ -192,6 +194,7 @@ struct Answer<'a> {
     session: Option<&'a artifacts::Session>,
     breaker: Option<&'a UserBreaker>,
     templates: CardTemplates,
+    deadlines: Deadlines,
 }
 
 fn stream_answer(
@@ -206,6 +209,7 @@ fn stream_answer(
         session,
         breaker,
         templates,
+        deadlines,
     } = answer;
     let mut writer = match ResponseWriter::start(out, 200, SSE_HEADERS) {
         Ok(writer) => writer,
@@ -229,9 +233,13 @@ fn stream_answer(
     let mut decoder = SseDecoder::new();
     let mut outcome = "completed";
     let mut frames = String::new();
+    let mut last_bytes_ms = ctx.elapsed_ms();
     'read: loop {
         let bytes = match response.body.read() {
-            Ok(Some(bytes)) => bytes,
+            Ok(Some(bytes)) => {
+                last_bytes_ms = ctx.elapsed_ms();
+                bytes
+            }
             Ok(None) => break,
             Err(ReadError::Transport(code)) => {
                 let error = upstream::transport_error(code);
@@ -243,10 +251,43 @@ fn stream_answer(
                         ("error", json!(error.to_string())),
                     ],
                 );
+                // The host's idle timeout does not always arrive as a timeout code, so
+                // the silence before the failure decides too.
+                let silent_ms = ctx.elapsed_ms() - last_bytes_ms;
+                if matches!(error, GatewayError::UpstreamTimeout(_))
+                    || silent_ms >= deadlines.idle.as_secs_f64() * 1000.0 * 0.9
+                {
+                    frames.extend(translator.abort(
+                        "upstream_timeout",
+                        &format!(
+                            "OpenRouter sent nothing for {} seconds, so the answer was cut off",
+                            deadlines.idle.as_secs()
+                        ),
+                    ));
+                }
                 outcome = "interrupted";
                 break;
             }
         };
+        if ctx.elapsed_ms() > deadlines.total.as_secs_f64() * 1000.0 {
+            log::emit(
+                Level::Warn,
+                "request deadline exceeded",
+                &[
+                    ("request_id", json!(ctx.request_id)),
+                    ("deadline_secs", json!(deadlines.total.as_secs())),
+                ],
+            );
+            frames.extend(translator.abort(
+                "deadline_exceeded",
+                &format!(
+                    "the answer took longer than the {}-second limit for one request",
+                    deadlines.total.as_secs()
+                ),
+            ));
+            outcome = "interrupted";
+            break;
+        }
         decoder.push(&bytes);
         loop {
             match decoder.next_event() {

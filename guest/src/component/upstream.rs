@@ -11,14 +11,10 @@ use super::wasi::http::types::{
 use crate::errors::GatewayError;
 use crate::settings::Settings;
 
-const SECOND_NS: u64 = 1_000_000_000;
-/// Connecting (TCP + TLS) to OpenRouter; longer means the network is broken.
-const CONNECT_TIMEOUT_NS: u64 = 10 * SECOND_NS;
-/// Until the response head arrives. OpenRouter answers streaming requests with headers
-/// quickly and then sends keep-alive comments while the model thinks.
-const FIRST_BYTE_TIMEOUT_NS: u64 = 180 * SECOND_NS;
-/// Silence between body bytes. Keep-alive comments reset it.
-const BETWEEN_BYTES_TIMEOUT_NS: u64 = 300 * SECOND_NS;
+/// A `wasi:http` duration (nanoseconds).
+fn nanos(duration: std::time::Duration) -> u64 {
+    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
+}
 /// The most we read of an error body: enough for any OpenRouter error message.
 pub const ERROR_BODY_LIMIT: usize = 256 * 1024;
 
@@ -129,9 +125,10 @@ fn send(
 
     let options = RequestOptions::new();
     // Hosts may not support every timeout; an unsupported one is simply not applied.
-    let _ = options.set_connect_timeout(Some(CONNECT_TIMEOUT_NS));
-    let _ = options.set_first_byte_timeout(Some(FIRST_BYTE_TIMEOUT_NS));
-    let _ = options.set_between_bytes_timeout(Some(BETWEEN_BYTES_TIMEOUT_NS));
+    let deadlines = &settings.deadlines;
+    let _ = options.set_connect_timeout(Some(nanos(deadlines.connect)));
+    let _ = options.set_first_byte_timeout(Some(nanos(deadlines.first_byte)));
+    let _ = options.set_between_bytes_timeout(Some(nanos(deadlines.idle)));
 
     // An empty body is finished before `handle` so the host sees a complete request;
     // a non-empty one is written after, because the host only drains it once sending.

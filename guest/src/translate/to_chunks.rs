@@ -145,6 +145,16 @@ impl ChunkTranslator {
         frames
     }
 
+    /// Ends the answer early (a deadline passed): the partial text stays, the error card
+    /// and error frame follow; `finish` then adds `[DONE]`. Nothing if already ended.
+    pub fn abort(&mut self, code: &str, message: &str) -> Vec<String> {
+        let mut frames = Vec::new();
+        if !self.finished {
+            self.fail(code, message, &mut frames);
+        }
+        frames
+    }
+
     /// The upstream body ended. Closes the answer (or reports it broken) and ends with `[DONE]`.
     pub fn finish(&mut self) -> Vec<String> {
         let mut frames = Vec::new();
@@ -637,6 +647,41 @@ mod tests {
         }
         frames.extend(translator.finish());
         (frames, translator.take_capture())
+    }
+
+    #[test]
+    fn an_aborted_answer_keeps_its_text_and_ends_with_card_error_and_done() {
+        let mut translator = ChunkTranslator::new(StreamContext {
+            model: "m".into(),
+            created: 1,
+            fallback_id: "f".into(),
+            error_id: "00000000000000e2".into(),
+            timestamp: "2026-12-02T00:00:00Z".into(),
+        });
+        let mut frames = Vec::new();
+        let body = fixture!("stream_text.sse");
+        for data in body
+            .lines()
+            .filter_map(|l| l.strip_prefix("data: "))
+            .take(5)
+        {
+            frames.extend(translator.on_data(data));
+        }
+        frames.extend(translator.abort("deadline_exceeded", "too slow"));
+        assert!(translator.abort("again", "ignored").is_empty());
+        frames.extend(translator.finish());
+        let chunks = chunks(&frames);
+        let error = chunks
+            .iter()
+            .find(|c| c.get("error").is_some())
+            .expect("error frame");
+        assert_eq!(error["error"]["code"], "deadline_exceeded");
+        let content = joined(&chunks, "content");
+        assert!(content.contains("00000000000000e2"), "{content}");
+        assert_eq!(
+            translator.failure().map(|f| f.0.as_str()),
+            Some("deadline_exceeded")
+        );
     }
 
     #[test]

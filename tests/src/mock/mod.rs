@@ -12,6 +12,7 @@ mod synthetic;
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -80,6 +81,7 @@ struct MockState {
     default_reply: Mutex<Option<Reply>>,
     requests: Mutex<Vec<RecordedRequest>>,
     models: Bytes,
+    abandoned: Arc<AtomicUsize>,
 }
 
 impl MockOpenRouter {
@@ -105,6 +107,7 @@ impl MockOpenRouter {
             default_reply: Mutex::default(),
             requests: Mutex::default(),
             models,
+            abandoned: Arc::default(),
         });
         let server = tokio::spawn(accept_loop(listener, Arc::clone(&state)));
         Ok(MockOpenRouter {
@@ -145,6 +148,11 @@ impl MockOpenRouter {
     }
 
     /// Every request received so far, in arrival order.
+    /// Streamed answers whose reader (orpipe) went away before their end.
+    pub fn abandoned_streams(&self) -> usize {
+        self.state.abandoned.load(Ordering::SeqCst)
+    }
+
     pub fn requests(&self) -> Vec<RecordedRequest> {
         lock(&self.state.requests).clone()
     }
@@ -291,7 +299,12 @@ fn respond(state: &MockState, body: &Bytes) -> Response<ScriptBody> {
     let reply = queued.or_else(|| lock(&state.default_reply).clone());
     let reply = reply.unwrap_or_else(|| builtin_default(request.as_ref()));
     match render(reply, request.as_ref()) {
-        Ok(response) => response,
+        Ok(mut response) => {
+            response
+                .body_mut()
+                .count_abandonment(Arc::clone(&state.abandoned));
+            response
+        }
         Err(error) => {
             // A broken test setup (missing fixture, bad status): make it loud on both sides.
             eprintln!("mock OpenRouter: {error:#}");

@@ -8,6 +8,8 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
 
@@ -221,6 +223,20 @@ pub(crate) struct ScriptBody {
     yield_before_next: bool,
     /// A complete body of known length: lets hyper send `Content-Length` instead of chunks.
     exact_len: Option<u64>,
+    /// Counts bodies dropped before their end: the client (orpipe) went away mid-answer.
+    abandoned: Option<Arc<AtomicUsize>>,
+}
+
+impl Drop for ScriptBody {
+    fn drop(&mut self) {
+        let unfinished = self
+            .steps
+            .iter()
+            .any(|s| matches!(s, Step::Write(_) | Step::Hang));
+        if let (true, Some(counter)) = (unfinished, &self.abandoned) {
+            counter.fetch_add(1, Ordering::SeqCst);
+        }
+    }
 }
 
 impl ScriptBody {
@@ -232,7 +248,13 @@ impl ScriptBody {
             sleep: None,
             yield_before_next: false,
             exact_len: None,
+            abandoned: None,
         }
+    }
+
+    /// Counts this body in `counter` if it is dropped before its end.
+    pub(crate) fn count_abandonment(&mut self, counter: Arc<AtomicUsize>) {
+        self.abandoned = Some(counter);
     }
 
     /// An ordinary body of known length.
