@@ -174,7 +174,10 @@ async fn an_error_event_ends_the_stream_with_a_card_an_error_frame_and_done() {
             .as_str()
             .is_some_and(|m| m.contains("Rate limit exceeded"))
     );
-    assert!(joined(&chunks, "content").contains("Response interrupted"));
+    assert!(
+        joined(&chunks, "content").contains("### ⏸️ Rate limit reached"),
+        "the card of the failure's class"
+    );
     assert!(finish_reasons(&chunks).is_empty());
     assert!(chunks.last().is_some_and(|c| c.get("error").is_some()));
     assert!(result.saw_done());

@@ -238,6 +238,50 @@ pub fn interrupted_card(message: &str, ctx: &CardContext<'_>, templates: &CardTe
     templates.render(ErrorClass::Interrupted, &base_vars(ctx, message))
 }
 
+/// The class of a failure reported once an answer is streaming, from its code:
+/// OpenRouter's string codes, an HTTP status as a number, or orpipe's own
+/// (`upstream_timeout`, `deadline_exceeded`). A code that says nothing more specific
+/// (`stream_interrupted`, `upstream_error`, anything unknown) is an interruption.
+pub fn stream_failure_class(code: &str) -> ErrorClass {
+    let code = code.to_ascii_lowercase();
+    if let Ok(status) = code.parse::<u16>() {
+        return match status {
+            400 | 404 | 413 | 422 => ErrorClass::InvalidRequest,
+            401 => ErrorClass::Authentication,
+            402 => ErrorClass::Credits,
+            403 => ErrorClass::Refused,
+            408 => ErrorClass::Timeout,
+            429 => ErrorClass::RateLimit,
+            500..=599 => ErrorClass::UpstreamServer,
+            _ => ErrorClass::Interrupted,
+        };
+    }
+    match code.as_str() {
+        "rate_limit_exceeded" => ErrorClass::RateLimit,
+        "server_error" | "provider_error" => ErrorClass::UpstreamServer,
+        "upstream_timeout" | "deadline_exceeded" | "timeout" => ErrorClass::Timeout,
+        "insufficient_credits" | "insufficient_quota" => ErrorClass::Credits,
+        c if c.contains("policy") || c.contains("moderation") || c.contains("flagged") => {
+            ErrorClass::Refused
+        }
+        c if c.starts_with("invalid_") || c == "context_length_exceeded" => {
+            ErrorClass::InvalidRequest
+        }
+        _ => ErrorClass::Interrupted,
+    }
+}
+
+/// The card for a failure once an answer is streaming: its class's card (see
+/// `stream_failure_class`), below whatever text already arrived.
+pub fn stream_failure_card(
+    code: &str,
+    message: &str,
+    ctx: &CardContext<'_>,
+    templates: &CardTemplates,
+) -> String {
+    templates.render(stream_failure_class(code), &base_vars(ctx, message))
+}
+
 fn base_vars<'a>(ctx: &CardContext<'_>, message: &str) -> Vars<'a> {
     let mut vars = Vars::new();
     vars.insert("error_id", ctx.error_id.to_owned());
@@ -297,6 +341,42 @@ pub fn iso8601(unix_secs: u64) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn stream_failures_get_their_class_card() {
+        for (code, class) in [
+            ("rate_limit_exceeded", ErrorClass::RateLimit),
+            ("429", ErrorClass::RateLimit),
+            ("server_error", ErrorClass::UpstreamServer),
+            ("502", ErrorClass::UpstreamServer),
+            ("upstream_timeout", ErrorClass::Timeout),
+            ("deadline_exceeded", ErrorClass::Timeout),
+            ("402", ErrorClass::Credits),
+            ("image_content_policy_violation", ErrorClass::Refused),
+            ("invalid_prompt", ErrorClass::InvalidRequest),
+            ("stream_interrupted", ErrorClass::Interrupted),
+            ("upstream_error", ErrorClass::Interrupted),
+            ("something_new", ErrorClass::Interrupted),
+        ] {
+            assert_eq!(stream_failure_class(code), class, "{code}");
+        }
+        let ctx = CardContext {
+            error_id: "00000000000000aa",
+            timestamp: "2026-12-02T00:00:00Z",
+            model: "m",
+        };
+        let card = stream_failure_card(
+            "rate_limit_exceeded",
+            "slow down",
+            &ctx,
+            &CardTemplates::default(),
+        );
+        assert!(
+            card.starts_with("### ⏸️ Rate limit reached\nslow down"),
+            "{card}"
+        );
+        assert!(card.contains("00000000000000aa"));
+    }
     use super::*;
 
     fn ctx() -> CardContext<'static> {

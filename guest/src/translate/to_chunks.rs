@@ -9,7 +9,7 @@
 
 use super::citations::{Citations, message_annotations};
 use crate::artifacts::capture::Capture;
-use crate::errors::cards::{CardContext, CardTemplates, interrupted_card};
+use crate::errors::cards::{CardContext, CardTemplates, stream_failure_card};
 use crate::markers;
 use crate::openai::{ChunkHeader, DONE_FRAME, Usage, frame};
 use serde_json::{Value, json};
@@ -519,7 +519,8 @@ impl ChunkTranslator {
     /// Ends the answer with an error card (partial text stays above it) and an error
     /// frame, which the `openai` SDKs raise as an `APIError`.
     fn fail(&mut self, code: &str, message: &str, frames: &mut Vec<String>) {
-        let card = interrupted_card(
+        let card = stream_failure_card(
+            code,
             message,
             &CardContext {
                 error_id: &self.error_id,
@@ -972,9 +973,15 @@ mod tests {
 
     #[test]
     fn errors_mid_stream_keep_the_partial_text_then_notice_error_frame_and_done() {
-        for body in [
-            fixture!("stream_error_midstream.sse"),
-            fixture!("stream_error_event.sse"),
+        for (body, heading) in [
+            (
+                fixture!("stream_error_midstream.sse"),
+                "### 🔴 OpenRouter service error",
+            ),
+            (
+                fixture!("stream_error_event.sse"),
+                "### ⏸️ Rate limit reached",
+            ),
         ] {
             let chunks = chunks(&translate(body, 64));
             let errors: Vec<&Value> = chunks.iter().filter(|c| c.get("error").is_some()).collect();
@@ -985,7 +992,7 @@ mod tests {
                     .is_some_and(|m| !m.is_empty())
             );
             let content = joined(&chunks, "content");
-            assert!(content.contains("### ⚠️ Response interrupted"), "{content}");
+            assert!(content.contains(heading), "{content}");
             assert!(
                 content.contains("`00000000000000e1`"),
                 "the card carries the error id"
@@ -1024,7 +1031,7 @@ mod tests {
         .join("\n\n");
         let chunks = chunks(&translate(&embedded, 9));
         assert!(
-            joined(&chunks, "content").starts_with("Par\n\n---\n### ⚠️ Response interrupted\ngone")
+            joined(&chunks, "content").starts_with("Par\n\n### 🔴 OpenRouter service error\ngone")
         );
         assert_eq!(
             chunks.last().expect("chunks")["error"]["code"],
