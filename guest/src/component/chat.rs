@@ -1,38 +1,25 @@
-//! `POST /v1/chat/completions`: translate, call OpenRouter, and stream the translated
-//! chunks back as each upstream read is translated. Nothing buffers a whole answer.
+//! `POST /v1/chat/completions`: read and translate the request (breaker, remote media,
+//! artifact replay, model fitting), call OpenRouter with retries, then hand the response
+//! to `answer`; failures before the first byte, the breaker's bookkeeping and the usage
+//! record are here too.
 
 use super::breaker::UserBreaker;
-use super::http_io::{self, ReadError, ResponseWriter};
-use super::upstream::{self, UpstreamResponse};
+use super::http_io;
 use super::wasi::http::types::{IncomingRequest, ResponseOutparam};
 use super::{
-    RequestCtx, artifacts, config, fetch, fitting, kv, log, models, random_id, retries, sql,
-    unix_now,
+    RequestCtx, answer, artifacts, config, fetch, fitting, kv, log, models, retries, sql, unix_now,
 };
 use crate::breaker::{counts_as_failure, user_identity};
 use crate::errors::GatewayError;
-use crate::errors::cards::CardTemplates;
 use crate::logline::Level;
-use crate::settings::{Deadlines, Settings};
-use crate::sse::{SseDecoder, SseEvent};
+use crate::settings::Settings;
 use crate::translate::background_task::TASK_HEADER;
-use crate::translate::to_chunks::{ChunkTranslator, StreamContext};
-use crate::translate::to_completion::{completion_from_response, usage_of};
 use crate::translate::to_responses::{parse_request, translate_request_with};
 use crate::usage_log::UsageRecord;
 use serde_json::json;
 
 /// Largest client request accepted; images and files arrive inline as base64.
 const REQUEST_BODY_LIMIT: usize = 64 * 1024 * 1024;
-/// Largest non-streaming upstream answer accepted.
-const RESPONSE_BODY_LIMIT: usize = 64 * 1024 * 1024;
-
-const SSE_HEADERS: &[(&str, &str)] = &[
-    ("content-type", "text/event-stream"),
-    ("cache-control", "no-cache"),
-    // Tells nginx-style proxies in front of orpipe not to buffer the stream.
-    ("x-accel-buffering", "no"),
-];
 
 pub fn chat_completions(ctx: &RequestCtx, request: IncomingRequest, out: ResponseOutparam) {
     kv::count("requests:chat_completions");
@@ -111,7 +98,7 @@ pub fn chat_completions(ctx: &RequestCtx, request: IncomingRequest, out: Respons
         return fail_before_first_byte(ctx, out, &response.into_error(), breaker.as_ref());
     }
     let (created, _) = unix_now();
-    let answer = Answer {
+    let answer = answer::Answer {
         model,
         created,
         session: session.as_ref(),
@@ -120,15 +107,15 @@ pub fn chat_completions(ctx: &RequestCtx, request: IncomingRequest, out: Respons
         deadlines,
     };
     if stream {
-        stream_answer(ctx, out, response, answer);
+        answer::stream_answer(ctx, out, response, answer);
     } else {
-        whole_answer(ctx, out, response, answer);
+        answer::whole_answer(ctx, out, response, answer);
     }
 }
 
 /// Updates the user's breaker. Called before the answer's last bytes go out: the client
 /// may send its next request at once, and that one must see this outcome.
-fn settle(breaker: Option<&UserBreaker>, outcome: &str) {
+pub(super) fn settle(breaker: Option<&UserBreaker>, outcome: &str) {
     let Some(breaker) = breaker else { return };
     match outcome {
         "completed" => breaker.record_success(),
@@ -164,7 +151,7 @@ fn openrouter_model_id(requested: &str) -> String {
     }
 }
 
-fn fail_before_first_byte(
+pub(super) fn fail_before_first_byte(
     ctx: &RequestCtx,
     out: ResponseOutparam,
     error: &GatewayError,
@@ -187,224 +174,7 @@ fn fail_before_first_byte(
     http_io::respond_error(out, error, &ctx.error_id);
 }
 
-/// What an answer needs besides the upstream response.
-struct Answer<'a> {
-    model: String,
-    created: u64,
-    session: Option<&'a artifacts::Session>,
-    breaker: Option<&'a UserBreaker>,
-    templates: CardTemplates,
-    deadlines: Deadlines,
-}
-
-fn stream_answer(
-    ctx: &RequestCtx,
-    out: ResponseOutparam,
-    response: UpstreamResponse,
-    answer: Answer<'_>,
-) {
-    let Answer {
-        model,
-        created,
-        session,
-        breaker,
-        templates,
-        deadlines,
-    } = answer;
-    let mut writer = match ResponseWriter::start(out, 200, SSE_HEADERS) {
-        Ok(writer) => writer,
-        Err(error) => return log_internal(ctx, &error),
-    };
-    let fallback_id = response
-        .generation_id
-        .clone()
-        .unwrap_or_else(|| format!("chatcmpl-{}", random_id()));
-    let mut translator = ChunkTranslator::new(StreamContext {
-        model: model.clone(),
-        created,
-        fallback_id,
-        error_id: ctx.error_id.clone(),
-        timestamp: ctx.started_at.clone(),
-    });
-    translator = translator.with_templates(templates);
-    if let Some(session) = session {
-        translator = translator.with_capture(session.capture());
-    }
-    let mut decoder = SseDecoder::new();
-    let mut outcome = "completed";
-    let mut frames = String::new();
-    let mut last_bytes_ms = ctx.elapsed_ms();
-    'read: loop {
-        let bytes = match response.body.read() {
-            Ok(Some(bytes)) => {
-                last_bytes_ms = ctx.elapsed_ms();
-                bytes
-            }
-            Ok(None) => break,
-            Err(ReadError::Transport(code)) => {
-                let error = upstream::transport_error(code);
-                log::emit(
-                    Level::Warn,
-                    "upstream stream broke",
-                    &[
-                        ("request_id", json!(ctx.request_id)),
-                        ("error", json!(error.to_string())),
-                    ],
-                );
-                // The host's idle timeout does not always arrive as a timeout code, so
-                // the silence before the failure decides too.
-                let silent_ms = ctx.elapsed_ms() - last_bytes_ms;
-                if matches!(error, GatewayError::UpstreamTimeout(_))
-                    || silent_ms >= deadlines.idle.as_secs_f64() * 1000.0 * 0.9
-                {
-                    frames.extend(translator.abort(
-                        "upstream_timeout",
-                        &format!(
-                            "OpenRouter sent nothing for {} seconds, so the answer was cut off",
-                            deadlines.idle.as_secs()
-                        ),
-                    ));
-                }
-                outcome = "interrupted";
-                break;
-            }
-        };
-        if ctx.elapsed_ms() > deadlines.total.as_secs_f64() * 1000.0 {
-            log::emit(
-                Level::Warn,
-                "request deadline exceeded",
-                &[
-                    ("request_id", json!(ctx.request_id)),
-                    ("deadline_secs", json!(deadlines.total.as_secs())),
-                ],
-            );
-            frames.extend(translator.abort(
-                "deadline_exceeded",
-                &format!(
-                    "the answer took longer than the {}-second limit for one request",
-                    deadlines.total.as_secs()
-                ),
-            ));
-            outcome = "interrupted";
-            break;
-        }
-        decoder.push(&bytes);
-        loop {
-            match decoder.next_event() {
-                Ok(Some(SseEvent::Data(data))) => frames.extend(translator.on_data(&data)),
-                Ok(Some(SseEvent::Done)) => {
-                    flush(&mut writer, &mut frames).ok();
-                    break 'read;
-                }
-                Ok(Some(SseEvent::Comment)) => {}
-                Ok(None) => break,
-                Err(error) => {
-                    log::emit(
-                        Level::Warn,
-                        "upstream event rejected",
-                        &[
-                            ("request_id", json!(ctx.request_id)),
-                            ("error", json!(error.to_string())),
-                        ],
-                    );
-                    outcome = "interrupted";
-                    break 'read;
-                }
-            }
-        }
-        // One write per upstream read: every frame translated from it goes out now.
-        if flush(&mut writer, &mut frames).is_err() {
-            outcome = "client_gone";
-            break;
-        }
-    }
-    if outcome != "client_gone" {
-        if let Some(SseEvent::Data(data)) = decoder.finish() {
-            frames.extend(translator.on_data(&data));
-        }
-        frames.extend(translator.finish());
-        // Stored before `[DONE]` goes out: a client may send its next turn at once.
-        if let (Some(session), Some(capture)) = (session, translator.take_capture()) {
-            session.store(ctx, capture.into_captured());
-        }
-        let failed_in_stream = outcome == "completed" && translator.failure().is_some();
-        settle(
-            breaker,
-            if failed_in_stream {
-                "upstream_error"
-            } else {
-                outcome
-            },
-        );
-        if flush(&mut writer, &mut frames).is_err() {
-            outcome = "client_gone";
-        }
-    }
-    // Dropping the upstream body first tells the host to stop reading from OpenRouter.
-    drop(response);
-    writer.finish();
-    if outcome == "completed" && translator.failure().is_some() {
-        outcome = "upstream_error";
-    }
-    let usage = translator.usage().cloned();
-    record_usage(
-        ctx,
-        &model,
-        translator.response_id().map(str::to_owned),
-        outcome,
-        usage.as_ref(),
-    );
-}
-
-fn flush(writer: &mut ResponseWriter, frames: &mut String) -> Result<(), http_io::ClientGone> {
-    if frames.is_empty() {
-        return Ok(());
-    }
-    let result = writer.write(frames.as_bytes());
-    frames.clear();
-    result
-}
-
-fn whole_answer(
-    ctx: &RequestCtx,
-    out: ResponseOutparam,
-    response: UpstreamResponse,
-    answer: Answer<'_>,
-) {
-    let Answer {
-        model,
-        created,
-        session,
-        breaker,
-        ..
-    } = answer;
-    let mut capture = session.map(artifacts::Session::capture);
-    let result = response
-        .body
-        .read_to_end(RESPONSE_BODY_LIMIT)
-        .and_then(|body| completion_from_response(&body, &model, created, capture.as_mut()));
-    match result {
-        Ok(completion) => {
-            if let (Some(session), Some(capture)) = (session, capture) {
-                session.store(ctx, capture.into_captured());
-            }
-            let parsed: Option<serde_json::Value> = serde_json::from_str(&completion).ok();
-            settle(breaker, "completed");
-            http_io::respond_json(out, 200, &completion);
-            let usage = parsed.as_ref().and_then(usage_of);
-            let id = parsed
-                .as_ref()
-                .and_then(|c| c.get("id"))
-                .and_then(|v| v.as_str())
-                .map(str::to_owned);
-            record_usage(ctx, &model, id, "completed", usage.as_ref());
-        }
-        // An unreadable or broken whole answer counts like any other upstream failure.
-        Err(error) => fail_before_first_byte(ctx, out, &error, breaker),
-    }
-}
-
-fn record_usage(
+pub(super) fn record_usage(
     ctx: &RequestCtx,
     model: &str,
     response_id: Option<String>,
@@ -455,7 +225,7 @@ fn record_usage(
     }
 }
 
-fn log_internal(ctx: &RequestCtx, error: &GatewayError) {
+pub(super) fn log_internal(ctx: &RequestCtx, error: &GatewayError) {
     log::emit(
         Level::Error,
         "response could not start",

@@ -1,6 +1,7 @@
 //! The I/O edge (wasm32 only): WIT bindings, and the exports that connect them to the
 //! pure modules. Each export is a few lines; orchestration lives in `chat` and `models`.
 
+mod answer;
 mod artifacts;
 mod breaker;
 mod chat;

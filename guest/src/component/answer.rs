@@ -1,0 +1,245 @@
+//! Sending an answer back: the stream loop (one write per upstream read, deadlines,
+//! artifacts captured and stored before `[DONE]`) and the whole, non-streaming answer.
+//! Nothing buffers a whole streamed answer.
+
+use super::breaker::UserBreaker;
+use super::chat::{fail_before_first_byte, log_internal, record_usage, settle};
+use super::http_io::{self, ReadError, ResponseWriter};
+use super::upstream::{self, UpstreamResponse};
+use super::wasi::http::types::ResponseOutparam;
+use super::{RequestCtx, artifacts, log, random_id};
+use crate::errors::GatewayError;
+use crate::errors::cards::CardTemplates;
+use crate::logline::Level;
+use crate::settings::Deadlines;
+use crate::sse::{SseDecoder, SseEvent};
+use crate::translate::to_chunks::{ChunkTranslator, StreamContext};
+use crate::translate::to_completion::{completion_from_response, usage_of};
+use serde_json::json;
+
+/// Largest non-streaming upstream answer accepted.
+const RESPONSE_BODY_LIMIT: usize = 64 * 1024 * 1024;
+
+const SSE_HEADERS: &[(&str, &str)] = &[
+    ("content-type", "text/event-stream"),
+    ("cache-control", "no-cache"),
+    // Tells nginx-style proxies in front of orpipe not to buffer the stream.
+    ("x-accel-buffering", "no"),
+];
+
+/// What an answer needs besides the upstream response.
+pub(super) struct Answer<'a> {
+    pub(super) model: String,
+    pub(super) created: u64,
+    pub(super) session: Option<&'a artifacts::Session>,
+    pub(super) breaker: Option<&'a UserBreaker>,
+    pub(super) templates: CardTemplates,
+    pub(super) deadlines: Deadlines,
+}
+
+pub(super) fn stream_answer(
+    ctx: &RequestCtx,
+    out: ResponseOutparam,
+    response: UpstreamResponse,
+    answer: Answer<'_>,
+) {
+    let Answer {
+        model,
+        created,
+        session,
+        breaker,
+        templates,
+        deadlines,
+    } = answer;
+    let mut writer = match ResponseWriter::start(out, 200, SSE_HEADERS) {
+        Ok(writer) => writer,
+        Err(error) => return log_internal(ctx, &error),
+    };
+    let fallback_id = response
+        .generation_id
+        .clone()
+        .unwrap_or_else(|| format!("chatcmpl-{}", random_id()));
+    let mut translator = ChunkTranslator::new(StreamContext {
+        model: model.clone(),
+        created,
+        fallback_id,
+        error_id: ctx.error_id.clone(),
+        timestamp: ctx.started_at.clone(),
+    });
+    translator = translator.with_templates(templates);
+    if let Some(session) = session {
+        translator = translator.with_capture(session.capture());
+    }
+    let mut decoder = SseDecoder::new();
+    let mut outcome = "completed";
+    let mut frames = String::new();
+    let mut last_bytes_ms = ctx.elapsed_ms();
+    'read: loop {
+        let bytes = match response.body.read() {
+            Ok(Some(bytes)) => {
+                last_bytes_ms = ctx.elapsed_ms();
+                bytes
+            }
+            Ok(None) => break,
+            Err(ReadError::Transport(code)) => {
+                let error = upstream::transport_error(code);
+                log::emit(
+                    Level::Warn,
+                    "upstream stream broke",
+                    &[
+                        ("request_id", json!(ctx.request_id)),
+                        ("error", json!(error.to_string())),
+                    ],
+                );
+                // The host's idle timeout does not always arrive as a timeout code, so
+                // the silence before the failure decides too.
+                let silent_ms = ctx.elapsed_ms() - last_bytes_ms;
+                if matches!(error, GatewayError::UpstreamTimeout(_))
+                    || silent_ms >= deadlines.idle.as_secs_f64() * 1000.0 * 0.9
+                {
+                    frames.extend(translator.abort(
+                        "upstream_timeout",
+                        &format!(
+                            "OpenRouter sent nothing for {} seconds, so the answer was cut off",
+                            deadlines.idle.as_secs()
+                        ),
+                    ));
+                }
+                outcome = "interrupted";
+                break;
+            }
+        };
+        if ctx.elapsed_ms() > deadlines.total.as_secs_f64() * 1000.0 {
+            log::emit(
+                Level::Warn,
+                "request deadline exceeded",
+                &[
+                    ("request_id", json!(ctx.request_id)),
+                    ("deadline_secs", json!(deadlines.total.as_secs())),
+                ],
+            );
+            frames.extend(translator.abort(
+                "deadline_exceeded",
+                &format!(
+                    "the answer took longer than the {}-second limit for one request",
+                    deadlines.total.as_secs()
+                ),
+            ));
+            outcome = "interrupted";
+            break;
+        }
+        decoder.push(&bytes);
+        loop {
+            match decoder.next_event() {
+                Ok(Some(SseEvent::Data(data))) => frames.extend(translator.on_data(&data)),
+                Ok(Some(SseEvent::Done)) => {
+                    flush(&mut writer, &mut frames).ok();
+                    break 'read;
+                }
+                Ok(Some(SseEvent::Comment)) => {}
+                Ok(None) => break,
+                Err(error) => {
+                    log::emit(
+                        Level::Warn,
+                        "upstream event rejected",
+                        &[
+                            ("request_id", json!(ctx.request_id)),
+                            ("error", json!(error.to_string())),
+                        ],
+                    );
+                    outcome = "interrupted";
+                    break 'read;
+                }
+            }
+        }
+        // One write per upstream read: every frame translated from it goes out now.
+        if flush(&mut writer, &mut frames).is_err() {
+            outcome = "client_gone";
+            break;
+        }
+    }
+    if outcome != "client_gone" {
+        if let Some(SseEvent::Data(data)) = decoder.finish() {
+            frames.extend(translator.on_data(&data));
+        }
+        frames.extend(translator.finish());
+        // Stored before `[DONE]` goes out: a client may send its next turn at once.
+        if let (Some(session), Some(capture)) = (session, translator.take_capture()) {
+            session.store(ctx, capture.into_captured());
+        }
+        let failed_in_stream = outcome == "completed" && translator.failure().is_some();
+        settle(
+            breaker,
+            if failed_in_stream {
+                "upstream_error"
+            } else {
+                outcome
+            },
+        );
+        if flush(&mut writer, &mut frames).is_err() {
+            outcome = "client_gone";
+        }
+    }
+    // Dropping the upstream body first tells the host to stop reading from OpenRouter.
+    drop(response);
+    writer.finish();
+    if outcome == "completed" && translator.failure().is_some() {
+        outcome = "upstream_error";
+    }
+    let usage = translator.usage().cloned();
+    record_usage(
+        ctx,
+        &model,
+        translator.response_id().map(str::to_owned),
+        outcome,
+        usage.as_ref(),
+    );
+}
+
+fn flush(writer: &mut ResponseWriter, frames: &mut String) -> Result<(), http_io::ClientGone> {
+    if frames.is_empty() {
+        return Ok(());
+    }
+    let result = writer.write(frames.as_bytes());
+    frames.clear();
+    result
+}
+
+pub(super) fn whole_answer(
+    ctx: &RequestCtx,
+    out: ResponseOutparam,
+    response: UpstreamResponse,
+    answer: Answer<'_>,
+) {
+    let Answer {
+        model,
+        created,
+        session,
+        breaker,
+        ..
+    } = answer;
+    let mut capture = session.map(artifacts::Session::capture);
+    let result = response
+        .body
+        .read_to_end(RESPONSE_BODY_LIMIT)
+        .and_then(|body| completion_from_response(&body, &model, created, capture.as_mut()));
+    match result {
+        Ok(completion) => {
+            if let (Some(session), Some(capture)) = (session, capture) {
+                session.store(ctx, capture.into_captured());
+            }
+            let parsed: Option<serde_json::Value> = serde_json::from_str(&completion).ok();
+            settle(breaker, "completed");
+            http_io::respond_json(out, 200, &completion);
+            let usage = parsed.as_ref().and_then(usage_of);
+            let id = parsed
+                .as_ref()
+                .and_then(|c| c.get("id"))
+                .and_then(|v| v.as_str())
+                .map(str::to_owned);
+            record_usage(ctx, &model, id, "completed", usage.as_ref());
+        }
+        // An unreadable or broken whole answer counts like any other upstream failure.
+        Err(error) => fail_before_first_byte(ctx, out, &error, breaker),
+    }
+}
