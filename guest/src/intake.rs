@@ -6,13 +6,11 @@
 //! `component::fetch` does the requests. The host enforces where they may go: https
 //! only unless allowed, public addresses only, pinned connections (docs/security.md).
 //! Redirects are followed here, at most `MAX_REDIRECTS`, each hop a new request that
-//! the host checks again.
+//! the host checks again; transient failures are retried with `crate::retry`'s policy.
 
 use serde_json::{Value, json};
 
 pub const MAX_REDIRECTS: usize = 3;
-/// Attempts per URL: the first and two retries.
-pub const ATTEMPTS: u32 = 3;
 pub const DEFAULT_MAX_MB: u64 = 20;
 /// The largest cap an operator may set: the audio travels on as base64 in one request.
 pub const LARGEST_MAX_MB: u64 = 100;
@@ -158,22 +156,6 @@ impl Target {
     }
 }
 
-/// Whether a status is worth another attempt.
-pub fn retryable(status: u16) -> bool {
-    matches!(status, 408 | 425 | 429 | 500 | 502 | 503 | 504)
-}
-
-/// Wait before attempt `attempt + 1` (1-based `attempt`): 0.5 s, 1 s, …, or the server's
-/// `Retry-After` seconds when it asks for at most 10.
-pub fn backoff_ms(attempt: u32, retry_after: Option<&str>) -> u64 {
-    if let Some(seconds) = retry_after.and_then(|v| v.trim().parse::<u64>().ok())
-        && seconds <= 10
-    {
-        return seconds * 1000;
-    }
-    500u64.saturating_mul(1 << attempt.saturating_sub(1).min(5))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -267,19 +249,5 @@ mod tests {
             Some(false)
         );
         assert_eq!(t.follow("relative/path"), None);
-    }
-
-    #[test]
-    fn retries_back_off_and_honour_short_retry_after() {
-        assert!(retryable(503) && retryable(429) && !retryable(404) && !retryable(403));
-        assert_eq!(backoff_ms(1, None), 500);
-        assert_eq!(backoff_ms(2, None), 1000);
-        assert_eq!(backoff_ms(2, Some("3")), 3000);
-        assert_eq!(
-            backoff_ms(1, Some("3600")),
-            500,
-            "a long wait is not worth it"
-        );
-        assert_eq!(backoff_ms(40, None), 16_000);
     }
 }

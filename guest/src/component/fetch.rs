@@ -3,36 +3,46 @@
 //! explained in one line the client can act on.
 
 use super::http_io::{BodyReader, header};
-use super::wasi::clocks::monotonic_clock;
 use super::wasi::http::outgoing_handler;
 use super::wasi::http::types::{
     ErrorCode, Fields, IncomingResponse, Method, OutgoingBody, OutgoingRequest, RequestOptions,
     Scheme,
 };
+use super::wasi::random::random;
 use crate::errors::GatewayError;
 use crate::intake::{self, Target};
-
-const SECOND_NS: u64 = 1_000_000_000;
+use crate::retry::{Decision, RetryPolicy, decide};
+use std::time::Duration;
 
 pub struct Downloaded {
     pub content_type: Option<String>,
     pub bytes: Vec<u8>,
 }
 
-/// Fetches `url`, at most `max_bytes` of body.
+/// Fetches `url`, at most `max_bytes` of body. Transient failures are retried with the
+/// same policy as calls to OpenRouter (`crate::retry`).
 pub fn download(url: &str, max_bytes: usize) -> Result<Downloaded, String> {
+    let policy = RetryPolicy::default();
     let mut target = Target::parse(url).ok_or("the URL is not an http(s) URL")?;
     let mut redirects = 0;
-    let mut attempt = 1;
+    let mut attempts = 0;
+    let mut waited = Duration::ZERO;
     loop {
+        attempts += 1;
         let response = match get(&target) {
             Ok(response) => response,
-            Err(reason) if attempt < intake::ATTEMPTS && !reason.refused => {
-                sleep_ms(intake::backoff_ms(attempt, None));
-                attempt += 1;
-                continue;
+            Err(failure) if failure.refused => return Err(failure.text),
+            Err(failure) => {
+                let error = GatewayError::UpstreamConnection(failure.text.clone());
+                match decide(&policy, &error, attempts, waited, random::get_random_u64()) {
+                    Decision::RetryAfter(wait) => {
+                        super::sleep(wait);
+                        waited += wait;
+                        continue;
+                    }
+                    Decision::GiveUp(_) => return Err(failure.text),
+                }
             }
-            Err(reason) => return Err(reason.text),
         };
         let status = response.status();
         let headers = response.headers();
@@ -70,21 +80,24 @@ pub fn download(url: &str, max_bytes: usize) -> Result<Downloaded, String> {
                     .and_then(|l| target.follow(l))
                     .ok_or("a redirect without a usable Location")?;
             }
-            s if intake::retryable(s) && attempt < intake::ATTEMPTS => {
-                sleep_ms(intake::backoff_ms(attempt, retry_after.as_deref()));
-                attempt += 1;
+            status => {
+                let error = GatewayError::from_upstream_http(status, &[], retry_after.as_deref());
+                match decide(&policy, &error, attempts, waited, random::get_random_u64()) {
+                    Decision::RetryAfter(wait) => {
+                        super::sleep(wait);
+                        waited += wait;
+                    }
+                    Decision::GiveUp(_) => {
+                        return Err(format!("the server answered HTTP {status}"));
+                    }
+                }
             }
-            s => return Err(format!("the server answered HTTP {s}")),
         }
     }
 }
 
 fn too_large(max_bytes: usize) -> String {
     format!("the file is larger than {} MB", max_bytes / (1024 * 1024))
-}
-
-fn sleep_ms(ms: u64) {
-    monotonic_clock::subscribe_duration(ms.saturating_mul(1_000_000)).block();
 }
 
 struct Failure {
@@ -121,9 +134,9 @@ fn get(target: &Target) -> Result<IncomingResponse, Failure> {
     let body = request.body().map_err(|()| internal("body"))?;
     OutgoingBody::finish(body, None).map_err(|e| failure(Some(e)))?;
     let options = RequestOptions::new();
-    let _ = options.set_connect_timeout(Some(10 * SECOND_NS));
-    let _ = options.set_first_byte_timeout(Some(30 * SECOND_NS));
-    let _ = options.set_between_bytes_timeout(Some(30 * SECOND_NS));
+    let _ = options.set_connect_timeout(Some(super::nanos(Duration::from_secs(10))));
+    let _ = options.set_first_byte_timeout(Some(super::nanos(Duration::from_secs(30))));
+    let _ = options.set_between_bytes_timeout(Some(super::nanos(Duration::from_secs(30))));
     let future = outgoing_handler::handle(request, Some(options)).map_err(|e| failure(Some(e)))?;
     future.subscribe().block();
     match future.get() {

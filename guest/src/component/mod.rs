@@ -104,6 +104,18 @@ pub(crate) fn random_id() -> String {
     format!("{high:016x}{low:016x}")
 }
 
+/// A `wasi:clocks` / `wasi:http` duration in nanoseconds.
+pub(crate) fn nanos(duration: std::time::Duration) -> u64 {
+    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// Blocks this instance for `duration` (retry back-off).
+pub(crate) fn sleep(duration: std::time::Duration) {
+    if !duration.is_zero() {
+        wasi::clocks::monotonic_clock::subscribe_duration(nanos(duration)).block();
+    }
+}
+
 pub(crate) fn unix_now() -> (u64, u64) {
     let now = wasi::clocks::wall_clock::now();
     let millis = now.seconds.saturating_mul(1000) + u64::from(now.nanoseconds / 1_000_000);

@@ -3,7 +3,6 @@
 //! drops the failed responses.
 
 use super::upstream::{self, UpstreamResponse};
-use super::wasi::clocks::monotonic_clock;
 use super::{RequestCtx, log};
 use crate::errors::GatewayError;
 use crate::logline::Level;
@@ -60,17 +59,9 @@ pub fn post_responses(
                         ("error", json!(error.to_string())),
                     ],
                 );
-                sleep(wait);
+                super::sleep(wait);
                 waited += wait;
             }
         }
     }
-}
-
-fn sleep(duration: Duration) {
-    if duration.is_zero() {
-        return;
-    }
-    let nanos = u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX);
-    monotonic_clock::subscribe_duration(nanos).block();
 }

@@ -11,10 +11,6 @@ use super::wasi::http::types::{
 use crate::errors::GatewayError;
 use crate::settings::Settings;
 
-/// A `wasi:http` duration (nanoseconds).
-fn nanos(duration: std::time::Duration) -> u64 {
-    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
-}
 /// The most we read of an error body: enough for any OpenRouter error message.
 pub const ERROR_BODY_LIMIT: usize = 256 * 1024;
 
@@ -126,9 +122,9 @@ fn send(
     let options = RequestOptions::new();
     // Hosts may not support every timeout; an unsupported one is simply not applied.
     let deadlines = &settings.deadlines;
-    let _ = options.set_connect_timeout(Some(nanos(deadlines.connect)));
-    let _ = options.set_first_byte_timeout(Some(nanos(deadlines.first_byte)));
-    let _ = options.set_between_bytes_timeout(Some(nanos(deadlines.idle)));
+    let _ = options.set_connect_timeout(Some(super::nanos(deadlines.connect)));
+    let _ = options.set_first_byte_timeout(Some(super::nanos(deadlines.first_byte)));
+    let _ = options.set_between_bytes_timeout(Some(super::nanos(deadlines.idle)));
 
     // An empty body is finished before `handle` so the host sees a complete request;
     // a non-empty one is written after, because the host only drains it once sending.
