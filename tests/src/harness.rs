@@ -16,6 +16,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::{Context, bail};
 use tokio::sync::oneshot;
 
+use crate::wait::poll_until;
+
 /// How long the binary may take to print its listening line. Generous: a debug build may
 /// compile its Wasm component on first start, on a busy 2-core machine.
 pub const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
@@ -145,14 +147,14 @@ impl Orpipe {
             }
             Ok(Err(_closed)) => {
                 // stdout closed without the line: the process is exiting or exited.
-                let status = wait_briefly(&mut orpipe.child);
+                let status = match orpipe.wait_for_exit(Duration::from_secs(1)).await {
+                    Some(status) => status.to_string(),
+                    None => "still running with stdout closed".to_owned(),
+                };
                 // The process is gone, but its last stderr bytes may still be in the pipe:
                 // let the reader reach EOF (bounded, in case a grandchild holds the pipe).
                 if let Some(reader) = &stderr_reader {
-                    let deadline = std::time::Instant::now() + Duration::from_secs(2);
-                    while !reader.is_finished() && std::time::Instant::now() < deadline {
-                        thread::sleep(Duration::from_millis(10));
-                    }
+                    poll_until(Duration::from_secs(2), async || reader.is_finished()).await;
                 }
                 bail!(
                     "{} exited before listening ({status}); stderr:\n{}",
@@ -173,16 +175,9 @@ impl Orpipe {
     /// reach the test through a pipe and a reader thread, so a line written before a
     /// response was sent can still be in flight when the response arrives.
     pub async fn wait_for_log(&self, needle: &str, timeout: Duration) -> bool {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            if self.stderr_log().contains(needle) {
-                return true;
-            }
-            if tokio::time::Instant::now() >= deadline {
-                return false;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        poll_until(timeout, async || self.stderr_log().contains(needle))
+            .await
+            .is_some()
     }
 
     /// `http://127.0.0.1:PORT`, as announced by the binary.
@@ -249,16 +244,7 @@ impl Orpipe {
     /// Waits (up to `timeout`) for the process to exit; its exit status, or `None` if it
     /// is still running.
     pub async fn wait_for_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Some(status);
-            }
-            if tokio::time::Instant::now() >= deadline {
-                return None;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        poll_until(timeout, async || self.child.try_wait().ok().flatten()).await
     }
 }
 
@@ -322,18 +308,6 @@ fn watch_stdout(
         }
         // Dropping an unused sender tells spawn() that stdout closed without the line.
     });
-}
-
-/// Gives an exiting process a moment to finish so its exit status can be reported.
-fn wait_briefly(child: &mut Child) -> String {
-    for _ in 0..50 {
-        match child.try_wait() {
-            Ok(Some(status)) => return status.to_string(),
-            Ok(None) => thread::sleep(Duration::from_millis(20)),
-            Err(error) => return format!("status unknown: {error}"),
-        }
-    }
-    "still running with stdout closed".to_owned()
 }
 
 /// A fresh directory under the system temp dir, unique per process and call.

@@ -6,6 +6,9 @@
 //! - [`client`]: a small HTTP client that timestamps every SSE event as it arrives.
 //! - [`stats`]: percentiles over latency samples, for the benchmark.
 //! - [`fixtures`]: where the recorded OpenRouter payloads live and how to read them.
+//! - [`wait`]: [`eventually`], the one way a test waits for an effect it cannot be told about.
+//! - [`require`]: [`require_tool`] and [`require_env`], the one way a test skips for lack of
+//!   an optional tool or service (a failure under `ORPIPE_REQUIRE_ALL=1`).
 //!
 //! Everything talks over loopback only.
 //!
@@ -40,13 +43,17 @@ pub mod client;
 pub mod fixtures;
 pub mod harness;
 pub mod mock;
+pub mod require;
 pub mod stats;
+pub mod wait;
 
 pub use client::{Frame, HttpClient, HttpResponse, StreamOutcome, StreamResult};
 pub use fixtures::fixtures_dir;
 pub use harness::Orpipe;
 pub use mock::{
-    MockOpenRouter, RecordedRequest, Reply, Split, StreamEnd, StreamReply, SyntheticStream,
+    Gate, MockOpenRouter, RecordedRequest, Reply, Split, StreamEnd, StreamReply, SyntheticStream,
 };
 pub use orpipe_guest::markers;
 pub use orpipe_guest::sse::SseEvent;
+pub use require::{require_env, require_tool, skip};
+pub use wait::eventually;

@@ -3,8 +3,10 @@
 //! It serves `GET /api/v1/models` from `models_sample.json` and answers
 //! `POST /api/v1/responses` with programmed [`Reply`]s (FIFO), falling back to the recorded
 //! text fixtures. It records every request so tests can assert on exactly what the gateway
-//! sent upstream. It binds loopback only and shuts down (connections included) on drop.
+//! sent upstream. A [`Gate`] holds those replies until the test releases them. It binds
+//! loopback only and shuts down (connections included) on drop.
 
+mod gate;
 mod reply;
 mod script;
 mod synthetic;
@@ -29,9 +31,11 @@ use serde_json::{Value, json};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::{JoinHandle, JoinSet};
 
+pub use gate::Gate;
 pub use reply::{Reply, Split, StreamEnd, StreamReply, SyntheticStream};
 
 use crate::fixtures::{fixture_body, read_fixture};
+use gate::Turnstile;
 use script::{CompiledStream, ScriptBody, compile_fixture};
 use synthetic::compile_synthetic;
 
@@ -79,6 +83,8 @@ pub struct MockOpenRouter {
 struct MockState {
     queue: Mutex<VecDeque<Reply>>,
     default_reply: Mutex<Option<Reply>>,
+    /// Where `/responses` replies wait while the test's [`Gate`] is closed.
+    gate: Mutex<Option<Turnstile>>,
     requests: Mutex<Vec<RecordedRequest>>,
     models: Bytes,
     abandoned: Arc<AtomicUsize>,
@@ -105,6 +111,7 @@ impl MockOpenRouter {
         let state = Arc::new(MockState {
             queue: Mutex::default(),
             default_reply: Mutex::default(),
+            gate: Mutex::default(),
             requests: Mutex::default(),
             models,
             abandoned: Arc::default(),
@@ -147,12 +154,21 @@ impl MockOpenRouter {
         *lock(&self.state.default_reply) = Some(reply.into());
     }
 
-    /// Every request received so far, in arrival order.
+    /// Closes a gate in front of every later `/responses` reply: each call is recorded, then
+    /// waits before its status line until [`Gate::open`] (or the handle is dropped). A new
+    /// gate replaces the previous one for the calls that arrive after it.
+    pub fn gate(&self) -> Gate {
+        let (gate, turnstile) = Gate::closed();
+        *lock(&self.state.gate) = Some(turnstile);
+        gate
+    }
+
     /// Streamed answers whose reader (orpipe) went away before their end.
     pub fn abandoned_streams(&self) -> usize {
         self.state.abandoned.load(Ordering::SeqCst)
     }
 
+    /// Every request received so far, in arrival order.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         lock(&self.state.requests).clone()
     }
@@ -253,7 +269,13 @@ async fn handle(
         },
         (&Method::POST, "/api/v1/responses") => match auth {
             Auth::Missing | Auth::BadKey => auth.rejection(),
-            Auth::Accepted => respond(&state, &body),
+            Auth::Accepted => {
+                let turnstile = lock(&state.gate).clone();
+                if let Some(turnstile) = turnstile {
+                    turnstile.pass().await;
+                }
+                respond(&state, &body)
+            }
         },
         _ => error_response(StatusCode::NOT_FOUND, "Not Found"),
     };

@@ -1,11 +1,12 @@
 //! The harness against stand-in shell scripts that honour (or break) orpipe's start-up
 //! contract. The real binary is exercised by the host's e2e tests.
 
+use std::fmt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use orpipe_testkit::Orpipe;
+use orpipe_testkit::{Orpipe, eventually};
 use tokio::sync::Mutex;
 
 /// Writing an executable while another thread forks can make exec fail with ETXTBSY (the
@@ -34,17 +35,6 @@ impl Drop for Script {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
-}
-
-/// Polls `condition` for up to two seconds (stderr is drained by a background thread).
-async fn eventually(mut condition: impl FnMut() -> bool) -> bool {
-    for _ in 0..200 {
-        if condition() {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    false
 }
 
 fn process_exists(pid: u32) -> bool {
@@ -82,15 +72,16 @@ exec sleep 30"#,
         "env: http://127.0.0.1:9/api/v1 {} sk-client",
         Orpipe::UPSTREAM_KEY
     );
-    assert!(
-        eventually(|| {
+    // stderr is drained by a background thread, so the lines may arrive a little later.
+    eventually(
+        fmt::from_fn(|f| write!(f, "the script's lines on stderr: {}", orpipe.stderr_log())),
+        Duration::from_secs(2),
+        async || {
             let log = orpipe.stderr_log();
             log.contains(&expected_args) && log.contains(&expected_env)
-        })
-        .await,
-        "stderr was: {}",
-        orpipe.stderr_log()
-    );
+        },
+    )
+    .await;
     assert!(orpipe.stdout_log().contains("warming up"));
     let memory = orpipe.memory().expect("memory readable");
     assert!(memory.peak_rss_kib >= memory.rss_kib);

@@ -1,5 +1,8 @@
-//! Tests of the test kit itself: the mock's replies on the wire, the client's decoding, and
-//! the harness's process handling (against stand-in scripts, so they run without orpipe).
+//! Tests of the test kit itself: the mock's replies on the wire, the client's decoding, the
+//! harness's process handling (against stand-in scripts, so they run without orpipe), and
+//! the waiting and skipping helpers.
 
 mod harness;
 mod mock;
+mod require;
+mod wait;

@@ -5,7 +5,7 @@ use std::time::Duration;
 use orpipe_guest::sse::{SseDecoder, SseEvent};
 use orpipe_testkit::client::{self, HttpClient};
 use orpipe_testkit::fixtures::{STREAM_FIXTURES, fixture_body, http_error_case, read_fixture};
-use orpipe_testkit::{MockOpenRouter, Reply, StreamOutcome, StreamResult};
+use orpipe_testkit::{MockOpenRouter, Reply, StreamOutcome, StreamResult, eventually};
 use serde_json::{Value, json};
 
 const KEY: &str = "sk-or-v1-test";
@@ -410,4 +410,89 @@ async fn a_missing_fixture_is_a_loud_500() {
         .expect("request");
     assert_eq!(response.status, 500);
     assert!(response.text().contains("no_such_fixture.sse"));
+}
+
+#[tokio::test]
+async fn a_gate_holds_replies_until_it_opens_and_counts_what_it_holds() {
+    let mock = MockOpenRouter::start().await.expect("mock starts");
+    let gate = mock.gate();
+    let first = tokio::spawn({
+        let url = mock.responses_url();
+        async move { client::stream_sse(&url, &stream_request(), Some(KEY)).await }
+    });
+    let second = tokio::spawn({
+        let url = mock.responses_url();
+        async move { client::stream_sse(&url, &stream_request(), Some(KEY)).await }
+    });
+    eventually(
+        "the gate to hold both calls",
+        Duration::from_secs(10),
+        async || gate.held() == 2,
+    )
+    .await;
+    assert_eq!(
+        mock.responses_requests().len(),
+        2,
+        "held calls are recorded"
+    );
+    // Held means not answered: no status line has left the mock.
+    tokio::task::yield_now().await;
+    assert!(!first.is_finished() && !second.is_finished());
+    // The catalog is never held.
+    let models = client::get(&format!("{}/models", mock.base_url()), Some(KEY))
+        .await
+        .expect("models");
+    assert_eq!(models.status, 200);
+
+    gate.open();
+    for call in [first, second] {
+        let result = call.await.expect("task").expect("request");
+        assert_eq!(result.status, 200);
+        assert_eq!(result.outcome, StreamOutcome::Ended);
+    }
+    assert_eq!(gate.held(), 0);
+    // An open gate lets later calls straight through.
+    assert_eq!(stream(&mock).await.status, 200);
+}
+
+#[tokio::test]
+async fn dropping_a_gate_releases_what_it_holds() {
+    let mock = MockOpenRouter::start().await.expect("mock starts");
+    let gate = mock.gate();
+    let call = tokio::spawn({
+        let url = mock.responses_url();
+        async move { client::stream_sse(&url, &stream_request(), Some(KEY)).await }
+    });
+    eventually(
+        "the gate to hold the call",
+        Duration::from_secs(10),
+        async || gate.held() == 1,
+    )
+    .await;
+    drop(gate);
+    let result = call.await.expect("task").expect("request");
+    assert_eq!(result.status, 200);
+}
+
+#[tokio::test]
+async fn a_held_call_whose_client_leaves_is_no_longer_counted() {
+    let mock = MockOpenRouter::start().await.expect("mock starts");
+    let gate = mock.gate();
+    let call = tokio::spawn({
+        let url = mock.responses_url();
+        async move { client::stream_sse(&url, &stream_request(), Some(KEY)).await }
+    });
+    eventually(
+        "the gate to hold the call",
+        Duration::from_secs(10),
+        async || gate.held() == 1,
+    )
+    .await;
+    call.abort();
+    eventually(
+        "the gate to let go of the call",
+        Duration::from_secs(10),
+        async || gate.held() == 0,
+    )
+    .await;
 }
