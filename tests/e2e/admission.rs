@@ -1,10 +1,16 @@
 //! Admission control: with one instance slot and one queue place, a third concurrent
 //! request is refused at once with 503 and `Retry-After`, while the other two complete.
+//!
+//! The mock's gate holds the upstream answer, so the first request keeps its slot for
+//! exactly as long as the test needs, however slow the machine.
 
 use crate::{CLIENT_KEY, LOG_WAIT, rendered, start};
-use orpipe_testkit::{MockOpenRouter, Orpipe, Reply, StreamOutcome, StreamResult, client};
+use orpipe_testkit::{
+    Gate, MockOpenRouter, Orpipe, StreamOutcome, StreamResult, client, eventually,
+};
 use serde_json::{Value, json};
-use std::time::Duration;
+use std::fmt;
+use tokio::task::JoinHandle;
 
 const ANSWER: &str = "Hello! How can I help you today?";
 
@@ -52,78 +58,53 @@ pub fn assert_intact(result: &StreamResult, what: &str) {
 /// Waits until the start-up catalog refresh has released its instance slot, so only the
 /// test's requests compete for it.
 pub async fn wait_for_startup_jobs(orpipe: &Orpipe) {
-    let deadline = tokio::time::Instant::now() + LOG_WAIT;
-    while !orpipe.stderr_log().lines().any(|line| {
-        line.contains("refresh-catalog")
-            && (line.contains("job finished") || line.contains("job failed"))
-    }) {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the start-up catalog refresh did not finish: {}",
-            orpipe.stderr_log()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-/// Waits until the mock has received `count` `/responses` calls.
-pub async fn wait_for_upstream_calls(mock: &MockOpenRouter, count: usize) {
-    let deadline = tokio::time::Instant::now() + LOG_WAIT;
-    while mock.responses_requests().len() < count {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the mock saw {} of {count} /responses calls",
-            mock.responses_requests().len()
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
-#[tokio::test]
-async fn a_request_beyond_the_limit_and_the_queue_gets_503_at_once_and_the_others_complete() {
-    let mock = MockOpenRouter::start().await.expect("mock");
-    // About 1.7 s per answer: long enough for the other two requests to arrive meanwhile.
-    mock.set_default_reply(
-        Reply::stream("stream_text.sse").event_delay(Duration::from_millis(100)),
-    );
-    let orpipe = start(
-        &mock,
-        &[("ORPIPE_MAX_CONCURRENT", "1"), ("ORPIPE_MAX_QUEUED", "1")],
+    eventually(
+        fmt::from_fn(|f| {
+            let log = orpipe.stderr_log();
+            write!(f, "the start-up catalog refresh to finish: {log}")
+        }),
+        LOG_WAIT,
+        async || {
+            orpipe.stderr_log().lines().any(|line| {
+                line.contains("refresh-catalog")
+                    && (line.contains("job finished") || line.contains("job failed"))
+            })
+        },
     )
     .await;
-    wait_for_startup_jobs(&orpipe).await;
+}
 
-    let first = tokio::spawn({
-        let url = orpipe.url("/v1/chat/completions");
-        async move {
-            client::stream_sse(&url, &chat(), Some(CLIENT_KEY))
-                .await
-                .expect("request")
-        }
-    });
-    // The first request holds the only slot once it has reached upstream.
-    wait_for_upstream_calls(&mock, 1).await;
-    // The second and third race for the one queue place: either may win it.
-    let (second, third) = tokio::join!(stream_chat(&orpipe), stream_chat(&orpipe));
-    let health = client::get(&orpipe.url("/healthz"), None)
-        .await
-        .expect("healthz");
-    assert_eq!(health.status, 200, "/healthz is never queued");
-    let first = first.await.expect("first request task");
+/// Waits until `count` upstream calls are waiting at `gate`: their requests hold instance
+/// slots until the gate opens.
+pub async fn wait_for_held_calls(gate: &Gate, count: usize) {
+    eventually(
+        fmt::from_fn(|f| {
+            let held = gate.held();
+            write!(
+                f,
+                "{count} upstream calls held at the gate (it holds {held})"
+            )
+        }),
+        LOG_WAIT,
+        async || gate.held() == count,
+    )
+    .await;
+}
 
-    assert_intact(&first, "first request");
-    let (queued, refused) = if second.status == 503 {
-        (third, second)
-    } else {
-        (second, third)
-    };
-    assert_intact(&queued, "the queued request");
-    assert_eq!(
-        refused.status,
-        503,
-        "{}",
-        String::from_utf8_lossy(&refused.raw)
-    );
+/// A streamed chat on its own task.
+fn spawn_chat(orpipe: &Orpipe) -> JoinHandle<StreamResult> {
+    let url = orpipe.url("/v1/chat/completions");
+    tokio::spawn(async move {
+        client::stream_sse(&url, &chat(), Some(CLIENT_KEY))
+            .await
+            .expect("request")
+    })
+}
+
+/// The 503 of admission control: `Retry-After` and an OpenAI error body.
+fn assert_overloaded(refused: &StreamResult) {
+    let raw = String::from_utf8_lossy(&refused.raw);
+    assert_eq!(refused.status, 503, "{raw}");
     let retry_after = refused
         .headers
         .get("retry-after")
@@ -139,6 +120,54 @@ async fn a_request_beyond_the_limit_and_the_queue_gets_503_at_once_and_the_other
     assert_eq!(body["error"]["code"], "server_overloaded");
     let message = body["error"]["message"].as_str().expect("a message");
     assert!(message.contains("capacity"), "{message}");
+}
+
+#[tokio::test]
+async fn a_request_beyond_the_limit_and_the_queue_gets_503_at_once_and_the_others_complete() {
+    let mock = MockOpenRouter::start().await.expect("mock");
+    let orpipe = start(
+        &mock,
+        &[("ORPIPE_MAX_CONCURRENT", "1"), ("ORPIPE_MAX_QUEUED", "1")],
+    )
+    .await;
+    wait_for_startup_jobs(&orpipe).await;
+    let gate = mock.gate();
+
+    // The first request holds the only slot while its upstream call waits at the gate.
+    let first = spawn_chat(&orpipe);
+    wait_for_held_calls(&gate, 1).await;
+    // The second and third race for the one queue place: either may win it, and the other
+    // is refused while the gate is still closed, so the refusal cannot wait for a slot.
+    let mut second = spawn_chat(&orpipe);
+    let mut third = spawn_chat(&orpipe);
+    let first_done = async {
+        tokio::select! {
+            done = &mut second => (done, third),
+            done = &mut third => (done, second),
+        }
+    };
+    let (refused, queued) = tokio::time::timeout(LOG_WAIT, first_done)
+        .await
+        .expect("one of two requests beyond the slot and the queue place is refused at once");
+    let refused = refused.expect("refused request task");
+    assert_overloaded(&refused);
+    assert!(!first.is_finished() && !queued.is_finished());
+    let health = client::get(&orpipe.url("/healthz"), None)
+        .await
+        .expect("healthz");
+    assert_eq!(health.status, 200, "/healthz is never queued");
+    assert_eq!(
+        mock.responses_requests().len(),
+        1,
+        "the queued request waits for the slot before it calls upstream"
+    );
+
+    gate.open();
+    assert_intact(&first.await.expect("first request task"), "first request");
+    assert_intact(
+        &queued.await.expect("queued request task"),
+        "the queued request",
+    );
     assert_eq!(
         mock.responses_requests().len(),
         2,
@@ -154,35 +183,30 @@ async fn a_request_beyond_the_limit_and_the_queue_gets_503_at_once_and_the_other
 #[tokio::test]
 async fn without_a_queue_a_busy_server_refuses_and_then_serves_again() {
     let mock = MockOpenRouter::start().await.expect("mock");
-    mock.set_default_reply(Reply::stream("stream_text.sse").event_delay(Duration::from_millis(60)));
     let orpipe = start(
         &mock,
         &[("ORPIPE_MAX_CONCURRENT", "1"), ("ORPIPE_MAX_QUEUED", "0")],
     )
     .await;
     wait_for_startup_jobs(&orpipe).await;
+    let gate = mock.gate();
 
-    let first = tokio::spawn({
-        let url = orpipe.url("/v1/chat/completions");
-        async move {
-            client::stream_sse(&url, &chat(), Some(CLIENT_KEY))
-                .await
-                .expect("request")
-        }
-    });
-    wait_for_upstream_calls(&mock, 1).await;
+    let first = spawn_chat(&orpipe);
+    wait_for_held_calls(&gate, 1).await;
     let refused = stream_chat(&orpipe).await;
-    assert_eq!(refused.status, 503);
+    assert_overloaded(&refused);
+    gate.open();
     assert_intact(&first.await.expect("first request task"), "first request");
     // The instance keeps its slot for a moment after `[DONE]` (it stores the usage record),
     // so the next request may still be refused briefly; it must be served soon after.
-    let deadline = tokio::time::Instant::now() + LOG_WAIT;
-    loop {
-        let next = stream_chat(&orpipe).await;
-        if next.status != 503 || tokio::time::Instant::now() >= deadline {
-            assert_intact(&next, "after the first finished");
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let next = eventually(
+        "a request served after the first finished",
+        LOG_WAIT,
+        async || {
+            let next = stream_chat(&orpipe).await;
+            (next.status != 503).then_some(next)
+        },
+    )
+    .await;
+    assert_intact(&next, "after the first finished");
 }

@@ -1,21 +1,18 @@
 //! Graceful shutdown: on SIGTERM orpipe stops accepting connections, lets a running stream
 //! finish, then exits.
 
-use crate::admission::{assert_intact, wait_for_startup_jobs, wait_for_upstream_calls};
+use crate::admission::{assert_intact, wait_for_held_calls, wait_for_startup_jobs};
 use crate::{CLIENT_KEY, LOG_WAIT, start};
-use orpipe_testkit::{MockOpenRouter, Reply, client};
+use orpipe_testkit::{MockOpenRouter, client};
 use serde_json::json;
-use std::time::Duration;
 
 #[tokio::test]
 async fn sigterm_lets_a_running_stream_finish_and_refuses_new_connections() {
     let mock = MockOpenRouter::start().await.expect("mock");
-    // About 1.7 s: the signal arrives mid-answer.
-    mock.set_default_reply(
-        Reply::stream("stream_text.sse").event_delay(Duration::from_millis(100)),
-    );
     let mut orpipe = start(&mock, &[("ORPIPE_SHUTDOWN_GRACE_SECS", "30")]).await;
     wait_for_startup_jobs(&orpipe).await;
+    // The answer waits at the gate until the test has seen the shutdown begin.
+    let gate = mock.gate();
 
     let url = orpipe.url("/v1/chat/completions");
     let running = tokio::spawn({
@@ -31,7 +28,7 @@ async fn sigterm_lets_a_running_stream_finish_and_refuses_new_connections() {
                 .expect("request")
         }
     });
-    wait_for_upstream_calls(&mock, 1).await;
+    wait_for_held_calls(&gate, 1).await;
     orpipe.terminate().expect("SIGTERM");
     assert!(
         orpipe.wait_for_log("shutting down", LOG_WAIT).await,
@@ -44,6 +41,7 @@ async fn sigterm_lets_a_running_stream_finish_and_refuses_new_connections() {
         refused.is_err(),
         "no new connections after the signal: {refused:?}"
     );
+    gate.open();
     assert_intact(
         &running.await.expect("stream task"),
         "the stream running at the signal",
