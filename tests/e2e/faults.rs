@@ -4,7 +4,7 @@
 
 use crate::{CLIENT_KEY, start};
 use orpipe_testkit::fixtures::http_error_cases;
-use orpipe_testkit::{HttpClient, MockOpenRouter, Reply, StreamOutcome, StreamResult};
+use orpipe_testkit::{HttpClient, MockOpenRouter, Reply, StreamOutcome, StreamResult, eventually};
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -169,13 +169,11 @@ async fn a_client_that_disconnects_mid_answer_cancels_the_upstream_stream() {
         seen.extend_from_slice(&buffer[..n]);
     }
     drop(socket);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while mock.abandoned_streams() == 0 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the upstream stream was never cancelled"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually(
+        "the upstream stream to be cancelled",
+        Duration::from_secs(20),
+        async || mock.abandoned_streams() > 0,
+    )
+    .await;
     assert!(orpipe.wait_for_log("client_gone", crate::LOG_WAIT).await);
 }

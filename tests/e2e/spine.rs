@@ -2,7 +2,9 @@
 //! body OpenRouter receives, keys, upstream errors and broken streams.
 
 use crate::{CLIENT_KEY, LOG_WAIT, rendered, start};
-use orpipe_testkit::{HttpResponse, MockOpenRouter, Orpipe, Reply, SseEvent, StreamResult, client};
+use orpipe_testkit::{
+    HttpResponse, MockOpenRouter, Orpipe, Reply, SseEvent, StreamResult, client, eventually,
+};
 use serde_json::{Value, json};
 use std::path::Path;
 
@@ -455,26 +457,31 @@ async fn each_completion_is_recorded_in_the_usage_log() {
     let db = rusqlite::Connection::open(orpipe.data_dir().join("orpipe.db"))
         .expect("open the data dir's database");
     // The row is written right after the last frame; give the guest a moment to finish.
-    let mut row = None;
-    for _ in 0..50 {
-        row = db
-            .query_row("SELECT model, outcome, prompt_tokens, completion_tokens, cost_usd FROM orpipe_usage", [], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?, r.get::<_, f64>(4)?))
-            })
-            .ok();
-        if row.is_some() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let row = eventually("the usage row", LOG_WAIT, async || {
+        db.query_row(
+            "SELECT model, outcome, prompt_tokens, completion_tokens, cost_usd FROM orpipe_usage",
+            [],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, f64>(4)?,
+                ))
+            },
+        )
+        .ok()
+    })
+    .await;
     assert_eq!(
         row,
-        Some((
+        (
             "openai/gpt-4o-mini".into(),
             "completed".into(),
             14,
             9,
             7.5e-06
-        ))
+        )
     );
 }
