@@ -28,10 +28,20 @@ export PATH="$tools/bin:$PATH"
 export RUSTC_BOOTSTRAP=1
 
 cd fuzz
+# Every target, unless some are named. A failing `cargo fuzz list` or an empty list must
+# stop the run: fuzzing nothing would report "no crash" and pass. (The list is read through
+# a variable because a failure inside `< <(…)` would go unnoticed under `set -e`.)
+listed=$(cargo fuzz list)
+mapfile -t all_targets <<<"$listed"
+files=(fuzz_targets/*.rs)
+if [ -z "$listed" ] || [ "${#all_targets[@]}" -ne "${#files[@]}" ]; then
+  log "cargo fuzz list gives ${#all_targets[@]} targets for ${#files[@]} files in fuzz/fuzz_targets: is every file a [[bin]] of fuzz/Cargo.toml?"
+  exit 1
+fi
 if [ "$#" -gt 0 ]; then
   targets=("$@")
 else
-  mapfile -t targets < <(cargo fuzz list)
+  targets=("${all_targets[@]}")
 fi
 
 # One build for every target, so the timed runs below only fuzz. Debug assertions on:

@@ -6,6 +6,10 @@
 #     Python SDK (in a venv), into $ORPIPE_TOOLS_DIR (default ~/.cache/orpipe-tools) so
 #     later runs reuse them.
 # ORPIPE_SKIP_CLI_TOOLS=1 skips the tool installs; those tests then say they were skipped.
+# Tests that need PostgreSQL or Redis read ORPIPE_TEST_POSTGRES_URL / ORPIPE_TEST_REDIS_URL
+# (.ci/run sets them) and skip without them.
+# ORPIPE_REQUIRE_ALL=1 (.ci/run sets it) forbids skipping: this script stops before the
+# tests when a tool or service URL is missing, and each such test fails on its own too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -45,10 +49,30 @@ if [ "${ORPIPE_SKIP_CLI_TOOLS:-0}" != 1 ]; then
   fi
 fi
 
-# cargo test hides the output of passing tests, so say here what will be skipped.
-[ -n "${ORPIPE_WASMTIME:-}" ] && [ -n "${ORPIPE_WAC:-}" ] \
-  || log "SKIPPING the wasmtime CLI tests: ORPIPE_WASMTIME / ORPIPE_WAC not set"
-[ -n "${ORPIPE_PYTHON:-}" ] || log "SKIPPING the openai SDK test: ORPIPE_PYTHON not set"
+# cargo test hides the output of passing tests, so say here what will be skipped, or,
+# under ORPIPE_REQUIRE_ALL=1, stop.
+missing=0
+skipping() {
+  if [ "${ORPIPE_REQUIRE_ALL:-0}" = 1 ]; then
+    log "ERROR: $1, and ORPIPE_REQUIRE_ALL=1 forbids skipping those tests"
+    missing=1
+  else
+    log "SKIPPING $2: $1"
+  fi
+}
+for tool in ORPIPE_WASMTIME ORPIPE_WAC ORPIPE_PYTHON; do
+  if [ -z "${!tool:-}" ] || [ ! -e "${!tool}" ]; then
+    case "$tool" in
+      ORPIPE_PYTHON) what="the openai SDK test" ;;
+      *) what="the wasmtime CLI tests" ;;
+    esac
+    skipping "$tool is not set to an installed tool" "$what"
+  fi
+done
+for service in ORPIPE_TEST_POSTGRES_URL ORPIPE_TEST_REDIS_URL; do
+  [ -n "${!service:-}" ] || skipping "$service is not set" "the tests that need it"
+done
+[ "$missing" = 0 ] || exit 1
 
 log "cargo test --release --workspace"
 cargo test --release --workspace "$@"

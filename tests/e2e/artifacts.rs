@@ -4,7 +4,9 @@
 //! check that nothing readable is kept when a key is configured.
 
 use crate::{CLIENT_KEY, LOG_WAIT};
-use orpipe_testkit::{MockOpenRouter, Orpipe, Reply, StreamResult, client};
+use orpipe_testkit::{
+    MockOpenRouter, Orpipe, Reply, StreamResult, client, eventually, require_env,
+};
 use serde_json::{Value, json};
 use std::path::Path;
 use std::time::Duration;
@@ -291,17 +293,18 @@ async fn expired_artifacts_are_deleted_by_the_cleanup_job() {
         rusqlite::params![month_ago, stale],
     )
     .expect("age the record");
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    let ids = loop {
-        let ids: Vec<String> = sqlite_rows(orpipe.data_dir())
-            .into_iter()
-            .map(|r| r.0)
-            .collect();
-        if !ids.contains(&stale) || std::time::Instant::now() > deadline {
-            break ids;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let ids = eventually(
+        "the cleanup job to delete the stale record",
+        Duration::from_secs(30),
+        async || {
+            let ids: Vec<String> = sqlite_rows(orpipe.data_dir())
+                .into_iter()
+                .map(|r| r.0)
+                .collect();
+            (!ids.contains(&stale)).then_some(ids)
+        },
+    )
+    .await;
     assert_eq!(ids, vec![fresh], "{}", orpipe.stderr_log());
     assert!(orpipe.wait_for_log("deleted 1 artifacts", LOG_WAIT).await);
 }
@@ -311,13 +314,10 @@ async fn expired_artifacts_are_deleted_by_the_cleanup_job() {
 /// and the first two replicas start at the same moment so their migrations race.
 #[tokio::test]
 async fn two_replicas_sharing_postgres_and_redis_replay_each_others_reasoning() {
-    let (Ok(pg), Ok(redis)) = (
-        std::env::var("ORPIPE_TEST_POSTGRES_URL"),
-        std::env::var("ORPIPE_TEST_REDIS_URL"),
+    let (Some(pg), Some(redis)) = (
+        require_env("ORPIPE_TEST_POSTGRES_URL"),
+        require_env("ORPIPE_TEST_REDIS_URL"),
     ) else {
-        println!(
-            "SKIPPED: two_replicas…: set ORPIPE_TEST_POSTGRES_URL and ORPIPE_TEST_REDIS_URL (.ci/run does)"
-        );
         return;
     };
     let schema = format!(
@@ -391,21 +391,18 @@ async fn two_replicas_sharing_postgres_and_redis_replay_each_others_reasoning() 
         )
         .await
         .expect("age the record");
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let left = admin
-            .query(&format!("SELECT id FROM {schema}.orpipe_artifacts"), &[])
-            .await
-            .expect("rows");
-        if left.is_empty() {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the expired record is still there"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    eventually(
+        "a cleanup job to delete the expired record",
+        Duration::from_secs(30),
+        async || {
+            admin
+                .query(&format!("SELECT id FROM {schema}.orpipe_artifacts"), &[])
+                .await
+                .expect("rows")
+                .is_empty()
+        },
+    )
+    .await;
 
     drop((a, b, c));
     let _: () = redis::cmd("DEL")

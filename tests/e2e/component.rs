@@ -1,50 +1,38 @@
 //! The guest stands alone: composed with the SQL stub (`wac plug`), it runs under the stock
 //! wasmtime CLI (`serve` and `run --invoke`), with no orpipe host involved. These tests
 //! need `wasmtime` 48.0.8 and `wac`, found through `ORPIPE_WASMTIME` and `ORPIPE_WAC`
-//! (scripts/test.sh installs both); without them they say so and pass.
+//! (scripts/test.sh installs both); without them they say so and pass (and fail under
+//! `ORPIPE_REQUIRE_ALL=1`).
 
-use orpipe_testkit::{MockOpenRouter, Reply, client};
+use orpipe_testkit::{MockOpenRouter, Reply, client, eventually, require_tool, skip};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const GUEST: &str = env!("ORPIPE_GUEST_WASM_PATH");
 const SQL_STUB: &str = env!("ORPIPE_SQL_STUB_WASM");
 
-fn tool(variable: &str) -> Option<PathBuf> {
-    let path = std::env::var_os(variable)
-        .map(PathBuf::from)
-        .filter(|p| p.exists());
-    if path.is_none() {
-        eprintln!(
-            "SKIPPED: {variable} is not set to an installed tool; run scripts/test.sh to install it"
-        );
-    }
-    path
-}
-
 /// The guest with its `sql` import satisfied by the stub, built once per test run.
 fn composed() -> Option<&'static Path> {
-    static COMPOSED: OnceLock<Option<PathBuf>> = OnceLock::new();
-    COMPOSED
-        .get_or_init(|| {
-            let wac = tool("ORPIPE_WAC")?;
-            if SQL_STUB.is_empty() {
-                eprintln!("SKIPPED: the guest was prebuilt (ORPIPE_GUEST_WASM), so there is no SQL stub to compose");
-                return None;
-            }
-            let out = std::env::temp_dir().join(format!("orpipe-composed-{}.wasm", std::process::id()));
-            let status = Command::new(wac)
-                .args(["plug", GUEST, "--plug", SQL_STUB, "-o"])
-                .arg(&out)
-                .status()
-                .expect("running wac");
-            assert!(status.success(), "wac plug failed");
-            Some(out)
-        })
-        .as_deref()
+    let wac = require_tool("ORPIPE_WAC")?;
+    if SQL_STUB.is_empty() {
+        skip("the guest was prebuilt (ORPIPE_GUEST_WASM), so there is no SQL stub to compose");
+        return None;
+    }
+    static COMPOSED: OnceLock<PathBuf> = OnceLock::new();
+    let composed = COMPOSED.get_or_init(|| {
+        let out = std::env::temp_dir().join(format!("orpipe-composed-{}.wasm", std::process::id()));
+        let status = Command::new(wac)
+            .args(["plug", GUEST, "--plug", SQL_STUB, "-o"])
+            .arg(&out)
+            .status()
+            .expect("running wac");
+        assert!(status.success(), "wac plug failed");
+        out
+    });
+    Some(composed)
 }
 
 #[test]
@@ -133,7 +121,7 @@ fn wave_ok_string(printed: &str) -> Option<String> {
 
 #[test]
 fn wasmtime_run_invokes_the_pure_translator() {
-    let (Some(wasmtime), Some(composed)) = (tool("ORPIPE_WASMTIME"), composed()) else {
+    let (Some(wasmtime), Some(composed)) = (require_tool("ORPIPE_WASMTIME"), composed()) else {
         return;
     };
     let chat = json!({"model": "openai/gpt-4o-mini", "messages": [{"role": "user", "content": "Hi \"there\""}], "max_tokens": 5});
@@ -163,7 +151,7 @@ fn wasmtime_run_invokes_the_pure_translator() {
     assert_eq!(body["max_output_tokens"], 5);
     assert_eq!(body["input"][0]["content"][0]["text"], "Hi \"there\"");
 
-    let invalid = Command::new(tool("ORPIPE_WASMTIME").expect("checked above"))
+    let invalid = Command::new(require_tool("ORPIPE_WASMTIME").expect("checked above"))
         .args([
             "run", "-C", "cache=n", "-S", "cli", "-S", "http", "-S", "keyvalue", "-S", "config",
             "--invoke",
@@ -203,7 +191,7 @@ fn free_port() -> u16 {
 
 #[tokio::test]
 async fn wasmtime_serve_streams_a_completion_from_the_mock() {
-    let (Some(wasmtime), Some(composed)) = (tool("ORPIPE_WASMTIME"), composed()) else {
+    let (Some(wasmtime), Some(composed)) = (require_tool("ORPIPE_WASMTIME"), composed()) else {
         return;
     };
     let mock = MockOpenRouter::start().await.expect("mock");
@@ -239,14 +227,16 @@ async fn wasmtime_serve_streams_a_completion_from_the_mock() {
             .expect("starting wasmtime serve"),
     );
     let base = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "wasmtime serve did not start listening"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    eventually(
+        "wasmtime serve to listen",
+        Duration::from_secs(60),
+        async || {
+            tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+        },
+    )
+    .await;
 
     let models = client::get(&format!("{base}/v1/models"), None)
         .await

@@ -1,21 +1,15 @@
 //! The official `openai` Python SDK parses what orpipe sends, streamed and whole.
 //! Needs `ORPIPE_PYTHON`: a Python with the SDK from tests/sdk/requirements.txt
-//! (scripts/test.sh makes one); without it the test says so and passes.
+//! (scripts/test.sh makes one); without it the test says so and passes (and fails under
+//! `ORPIPE_REQUIRE_ALL=1`).
 
 use crate::{CLIENT_KEY, start};
-use orpipe_testkit::{MockOpenRouter, Reply};
+use orpipe_testkit::{MockOpenRouter, Reply, require_tool};
 use serde_json::Value;
-use std::path::PathBuf;
 
 #[tokio::test]
 async fn the_openai_python_sdk_streams_reasoning_and_usage_and_reads_whole_answers() {
-    let Some(python) = std::env::var_os("ORPIPE_PYTHON")
-        .map(PathBuf::from)
-        .filter(|p| p.exists())
-    else {
-        eprintln!(
-            "SKIPPED: ORPIPE_PYTHON is not set to a Python with the openai SDK; run scripts/test.sh"
-        );
+    let Some(python) = require_tool("ORPIPE_PYTHON") else {
         return;
     };
     let mock = MockOpenRouter::start().await.expect("mock");

@@ -199,14 +199,9 @@ mod tests {
     use std::collections::BTreeSet;
 
     /// A store under a prefix no other test (or run) uses; `None` (after saying so) when
-    /// `ORPIPE_TEST_REDIS_URL` is unset.
-    async fn kv(test: &str) -> Option<RedisKv> {
-        let Ok(url) = std::env::var("ORPIPE_TEST_REDIS_URL") else {
-            println!(
-                "SKIPPED: {test}: ORPIPE_TEST_REDIS_URL is not set (e.g. redis://127.0.0.1:6379)"
-            );
-            return None;
-        };
+    /// `ORPIPE_TEST_REDIS_URL` (e.g. `redis://127.0.0.1:6379`) is unset.
+    async fn kv() -> Option<RedisKv> {
+        let url = orpipe_testkit::require_env("ORPIPE_TEST_REDIS_URL")?;
         let prefix = format!("orpipe-test:{}:", ulid::Ulid::new());
         Some(RedisKv::connect(&url, &prefix).await.expect("connect"))
     }
@@ -231,7 +226,7 @@ mod tests {
 
     #[tokio::test]
     async fn values_counters_and_batches_behave_like_the_memory_store() {
-        let Some(kv) = kv("values_counters_and_batches_behave_like_the_memory_store").await else {
+        let Some(kv) = kv().await else {
             return;
         };
         kv.set("a", b"1".to_vec()).await.expect("set");
@@ -291,11 +286,10 @@ mod tests {
 
     #[tokio::test]
     async fn pages_reach_every_key_and_prefixes_isolate_stores() {
-        let Some(kv) = kv("pages_reach_every_key_and_prefixes_isolate_stores").await else {
+        let Some(kv) = kv().await else {
             return;
         };
-        let Some(other) = self::kv("pages_reach_every_key_and_prefixes_isolate_stores").await
-        else {
+        let Some(other) = self::kv().await else {
             return;
         };
         other.set("k00000", b"other".to_vec()).await.expect("set");

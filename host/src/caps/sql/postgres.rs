@@ -429,15 +429,11 @@ fn to_sql_error(error: tokio_postgres::Error) -> SqlError {
 mod tests {
     use super::*;
 
-    /// A database from `ORPIPE_TEST_POSTGRES_URL` and a table name no other test (or run)
+    /// A database from `ORPIPE_TEST_POSTGRES_URL` (e.g.
+    /// `postgres://postgres@127.0.0.1:5432/test`) and a table name no other test (or run)
     /// uses; `None` (after saying so) when the variable is unset.
-    async fn db(test: &str) -> Option<(PostgresDb, String)> {
-        let Ok(url) = std::env::var("ORPIPE_TEST_POSTGRES_URL") else {
-            println!(
-                "SKIPPED: {test}: ORPIPE_TEST_POSTGRES_URL is not set (e.g. postgres://postgres@127.0.0.1:5432/test)"
-            );
-            return None;
-        };
+    async fn db() -> Option<(PostgresDb, String)> {
+        let url = orpipe_testkit::require_env("ORPIPE_TEST_POSTGRES_URL")?;
         let db = PostgresDb::connect(&url, 4).await.expect("connect");
         let table = format!("t_{}", ulid::Ulid::new().to_string().to_lowercase());
         Some((db, table))
@@ -451,7 +447,7 @@ mod tests {
 
     #[tokio::test]
     async fn placeholders_bind_by_number() {
-        let Some((db, _)) = db("placeholders_bind_by_number").await else {
+        let Some((db, _)) = db().await else {
             return;
         };
         let result = db
@@ -470,7 +466,7 @@ mod tests {
 
     #[tokio::test]
     async fn batches_are_all_or_nothing_and_errors_are_typed() {
-        let Some((db, t)) = db("batches_are_all_or_nothing_and_errors_are_typed").await else {
+        let Some((db, t)) = db().await else {
             return;
         };
         let create = Statement {
@@ -535,7 +531,7 @@ mod tests {
 
     #[tokio::test]
     async fn values_bind_to_the_type_the_statement_expects() {
-        let Some((db, t)) = db("values_bind_to_the_type_the_statement_expects").await else {
+        let Some((db, t)) = db().await else {
             return;
         };
         db.execute(
