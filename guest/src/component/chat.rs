@@ -1,5 +1,5 @@
 //! `POST /v1/chat/completions`: read and translate the request (breaker, remote media,
-//! artifact replay, model fitting), call OpenRouter with retries, then hand the response
+//! artifact replay, model fitting), call OpenRouter (`openrouter`), then hand the response
 //! to `answer`; failures before the first byte, the breaker's bookkeeping and the usage
 //! record are here too.
 
@@ -7,7 +7,8 @@ use super::breaker::UserBreaker;
 use super::http_io;
 use super::wasi::http::types::{IncomingRequest, ResponseOutparam};
 use super::{
-    RequestCtx, answer, artifacts, config, fetch, fitting, kv, log, models, retries, sql, unix_now,
+    RequestCtx, answer, artifacts, config, fetch, fitting, kv, log, models, openrouter, sql,
+    unix_now,
 };
 use crate::breaker::{counts_as_failure, user_identity};
 use crate::errors::GatewayError;
@@ -70,17 +71,8 @@ pub fn chat_completions(ctx: &RequestCtx, request: IncomingRequest, out: Respons
             body.insert("model".into(), serde_json::Value::String(id));
         }
         fitting::prepare(ctx, &settings, &mut translated, task.as_deref())?;
-        let upstream_body = serde_json::to_vec(&translated.body).map_err(|e| {
-            GatewayError::Internal(format!("serializing the upstream request: {e}"))
-        })?;
-        let response = retries::post_responses(ctx, &settings, &upstream_body, translated.stream)?;
-        let response = fitting::retry_refused_effort(
-            ctx,
-            &settings,
-            &mut translated.body,
-            translated.stream,
-            response,
-        )?;
+        let response =
+            openrouter::post_responses(ctx, &settings, &mut translated.body, translated.stream)?;
         Ok((
             translated.model,
             translated.stream,
@@ -94,9 +86,6 @@ pub fn chat_completions(ctx: &RequestCtx, request: IncomingRequest, out: Respons
         Ok(prepared) => prepared,
         Err(error) => return fail_before_first_byte(ctx, out, &error, breaker.as_ref()),
     };
-    if !(200..300).contains(&response.status) {
-        return fail_before_first_byte(ctx, out, &response.into_error(), breaker.as_ref());
-    }
     let (created, _) = unix_now();
     let answer = answer::Answer {
         model,

@@ -14,7 +14,7 @@ mod jobs;
 mod kv;
 mod log;
 mod models;
-mod retries;
+mod openrouter;
 mod sql;
 mod upstream;
 

@@ -89,9 +89,6 @@ pub fn load_catalog(settings: &Settings) -> Result<Catalog, GatewayError> {
 /// Fetches the catalog from OpenRouter and caches it with its id map.
 pub fn refresh(settings: &Settings) -> Result<Catalog, GatewayError> {
     let response = upstream::get_models(settings)?;
-    if !(200..300).contains(&response.status) {
-        return Err(response.into_error());
-    }
     let payload = response.body.read_to_end(CATALOG_BODY_LIMIT)?;
     let catalog = Catalog::parse(&payload)?;
     let (_, now_ms) = unix_now();

@@ -14,31 +14,26 @@ use crate::settings::Settings;
 /// The most we read of an error body: enough for any OpenRouter error message.
 pub const ERROR_BODY_LIMIT: usize = 256 * 1024;
 
-/// A response from OpenRouter: its status and headers read, its body not yet.
+/// A successful (2xx) response from OpenRouter: its headers read, its body not yet.
 pub struct UpstreamResponse {
-    pub status: u16,
-    pub retry_after: Option<String>,
     pub generation_id: Option<String>,
     pub body: BodyReader,
     // Dropped last: the body is a child of the response.
     _response: IncomingResponse,
 }
 
-impl UpstreamResponse {
-    /// Turns a non-2xx response into the error the client should see.
-    pub fn into_error(self) -> GatewayError {
-        let status = self.status;
-        // An HTTP-date Retry-After becomes seconds from now, the form clients receive.
-        let retry_after = self
-            .retry_after
-            .as_deref()
-            .and_then(|value| crate::retry::retry_after_secs(value, super::unix_now().0))
-            .map(|seconds| seconds.to_string());
-        let body = self.body.read_to_end(ERROR_BODY_LIMIT).unwrap_or_default();
-        GatewayError::from_upstream_http(status, &body, retry_after.as_deref())
-    }
+/// Turns a non-2xx response into the error the client should see.
+fn error_from(status: u16, retry_after: Option<&str>, body: BodyReader) -> GatewayError {
+    // An HTTP-date Retry-After becomes seconds from now, the form clients receive.
+    let retry_after = retry_after
+        .and_then(|value| crate::retry::retry_after_secs(value, super::unix_now().0))
+        .map(|seconds| seconds.to_string());
+    let body = body.read_to_end(ERROR_BODY_LIMIT).unwrap_or_default();
+    GatewayError::from_upstream_http(status, &body, retry_after.as_deref())
 }
 
+/// Sends one `/responses` call; a non-2xx answer comes back as the error it means.
+/// Retries are the caller's (`openrouter`).
 pub fn post_responses(
     settings: &Settings,
     body: &[u8],
@@ -158,11 +153,13 @@ fn send(
     let incoming = response
         .consume()
         .map_err(|()| GatewayError::Internal("upstream body taken twice".into()))?;
+    let body = BodyReader::new(incoming)?;
+    if !(200..300).contains(&status) {
+        return Err(error_from(status, retry_after.as_deref(), body));
+    }
     Ok(UpstreamResponse {
-        status,
-        retry_after,
         generation_id,
-        body: BodyReader::new(incoming)?,
+        body,
         _response: response,
     })
 }

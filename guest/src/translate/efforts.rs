@@ -86,6 +86,15 @@ pub fn effort_fallback(body: &Value, error: &GatewayError) -> Option<(String, St
     (to != requested).then(|| (requested.to_owned(), to))
 }
 
+/// Applies [`effort_fallback`] to the request body: sets the effort to retry with and
+/// returns `(from, to)` for the log; `None` (body untouched) when there is no retry.
+pub fn adjust_refused_effort(body: &mut Value, error: &GatewayError) -> Option<(String, String)> {
+    let (from, to) = effort_fallback(body, error)?;
+    let reasoning = body.get_mut("reasoning")?.as_object_mut()?;
+    reasoning.insert("effort".into(), Value::String(to.clone()));
+    Some((from, to))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -191,5 +200,26 @@ mod tests {
             effort_fallback(&body, &GatewayError::InvalidRequest("effort".into())),
             None
         );
+    }
+
+    #[test]
+    fn adjusting_a_refused_effort_rewrites_only_the_effort() {
+        let mut body = json!({"model": "m", "reasoning": {"effort": "minimal", "summary": "auto"}});
+        let error = refusal("Supported values are: 'low', 'medium', and 'high'.");
+        assert_eq!(
+            adjust_refused_effort(&mut body, &error),
+            Some(("minimal".into(), "low".into()))
+        );
+        assert_eq!(
+            body,
+            json!({"model": "m", "reasoning": {"effort": "low", "summary": "auto"}})
+        );
+        let unchanged = body.clone();
+        assert_eq!(
+            adjust_refused_effort(&mut body, &error),
+            None,
+            "low is allowed"
+        );
+        assert_eq!(body, unchanged);
     }
 }
