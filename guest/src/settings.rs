@@ -6,6 +6,7 @@
 use crate::breaker::BreakerPolicy;
 use crate::catalog::filter::ModelFilter;
 use crate::errors::cards::CardTemplates;
+use crate::intake;
 use crate::retry::RetryPolicy;
 use std::time::Duration;
 
@@ -32,6 +33,8 @@ pub mod keys {
     pub const UPSTREAM_FIRST_BYTE_TIMEOUT_SECS: &str = "upstream_first_byte_timeout_secs";
     pub const UPSTREAM_IDLE_TIMEOUT_SECS: &str = "upstream_idle_timeout_secs";
     pub const REQUEST_DEADLINE_SECS: &str = "request_deadline_secs";
+    /// The largest audio file fetched from a URL (`intake`), in MB.
+    pub const REMOTE_FILE_MAX_MB: &str = "remote_file_max_mb";
     // Card templates: `template_<class>`, see `errors::cards::ErrorClass::config_key`.
 }
 
@@ -53,6 +56,8 @@ pub struct Settings {
     pub retry: RetryPolicy,
     pub breaker: BreakerPolicy,
     pub deadlines: Deadlines,
+    /// The largest audio download for a request (`intake`), in bytes.
+    pub remote_file_max_bytes: usize,
 }
 
 /// How long a chat request may wait on OpenRouter.
@@ -156,6 +161,11 @@ impl Settings {
             free_only: flag(keys::MODEL_FREE_ONLY)?,
             tools_only: flag(keys::MODEL_TOOLS_ONLY)?,
         };
+        // Lenient, unlike the keys above: an unreadable cap means the default one.
+        let remote_file_max_mb = non_empty(keys::REMOTE_FILE_MAX_MB)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(intake::DEFAULT_MAX_MB)
+            .clamp(1, intake::LARGEST_MAX_MB);
         Ok(Self {
             base_url,
             api_key: non_empty(keys::OPENROUTER_API_KEY),
@@ -167,6 +177,8 @@ impl Settings {
             retry,
             breaker,
             deadlines,
+            remote_file_max_bytes: usize::try_from(remote_file_max_mb.saturating_mul(1024 * 1024))
+                .unwrap_or(usize::MAX),
         })
     }
 }
@@ -350,6 +362,24 @@ mod tests {
         );
         assert_eq!(s.api_key, None, "a blank key counts as missing");
         assert_eq!(s.catalog_ttl, Duration::from_secs(5));
+    }
+
+    #[test]
+    fn the_remote_file_cap_is_read_in_megabytes_and_clamped() {
+        let mb = |value: &str| {
+            settings(&[(keys::REMOTE_FILE_MAX_MB, value)])
+                .expect("never invalid")
+                .remote_file_max_bytes
+                / (1024 * 1024)
+        };
+        assert_eq!(
+            settings(&[]).expect("defaults").remote_file_max_bytes,
+            20 * 1024 * 1024
+        );
+        assert_eq!(mb("5"), 5);
+        assert_eq!(mb(" 0 "), 1);
+        assert_eq!(mb("1000"), 100);
+        assert_eq!(mb("lots"), 20, "unreadable means the default");
     }
 
     #[test]

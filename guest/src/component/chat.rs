@@ -4,11 +4,11 @@
 //! record are here too.
 
 use super::breaker::UserBreaker;
+use super::config::Config;
 use super::http_io;
 use super::wasi::http::types::{IncomingRequest, ResponseOutparam};
 use super::{
-    RequestCtx, answer, artifacts, config, fetch, fitting, kv, log, models, openrouter, sql,
-    unix_now,
+    RequestCtx, answer, artifacts, fetch, fitting, kv, log, models, openrouter, sql, unix_now,
 };
 use crate::breaker::{counts_as_failure, user_identity};
 use crate::errors::GatewayError;
@@ -36,7 +36,8 @@ pub fn chat_completions(ctx: &RequestCtx, request: IncomingRequest, out: Respons
         drop(request);
         let mut request = parse_request(&body)?;
         drop(body);
-        let settings = config::load()?;
+        let config = Config::read();
+        let settings = config.settings()?;
         report_rejected_templates(ctx, &settings);
         let identity = user_identity(
             request.get("user").and_then(serde_json::Value::as_str),
@@ -47,7 +48,7 @@ pub fn chat_completions(ctx: &RequestCtx, request: IncomingRequest, out: Respons
         if let Some(breaker) = &breaker {
             breaker.check()?;
         }
-        fetch::inline_remote_audio(&mut request)?;
+        fetch::inline_remote_audio(&mut request, settings.remote_file_max_bytes)?;
         let openrouter_id = request
             .get("model")
             .and_then(serde_json::Value::as_str)
@@ -57,7 +58,7 @@ pub fn chat_completions(ctx: &RequestCtx, request: IncomingRequest, out: Respons
             .as_deref()
             .filter(|_| task.as_deref().is_none_or(|t| t.trim().is_empty()))
             .and_then(|model| {
-                artifacts::Session::start(ctx, chat_id_header.as_deref(), &request, model)
+                artifacts::Session::start(ctx, &config, chat_id_header.as_deref(), &request, model)
             });
         let mut replay = session
             .as_ref()

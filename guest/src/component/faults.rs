@@ -11,7 +11,7 @@ use crate::routes::Fault;
 const KEY: &str = "test_faults";
 
 pub fn enabled() -> bool {
-    super::config::lookup(KEY).is_some_and(|value| {
+    super::config::Config::read().get(KEY).is_some_and(|value| {
         ["1", "true", "yes", "on"].contains(&value.trim().to_ascii_lowercase().as_str())
     })
 }

@@ -163,9 +163,11 @@ fn failure(code: Option<ErrorCode>) -> Failure {
     }
 }
 
-/// Downloads every audio part given as a URL and puts the audio inline (`intake`).
+/// Downloads every audio part given as a URL, at most `max_bytes` each, and puts the
+/// audio inline (`intake`).
 pub fn inline_remote_audio(
     request: &mut serde_json::Map<String, serde_json::Value>,
+    max_bytes: usize,
 ) -> Result<(), GatewayError> {
     use base64::Engine as _;
     let Some(serde_json::Value::Array(messages)) = request.get_mut("messages") else {
@@ -178,11 +180,6 @@ pub fn inline_remote_audio(
             intake::MAX_REMOTE_PARTS
         )));
     }
-    let max_mb = super::config::lookup("remote_file_max_mb")
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .unwrap_or(intake::DEFAULT_MAX_MB)
-        .clamp(1, intake::LARGEST_MAX_MB);
-    let max_bytes = usize::try_from(max_mb * 1024 * 1024).unwrap_or(usize::MAX);
     for at in &remote {
         let place = format!("messages[{}].content[{}]", at.message, at.part);
         let downloaded = download(&at.url, max_bytes).map_err(|why| {

@@ -2,9 +2,10 @@
 //! key-value with its refresh state, refreshed by policy (`catalog::refresh`), and the
 //! last good catalog is served while OpenRouter is failing.
 
+use super::config::Config;
 use super::http_io;
 use super::wasi::http::types::ResponseOutparam;
-use super::{RequestCtx, config, kv, log, unix_now, upstream};
+use super::{RequestCtx, kv, log, unix_now, upstream};
 use crate::catalog::Catalog;
 use crate::catalog::entry::CatalogEntry;
 use crate::catalog::ids::IdMap;
@@ -25,7 +26,10 @@ const CATALOG_BODY_LIMIT: usize = 32 * 1024 * 1024;
 
 pub fn list_models(ctx: &RequestCtx, out: ResponseOutparam) {
     kv::count("requests:models");
-    match config::load().and_then(|settings| Ok((load_catalog(&settings)?, settings))) {
+    match Config::read()
+        .settings()
+        .and_then(|settings| Ok((load_catalog(&settings)?, settings)))
+    {
         Ok((catalog, settings)) => {
             http_io::respond_json(out, 200, &catalog.openai_model_list(&settings.model_filter))
         }
