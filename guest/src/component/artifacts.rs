@@ -132,22 +132,28 @@ impl Session {
             return;
         }
         let key = self.settings.keyring.current();
-        let artifacts: Vec<NewArtifact> = captured
-            .into_iter()
-            .map(|c| {
-                let nonce = random::get_random_bytes(12);
-                let mut nonce_bytes = [0u8; 12];
-                nonce_bytes.copy_from_slice(&nonce[..12.min(nonce.len())]);
-                let sealed: Sealed = codec::seal(&c.item, &c.id, &self.chat_id, key, nonce_bytes);
-                NewArtifact {
-                    item_type: c.item["type"].as_str().unwrap_or("unknown").to_owned(),
-                    id: c.id,
-                    chat_id: self.chat_id.clone(),
-                    model: self.model.clone(),
-                    sealed,
-                }
-            })
-            .collect();
+        let mut artifacts = Vec::with_capacity(captured.len());
+        for c in captured {
+            let Some(nonce) = codec::nonce_from(&random::get_random_bytes(12)) else {
+                warn(
+                    ctx,
+                    "artifact not stored",
+                    "the host returned too few random bytes",
+                );
+                continue;
+            };
+            let sealed: Sealed = codec::seal(&c.item, &c.id, &self.chat_id, key, nonce);
+            artifacts.push(NewArtifact {
+                item_type: c.item["type"].as_str().unwrap_or("unknown").to_owned(),
+                id: c.id,
+                chat_id: self.chat_id.clone(),
+                model: self.model.clone(),
+                sealed,
+            });
+        }
+        if artifacts.is_empty() {
+            return;
+        }
         let (_, now_ms) = unix_now();
         let count = artifacts.len();
         match sql::batch(store::insert(&artifacts, now_ms)) {
