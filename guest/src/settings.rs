@@ -8,6 +8,7 @@ use crate::catalog::filter::ModelFilter;
 use crate::errors::cards::CardTemplates;
 use crate::intake;
 use crate::retry::RetryPolicy;
+use crate::url::HttpUrl;
 use std::time::Duration;
 
 /// `wasi:config` key names. The host maps its environment and config file onto them;
@@ -145,11 +146,9 @@ impl Settings {
             idle: seconds(keys::UPSTREAM_IDLE_TIMEOUT_SECS, defaults.idle)?,
             total: seconds(keys::REQUEST_DEADLINE_SECS, defaults.total)?,
         };
-        let flag = |key: &'static str| match non_empty(key).map(|v| v.to_ascii_lowercase()) {
+        let flag = |key: &'static str| match non_empty(key) {
             None => Ok(false),
-            Some(v) if ["true", "1", "yes", "on"].contains(&v.as_str()) => Ok(true),
-            Some(v) if ["false", "0", "no", "off"].contains(&v.as_str()) => Ok(false),
-            Some(v) => Err(SettingsError::Invalid {
+            Some(v) => parse_flag(&v).ok_or_else(|| SettingsError::Invalid {
                 key,
                 reason: format!("{v:?} is not true or false"),
             }),
@@ -183,12 +182,23 @@ impl Settings {
     }
 }
 
+/// A yes/no setting: `true`, `1`, `yes`, `on` or `false`, `0`, `no`, `off`, in any case
+/// and with spaces around; `None` for anything else. Every boolean key is read with this.
+pub fn parse_flag(value: &str) -> Option<bool> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Some(true),
+        "false" | "0" | "no" | "off" => Some(false),
+        _ => None,
+    }
+}
+
 /// Counts beyond `u32` mean "practically unlimited"; the policies bound them further.
 fn clamp_u32(value: u64) -> u32 {
     u32::try_from(value).unwrap_or(u32::MAX)
 }
 
-/// An `http(s)://authority/path` URL split the way `wasi:http` requests want it.
+/// OpenRouter's base URL: an `http(s)://authority/path` without query or fragment, the
+/// path kept as a prefix for its endpoints.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BaseUrl {
     pub https: bool,
@@ -199,27 +209,18 @@ pub struct BaseUrl {
 
 impl BaseUrl {
     pub fn parse(url: &str) -> Result<Self, String> {
-        let (https, rest) = if let Some(rest) = url.strip_prefix("https://") {
-            (true, rest)
-        } else if let Some(rest) = url.strip_prefix("http://") {
-            (false, rest)
-        } else {
-            return Err(format!("{url:?} must start with https:// or http://"));
-        };
-        let (authority, path) = match rest.find('/') {
-            Some(slash) => (&rest[..slash], &rest[slash..]),
-            None => (rest, ""),
-        };
-        if authority.is_empty() || authority.contains(['?', '#', '@', ' ']) {
+        let split = HttpUrl::parse(url)
+            .ok_or_else(|| format!("{url:?} must be an https:// or http:// URL with a host"))?;
+        if split.authority.contains('@') {
             return Err(format!("{url:?} has no usable host"));
         }
-        if path.contains(['?', '#']) {
+        if url.contains(['?', '#']) {
             return Err(format!("{url:?} must not carry a query or fragment"));
         }
         Ok(Self {
-            https,
-            authority: authority.to_owned(),
-            path: path.trim_end_matches('/').to_owned(),
+            https: split.https,
+            authority: split.authority,
+            path: split.path_with_query.trim_end_matches('/').to_owned(),
         })
     }
 
@@ -365,6 +366,19 @@ mod tests {
     }
 
     #[test]
+    fn flags_read_the_usual_words_in_any_case() {
+        for yes in ["true", "TRUE", " 1 ", "yes", "On"] {
+            assert_eq!(parse_flag(yes), Some(true), "{yes}");
+        }
+        for no in ["false", "0", "No", " off"] {
+            assert_eq!(parse_flag(no), Some(false), "{no}");
+        }
+        for neither in ["", "2", "sometimes", "y", "enabled"] {
+            assert_eq!(parse_flag(neither), None, "{neither}");
+        }
+    }
+
+    #[test]
     fn the_remote_file_cap_is_read_in_megabytes_and_clamped() {
         let mb = |value: &str| {
             settings(&[(keys::REMOTE_FILE_MAX_MB, value)])
@@ -388,6 +402,8 @@ mod tests {
             (keys::OPENROUTER_BASE_URL, "ftp://x"),
             (keys::OPENROUTER_BASE_URL, "https://"),
             (keys::OPENROUTER_BASE_URL, "https://h/p?q=1"),
+            (keys::OPENROUTER_BASE_URL, "https://h#top"),
+            (keys::OPENROUTER_BASE_URL, "https://user@h/api"),
             (keys::CATALOG_TTL_SECS, "ten"),
             (keys::MODEL_FREE_ONLY, "sometimes"),
             (keys::MODEL_TOOLS_ONLY, "2"),

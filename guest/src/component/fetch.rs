@@ -10,8 +10,9 @@ use super::wasi::http::types::{
 };
 use super::wasi::random::random;
 use crate::errors::GatewayError;
-use crate::intake::{self, Target};
+use crate::intake;
 use crate::retry::{Decision, RetryPolicy, decide};
+use crate::url::HttpUrl;
 use std::time::Duration;
 
 pub struct Downloaded {
@@ -23,7 +24,7 @@ pub struct Downloaded {
 /// same policy as calls to OpenRouter (`crate::retry`).
 pub fn download(url: &str, max_bytes: usize) -> Result<Downloaded, String> {
     let policy = RetryPolicy::default();
-    let mut target = Target::parse(url).ok_or("the URL is not an http(s) URL")?;
+    let mut target = HttpUrl::parse(url).ok_or("the URL is not an http(s) URL")?;
     let mut redirects = 0;
     let mut attempts = 0;
     let mut waited = Duration::ZERO;
@@ -106,7 +107,7 @@ struct Failure {
     refused: bool,
 }
 
-fn get(target: &Target) -> Result<IncomingResponse, Failure> {
+fn get(target: &HttpUrl) -> Result<IncomingResponse, Failure> {
     let internal = |what: &str| Failure {
         text: format!("building the request failed ({what})"),
         refused: true,

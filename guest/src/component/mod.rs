@@ -86,7 +86,7 @@ impl RequestCtx {
         Self {
             request_id,
             error_id: crate::errors::cards::error_id(wasi::random::random::get_random_u64()),
-            started_at: crate::errors::cards::iso8601(unix_now().0),
+            started_at: crate::date::iso8601(unix_now().0),
             started: wasi::clocks::monotonic_clock::now(),
         }
     }

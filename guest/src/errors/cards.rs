@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 /// What every card shows besides the failure itself.
 pub struct CardContext<'a> {
     pub error_id: &'a str,
-    /// UTC, ISO 8601 (see [`iso8601`]).
+    /// UTC, ISO 8601 (see [`crate::date::iso8601`]).
     pub timestamp: &'a str,
     pub model: &'a str,
 }
@@ -199,28 +199,6 @@ pub const OPTIONAL_PLACEHOLDERS: [&str; 5] = [
 /// A short error id: 16 lowercase hex digits, as the original pipe's.
 pub fn error_id(random: u64) -> String {
     format!("{random:016x}")
-}
-
-/// Unix seconds → `2026-01-01T00:00:00Z` (proleptic Gregorian, UTC).
-pub fn iso8601(unix_secs: u64) -> String {
-    let days = unix_secs / 86_400;
-    let secs = unix_secs % 86_400;
-    // Howard Hinnant's days-to-civil algorithm.
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        secs / 3_600,
-        secs % 3_600 / 60,
-        secs % 60
-    )
 }
 
 #[cfg(test)]
@@ -431,11 +409,7 @@ mod tests {
     }
 
     #[test]
-    fn ids_and_timestamps_have_fixed_formats() {
+    fn ids_have_a_fixed_format() {
         assert_eq!(error_id(0xabc), "0000000000000abc");
-        assert_eq!(iso8601(0), "1970-01-01T00:00:00Z");
-        assert_eq!(iso8601(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(iso8601(1_795_582_302), "2026-11-25T04:51:42Z");
-        assert_eq!(iso8601(4_102_444_799), "2099-12-31T23:59:59Z");
     }
 }
