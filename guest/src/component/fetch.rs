@@ -3,11 +3,8 @@
 //! explained in one line the client can act on.
 
 use super::http_io::{BodyReader, header};
-use super::wasi::http::outgoing_handler;
-use super::wasi::http::types::{
-    ErrorCode, Fields, IncomingResponse, Method, OutgoingBody, OutgoingRequest, RequestOptions,
-    Scheme,
-};
+use super::outgoing::{self, Outgoing, SendError, Timeouts};
+use super::wasi::http::types::{ErrorCode, IncomingResponse, Method};
 use super::wasi::random::random;
 use crate::errors::GatewayError;
 use crate::intake;
@@ -107,44 +104,26 @@ struct Failure {
     refused: bool,
 }
 
+/// Remote media: any content type, and timeouts for a file server rather than a model.
 fn get(target: &HttpUrl) -> Result<IncomingResponse, Failure> {
-    let internal = |what: &str| Failure {
-        text: format!("building the request failed ({what})"),
-        refused: true,
-    };
-    let fields = Fields::from_list(&[("accept".to_owned(), b"*/*".to_vec())])
-        .map_err(|_| internal("headers"))?;
-    let request = OutgoingRequest::new(fields);
-    let scheme = if target.https {
-        Scheme::Https
-    } else {
-        Scheme::Http
-    };
-    request
-        .set_method(&Method::Get)
-        .map_err(|()| internal("method"))?;
-    request
-        .set_scheme(Some(&scheme))
-        .map_err(|()| internal("scheme"))?;
-    request
-        .set_authority(Some(&target.authority))
-        .map_err(|()| internal("host"))?;
-    request
-        .set_path_with_query(Some(&target.path_with_query))
-        .map_err(|()| internal("path"))?;
-    let body = request.body().map_err(|()| internal("body"))?;
-    OutgoingBody::finish(body, None).map_err(|e| failure(Some(e)))?;
-    let options = RequestOptions::new();
-    let _ = options.set_connect_timeout(Some(super::nanos(Duration::from_secs(10))));
-    let _ = options.set_first_byte_timeout(Some(super::nanos(Duration::from_secs(30))));
-    let _ = options.set_between_bytes_timeout(Some(super::nanos(Duration::from_secs(30))));
-    let future = outgoing_handler::handle(request, Some(options)).map_err(|e| failure(Some(e)))?;
-    future.subscribe().block();
-    match future.get() {
-        Some(Ok(Ok(response))) => Ok(response),
-        Some(Ok(Err(code))) => Err(failure(Some(code))),
-        Some(Err(())) | None => Err(internal("response taken twice")),
-    }
+    outgoing::send(Outgoing {
+        method: Method::Get,
+        url: target,
+        headers: &[("accept", "*/*".to_owned())],
+        body: &[],
+        timeouts: Timeouts {
+            connect: Duration::from_secs(10),
+            first_byte: Duration::from_secs(30),
+            between_bytes: Duration::from_secs(30),
+        },
+    })
+    .map_err(|e| match e {
+        SendError::Build(what) => Failure {
+            text: format!("building the request failed ({what})"),
+            refused: true,
+        },
+        SendError::Transport(code) => failure(code),
+    })
 }
 
 fn failure(code: Option<ErrorCode>) -> Failure {
