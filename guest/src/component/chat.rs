@@ -8,7 +8,7 @@ use super::config::Config;
 use super::http_io;
 use super::wasi::http::types::{IncomingRequest, ResponseOutparam};
 use super::{
-    RequestCtx, answer, artifacts, fetch, fitting, kv, log, models, openrouter, sql, unix_now,
+    RequestCtx, answer, artifacts, fetch, fitting, log, models, openrouter, sql, unix_now,
 };
 use crate::breaker::{counts_as_failure, user_identity};
 use crate::errors::GatewayError;
@@ -23,7 +23,6 @@ use serde_json::json;
 const REQUEST_BODY_LIMIT: usize = 64 * 1024 * 1024;
 
 pub fn chat_completions(ctx: &RequestCtx, request: IncomingRequest, out: ResponseOutparam) {
-    kv::count("requests:chat_completions");
     let headers = request.headers();
     let chat_id_header = http_io::header(&headers, "x-openwebui-chat-id");
     let task = http_io::header(&headers, TASK_HEADER);

@@ -25,7 +25,6 @@ const MODEL_KEY_PREFIX: &str = "catalog:v2:model:";
 const CATALOG_BODY_LIMIT: usize = 32 * 1024 * 1024;
 
 pub fn list_models(ctx: &RequestCtx, out: ResponseOutparam) {
-    kv::count("requests:models");
     match Config::read()
         .settings()
         .and_then(|settings| Ok((load_catalog(&settings)?, settings)))
