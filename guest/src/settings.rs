@@ -257,7 +257,7 @@ mod tests {
         assert_eq!(s.api_key, None);
         assert_eq!(s.catalog_ttl, DEFAULT_CATALOG_TTL);
         assert_eq!(s.base_url.endpoint("/responses"), "/api/v1/responses");
-        assert!(!s.model_filter.is_active());
+        assert_eq!(s.model_filter, ModelFilter::default(), "no filter");
         assert_eq!(s.retry, RetryPolicy::default());
         assert_eq!(s.retry.max_retries, 2);
         assert_eq!(s.breaker, BreakerPolicy::default());

@@ -29,10 +29,6 @@ impl ModelFilter {
             .collect()
     }
 
-    pub fn is_active(&self) -> bool {
-        !self.allow.is_empty() || self.free_only || self.tools_only
-    }
-
     /// Whether deciding needs the model's catalog entry (the allow-list alone does not).
     pub fn needs_catalog(&self) -> bool {
         self.free_only || self.tools_only
@@ -164,7 +160,6 @@ mod tests {
     #[test]
     fn each_filter_keeps_only_its_models() {
         assert_eq!(admitted(&ModelFilter::default()).len(), 5);
-        assert!(!ModelFilter::default().is_active());
         let allow = ModelFilter {
             allow: vec!["openai/*".into(), "anthropic.claude-sonnet-4.5".into()],
             ..Default::default()
