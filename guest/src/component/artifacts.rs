@@ -144,7 +144,12 @@ impl Session {
             };
             let sealed: Sealed = codec::seal(&c.item, &c.id, &self.chat_id, key, nonce);
             artifacts.push(NewArtifact {
-                item_type: c.item["type"].as_str().unwrap_or("unknown").to_owned(),
+                item_type: c
+                    .item
+                    .get("type")
+                    .and_then(Value::as_str)
+                    .unwrap_or("unknown")
+                    .to_owned(),
                 id: c.id,
                 chat_id: self.chat_id.clone(),
                 model: self.model.clone(),

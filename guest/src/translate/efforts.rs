@@ -25,7 +25,8 @@ pub fn closest_effort(requested: &str, supported: &[String]) -> Option<String> {
         .iter()
         .filter_map(|s| rank(s).map(|r| (r, s)))
         .min_by_key(|(r, _)| (r.abs_diff(wanted), std::cmp::Reverse(*r)))
-        .map(|(r, _)| EFFORT_ORDER[r].to_owned())
+        .and_then(|(r, _)| EFFORT_ORDER.get(r))
+        .map(|effort| (*effort).to_owned())
 }
 
 /// The values listed after "Supported values are:" in a provider's error message, in
