@@ -230,6 +230,24 @@ impl BaseUrl {
     }
 }
 
+/// Test support: asserts that host/src/settings.rs maps each environment variable to its
+/// `wasi:config` key, as a `("ORPIPE_…", "key")` row.
+#[cfg(test)]
+pub(crate) fn assert_host_passes(rows: impl IntoIterator<Item = (String, String)>) {
+    let host = include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../host/src/settings.rs"
+    ))
+    .split_whitespace()
+    .collect::<String>()
+    // rustfmt breaks long rows over lines, with a trailing comma.
+    .replace(",)", ")");
+    for (variable, key) in rows {
+        let row = format!("(\"{variable}\",\"{key}\")");
+        assert!(host.contains(&row), "host/src/settings.rs lacks {row}");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -266,16 +284,8 @@ mod tests {
     }
 
     #[test]
-    fn the_host_passes_the_retry_and_breaker_keys_through() {
-        let host = include_str!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../host/src/settings.rs"
-        ))
-        .split_whitespace()
-        .collect::<String>()
-        // rustfmt breaks long rows over lines, with a trailing comma.
-        .replace(",)", ")");
-        for key in [
+    fn the_host_passes_the_retry_breaker_deadline_and_fetch_keys_through() {
+        let keys = [
             keys::UPSTREAM_RETRIES,
             keys::UPSTREAM_RETRY_WAIT_SECS,
             keys::BREAKER_FAILURES,
@@ -284,10 +294,14 @@ mod tests {
             keys::UPSTREAM_FIRST_BYTE_TIMEOUT_SECS,
             keys::UPSTREAM_IDLE_TIMEOUT_SECS,
             keys::REQUEST_DEADLINE_SECS,
-        ] {
-            let row = format!("(\"ORPIPE_{}\",\"{key}\")", key.to_ascii_uppercase());
-            assert!(host.contains(&row), "host/src/settings.rs lacks {row}");
-        }
+            keys::REMOTE_FILE_MAX_MB,
+        ];
+        assert_host_passes(keys.map(|key| {
+            (
+                format!("ORPIPE_{}", key.to_ascii_uppercase()),
+                key.to_owned(),
+            )
+        }));
     }
 
     #[test]

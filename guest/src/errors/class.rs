@@ -68,15 +68,10 @@ impl GatewayError {
             | GatewayError::ModelRestricted(_) => ErrorClass::InvalidRequest,
             GatewayError::MethodNotAllowed => ErrorClass::InvalidRequest,
             GatewayError::MissingApiKey => ErrorClass::Authentication,
-            GatewayError::Upstream { status, .. } => match status {
-                401 => ErrorClass::Authentication,
-                402 => ErrorClass::Credits,
-                403 => ErrorClass::Refused,
-                408 => ErrorClass::Timeout,
-                429 => ErrorClass::RateLimit,
-                500..=599 => ErrorClass::UpstreamServer,
-                _ => ErrorClass::InvalidRequest,
-            },
+            // Any other status OpenRouter refused a request with is about the request.
+            GatewayError::Upstream { status, .. } => {
+                status_class(*status).unwrap_or(ErrorClass::InvalidRequest)
+            }
             GatewayError::UpstreamTimeout(_) => ErrorClass::Timeout,
             GatewayError::UpstreamConnection(_) => ErrorClass::Connection,
             GatewayError::UpstreamProtocol(_) => ErrorClass::UpstreamServer,
@@ -86,6 +81,20 @@ impl GatewayError {
     }
 }
 
+/// The class an HTTP status names by itself; `None` for one that names none.
+fn status_class(status: u16) -> Option<ErrorClass> {
+    Some(match status {
+        400 | 404 | 413 | 422 => ErrorClass::InvalidRequest,
+        401 => ErrorClass::Authentication,
+        402 => ErrorClass::Credits,
+        403 => ErrorClass::Refused,
+        408 => ErrorClass::Timeout,
+        429 => ErrorClass::RateLimit,
+        500..=599 => ErrorClass::UpstreamServer,
+        _ => return None,
+    })
+}
+
 /// The class of a failure reported once an answer is streaming, from its code:
 /// OpenRouter's string codes, an HTTP status as a number, or orpipe's own
 /// (`upstream_timeout`, `deadline_exceeded`). A code that says nothing more specific
@@ -93,16 +102,7 @@ impl GatewayError {
 pub fn stream_failure_class(code: &str) -> ErrorClass {
     let code = code.to_ascii_lowercase();
     if let Ok(status) = code.parse::<u16>() {
-        return match status {
-            400 | 404 | 413 | 422 => ErrorClass::InvalidRequest,
-            401 => ErrorClass::Authentication,
-            402 => ErrorClass::Credits,
-            403 => ErrorClass::Refused,
-            408 => ErrorClass::Timeout,
-            429 => ErrorClass::RateLimit,
-            500..=599 => ErrorClass::UpstreamServer,
-            _ => ErrorClass::Interrupted,
-        };
+        return status_class(status).unwrap_or(ErrorClass::Interrupted);
     }
     match code.as_str() {
         "rate_limit_exceeded" => ErrorClass::RateLimit,
@@ -141,5 +141,30 @@ mod tests {
         ] {
             assert_eq!(stream_failure_class(code), class, "{code}");
         }
+    }
+
+    #[test]
+    fn an_upstream_status_names_its_class_and_any_other_refusal_is_about_the_request() {
+        let upstream = |status| GatewayError::Upstream {
+            status,
+            code: None,
+            message: "m".into(),
+            provider_raw: None,
+            retry_after: None,
+        };
+        for (status, class) in [
+            (400, ErrorClass::InvalidRequest),
+            (401, ErrorClass::Authentication),
+            (402, ErrorClass::Credits),
+            (403, ErrorClass::Refused),
+            (408, ErrorClass::Timeout),
+            (418, ErrorClass::InvalidRequest),
+            (429, ErrorClass::RateLimit),
+            (503, ErrorClass::UpstreamServer),
+        ] {
+            assert_eq!(upstream(status).class(), class, "{status}");
+        }
+        assert_eq!(stream_failure_class("418"), ErrorClass::Interrupted);
+        assert_eq!(stream_failure_class("413"), ErrorClass::InvalidRequest);
     }
 }
