@@ -60,7 +60,14 @@ impl BreakerPolicy {
         if threshold == 0 || history.failures.len() < threshold {
             return Ok(());
         }
-        let oldest = history.failures[history.failures.len() - threshold];
+        let Some(&oldest) = history
+            .failures
+            .len()
+            .checked_sub(threshold)
+            .and_then(|at| history.failures.get(at))
+        else {
+            return Ok(());
+        };
         let reopens = oldest.saturating_add(self.window_secs);
         if reopens <= now {
             return Ok(());

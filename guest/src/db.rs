@@ -20,13 +20,6 @@ impl SqlValue {
             _ => None,
         }
     }
-
-    pub fn as_integer(&self) -> Option<i64> {
-        match self {
-            SqlValue::Integer(n) => Some(*n),
-            _ => None,
-        }
-    }
 }
 
 /// One statement and its parameters.

@@ -5,8 +5,8 @@
 //! therefore downloaded and inlined before translation. The decisions are here, pure;
 //! `component::fetch` does the requests. The host enforces where they may go: https
 //! only unless allowed, public addresses only, pinned connections (docs/security.md).
-//! Redirects are followed here, at most `MAX_REDIRECTS`, each hop a new request that
-//! the host checks again; transient failures are retried with `crate::retry`'s policy.
+//! Redirects are followed by `component::fetch` (`url::HttpUrl::follow`), at most
+//! `MAX_REDIRECTS`, each hop a new request that the host checks again; transient failures are retried with `crate::retry`'s policy.
 
 use serde_json::{Value, json};
 
@@ -105,57 +105,6 @@ pub fn audio_format(content_type: Option<&str>, bytes: &[u8]) -> Option<&'static
     }
 }
 
-/// Where a request goes, as `wasi:http` wants it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Target {
-    pub https: bool,
-    pub authority: String,
-    pub path_with_query: String,
-}
-
-impl Target {
-    pub fn parse(url: &str) -> Option<Self> {
-        let (scheme, rest) = url.split_once("://")?;
-        let https = match scheme.to_ascii_lowercase().as_str() {
-            "https" => true,
-            "http" => false,
-            _ => return None,
-        };
-        let rest = rest.split('#').next().unwrap_or_default();
-        let split = rest.find(['/', '?']).unwrap_or(rest.len());
-        let (authority, path) = rest.split_at(split);
-        if authority.is_empty() || authority.contains(char::is_whitespace) {
-            return None;
-        }
-        let path_with_query = match path {
-            "" => "/".to_owned(),
-            p if p.starts_with('?') => format!("/{p}"),
-            p => p.to_owned(),
-        };
-        Some(Self {
-            https,
-            authority: authority.to_owned(),
-            path_with_query,
-        })
-    }
-
-    /// The target of a redirect's `Location` (absolute, scheme-relative or a path).
-    pub fn follow(&self, location: &str) -> Option<Self> {
-        let location = location.trim();
-        if location.contains("://") {
-            return Self::parse(location);
-        }
-        let scheme = if self.https { "https" } else { "http" };
-        if let Some(rest) = location.strip_prefix("//") {
-            return Self::parse(&format!("{scheme}://{rest}"));
-        }
-        if location.starts_with('/') {
-            return Self::parse(&format!("{scheme}://{}{location}", self.authority));
-        }
-        None
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,47 +156,5 @@ mod tests {
         assert_eq!(audio_format(Some("audio/ogg"), b"OggS"), None);
         assert_eq!(audio_format(Some("text/html"), b"<html>"), None);
         assert_eq!(audio_format(None, b""), None);
-    }
-
-    #[test]
-    fn urls_and_redirect_locations_become_targets() {
-        let t = Target::parse("https://cdn.example.com:8443/a/b.mp3?x=1#frag").expect("url");
-        assert_eq!(
-            t,
-            Target {
-                https: true,
-                authority: "cdn.example.com:8443".into(),
-                path_with_query: "/a/b.mp3?x=1".into()
-            }
-        );
-        assert_eq!(
-            Target::parse("http://example.com").map(|t| t.path_with_query),
-            Some("/".into())
-        );
-        assert_eq!(
-            Target::parse("https://example.com?q").map(|t| t.path_with_query),
-            Some("/?q".into())
-        );
-        for bad in [
-            "ftp://x/y",
-            "https:///path",
-            "example.com/a",
-            "https://a b/",
-        ] {
-            assert_eq!(Target::parse(bad), None, "{bad}");
-        }
-        assert_eq!(
-            t.follow("/other").map(|t| (t.authority, t.path_with_query)),
-            Some(("cdn.example.com:8443".into(), "/other".into()))
-        );
-        assert_eq!(
-            t.follow("//10.0.0.1/x").map(|t| (t.https, t.authority)),
-            Some((true, "10.0.0.1".into()))
-        );
-        assert_eq!(
-            t.follow("http://169.254.169.254/").map(|t| t.https),
-            Some(false)
-        );
-        assert_eq!(t.follow("relative/path"), None);
     }
 }

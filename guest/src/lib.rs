@@ -7,6 +7,7 @@
 pub mod artifacts;
 pub mod breaker;
 pub mod catalog;
+pub mod date;
 pub mod db;
 pub mod errors;
 pub mod intake;
@@ -18,6 +19,7 @@ pub mod routes;
 pub mod settings;
 pub mod sse;
 pub mod translate;
+pub mod url;
 pub mod usage_log;
 
 #[cfg(target_arch = "wasm32")]

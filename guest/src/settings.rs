@@ -6,7 +6,9 @@
 use crate::breaker::BreakerPolicy;
 use crate::catalog::filter::ModelFilter;
 use crate::errors::cards::CardTemplates;
+use crate::intake;
 use crate::retry::RetryPolicy;
+use crate::url::HttpUrl;
 use std::time::Duration;
 
 /// `wasi:config` key names. The host maps its environment and config file onto them;
@@ -32,6 +34,8 @@ pub mod keys {
     pub const UPSTREAM_FIRST_BYTE_TIMEOUT_SECS: &str = "upstream_first_byte_timeout_secs";
     pub const UPSTREAM_IDLE_TIMEOUT_SECS: &str = "upstream_idle_timeout_secs";
     pub const REQUEST_DEADLINE_SECS: &str = "request_deadline_secs";
+    /// The largest audio file fetched from a URL (`intake`), in MB.
+    pub const REMOTE_FILE_MAX_MB: &str = "remote_file_max_mb";
     // Card templates: `template_<class>`, see `errors::cards::ErrorClass::config_key`.
 }
 
@@ -53,6 +57,8 @@ pub struct Settings {
     pub retry: RetryPolicy,
     pub breaker: BreakerPolicy,
     pub deadlines: Deadlines,
+    /// The largest audio download for a request (`intake`), in bytes.
+    pub remote_file_max_bytes: usize,
 }
 
 /// How long a chat request may wait on OpenRouter.
@@ -140,11 +146,9 @@ impl Settings {
             idle: seconds(keys::UPSTREAM_IDLE_TIMEOUT_SECS, defaults.idle)?,
             total: seconds(keys::REQUEST_DEADLINE_SECS, defaults.total)?,
         };
-        let flag = |key: &'static str| match non_empty(key).map(|v| v.to_ascii_lowercase()) {
+        let flag = |key: &'static str| match non_empty(key) {
             None => Ok(false),
-            Some(v) if ["true", "1", "yes", "on"].contains(&v.as_str()) => Ok(true),
-            Some(v) if ["false", "0", "no", "off"].contains(&v.as_str()) => Ok(false),
-            Some(v) => Err(SettingsError::Invalid {
+            Some(v) => parse_flag(&v).ok_or_else(|| SettingsError::Invalid {
                 key,
                 reason: format!("{v:?} is not true or false"),
             }),
@@ -156,6 +160,11 @@ impl Settings {
             free_only: flag(keys::MODEL_FREE_ONLY)?,
             tools_only: flag(keys::MODEL_TOOLS_ONLY)?,
         };
+        // Lenient, unlike the keys above: an unreadable cap means the default one.
+        let remote_file_max_mb = non_empty(keys::REMOTE_FILE_MAX_MB)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(intake::DEFAULT_MAX_MB)
+            .clamp(1, intake::LARGEST_MAX_MB);
         Ok(Self {
             base_url,
             api_key: non_empty(keys::OPENROUTER_API_KEY),
@@ -167,7 +176,19 @@ impl Settings {
             retry,
             breaker,
             deadlines,
+            remote_file_max_bytes: usize::try_from(remote_file_max_mb.saturating_mul(1024 * 1024))
+                .unwrap_or(usize::MAX),
         })
+    }
+}
+
+/// A yes/no setting: `true`, `1`, `yes`, `on` or `false`, `0`, `no`, `off`, in any case
+/// and with spaces around; `None` for anything else. Every boolean key is read with this.
+pub fn parse_flag(value: &str) -> Option<bool> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Some(true),
+        "false" | "0" | "no" | "off" => Some(false),
+        _ => None,
     }
 }
 
@@ -176,7 +197,8 @@ fn clamp_u32(value: u64) -> u32 {
     u32::try_from(value).unwrap_or(u32::MAX)
 }
 
-/// An `http(s)://authority/path` URL split the way `wasi:http` requests want it.
+/// OpenRouter's base URL: an `http(s)://authority/path` without query or fragment, the
+/// path kept as a prefix for its endpoints.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BaseUrl {
     pub https: bool,
@@ -187,33 +209,42 @@ pub struct BaseUrl {
 
 impl BaseUrl {
     pub fn parse(url: &str) -> Result<Self, String> {
-        let (https, rest) = if let Some(rest) = url.strip_prefix("https://") {
-            (true, rest)
-        } else if let Some(rest) = url.strip_prefix("http://") {
-            (false, rest)
-        } else {
-            return Err(format!("{url:?} must start with https:// or http://"));
-        };
-        let (authority, path) = match rest.find('/') {
-            Some(slash) => (&rest[..slash], &rest[slash..]),
-            None => (rest, ""),
-        };
-        if authority.is_empty() || authority.contains(['?', '#', '@', ' ']) {
+        let split = HttpUrl::parse(url)
+            .ok_or_else(|| format!("{url:?} must be an https:// or http:// URL with a host"))?;
+        if split.authority.contains('@') {
             return Err(format!("{url:?} has no usable host"));
         }
-        if path.contains(['?', '#']) {
+        if url.contains(['?', '#']) {
             return Err(format!("{url:?} must not carry a query or fragment"));
         }
         Ok(Self {
-            https,
-            authority: authority.to_owned(),
-            path: path.trim_end_matches('/').to_owned(),
+            https: split.https,
+            authority: split.authority,
+            path: split.path_with_query.trim_end_matches('/').to_owned(),
         })
     }
 
     /// The path and query for an endpoint below the base, e.g. `endpoint("/responses")`.
     pub fn endpoint(&self, endpoint: &str) -> String {
         format!("{}{}", self.path, endpoint)
+    }
+}
+
+/// Test support: asserts that host/src/settings.rs maps each environment variable to its
+/// `wasi:config` key, as a `("ORPIPE_…", "key")` row.
+#[cfg(test)]
+pub(crate) fn assert_host_passes(rows: impl IntoIterator<Item = (String, String)>) {
+    let host = include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../host/src/settings.rs"
+    ))
+    .split_whitespace()
+    .collect::<String>()
+    // rustfmt breaks long rows over lines, with a trailing comma.
+    .replace(",)", ")");
+    for (variable, key) in rows {
+        let row = format!("(\"{variable}\",\"{key}\")");
+        assert!(host.contains(&row), "host/src/settings.rs lacks {row}");
     }
 }
 
@@ -244,7 +275,7 @@ mod tests {
         assert_eq!(s.api_key, None);
         assert_eq!(s.catalog_ttl, DEFAULT_CATALOG_TTL);
         assert_eq!(s.base_url.endpoint("/responses"), "/api/v1/responses");
-        assert!(!s.model_filter.is_active());
+        assert_eq!(s.model_filter, ModelFilter::default(), "no filter");
         assert_eq!(s.retry, RetryPolicy::default());
         assert_eq!(s.retry.max_retries, 2);
         assert_eq!(s.breaker, BreakerPolicy::default());
@@ -253,16 +284,8 @@ mod tests {
     }
 
     #[test]
-    fn the_host_passes_the_retry_and_breaker_keys_through() {
-        let host = include_str!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../host/src/settings.rs"
-        ))
-        .split_whitespace()
-        .collect::<String>()
-        // rustfmt breaks long rows over lines, with a trailing comma.
-        .replace(",)", ")");
-        for key in [
+    fn the_host_passes_the_retry_breaker_deadline_and_fetch_keys_through() {
+        let keys = [
             keys::UPSTREAM_RETRIES,
             keys::UPSTREAM_RETRY_WAIT_SECS,
             keys::BREAKER_FAILURES,
@@ -271,10 +294,14 @@ mod tests {
             keys::UPSTREAM_FIRST_BYTE_TIMEOUT_SECS,
             keys::UPSTREAM_IDLE_TIMEOUT_SECS,
             keys::REQUEST_DEADLINE_SECS,
-        ] {
-            let row = format!("(\"ORPIPE_{}\",\"{key}\")", key.to_ascii_uppercase());
-            assert!(host.contains(&row), "host/src/settings.rs lacks {row}");
-        }
+            keys::REMOTE_FILE_MAX_MB,
+        ];
+        assert_host_passes(keys.map(|key| {
+            (
+                format!("ORPIPE_{}", key.to_ascii_uppercase()),
+                key.to_owned(),
+            )
+        }));
     }
 
     #[test]
@@ -353,11 +380,44 @@ mod tests {
     }
 
     #[test]
+    fn flags_read_the_usual_words_in_any_case() {
+        for yes in ["true", "TRUE", " 1 ", "yes", "On"] {
+            assert_eq!(parse_flag(yes), Some(true), "{yes}");
+        }
+        for no in ["false", "0", "No", " off"] {
+            assert_eq!(parse_flag(no), Some(false), "{no}");
+        }
+        for neither in ["", "2", "sometimes", "y", "enabled"] {
+            assert_eq!(parse_flag(neither), None, "{neither}");
+        }
+    }
+
+    #[test]
+    fn the_remote_file_cap_is_read_in_megabytes_and_clamped() {
+        let mb = |value: &str| {
+            settings(&[(keys::REMOTE_FILE_MAX_MB, value)])
+                .expect("never invalid")
+                .remote_file_max_bytes
+                / (1024 * 1024)
+        };
+        assert_eq!(
+            settings(&[]).expect("defaults").remote_file_max_bytes,
+            20 * 1024 * 1024
+        );
+        assert_eq!(mb("5"), 5);
+        assert_eq!(mb(" 0 "), 1);
+        assert_eq!(mb("1000"), 100);
+        assert_eq!(mb("lots"), 20, "unreadable means the default");
+    }
+
+    #[test]
     fn bad_values_name_their_key() {
         for (key, value) in [
             (keys::OPENROUTER_BASE_URL, "ftp://x"),
             (keys::OPENROUTER_BASE_URL, "https://"),
             (keys::OPENROUTER_BASE_URL, "https://h/p?q=1"),
+            (keys::OPENROUTER_BASE_URL, "https://h#top"),
+            (keys::OPENROUTER_BASE_URL, "https://user@h/api"),
             (keys::CATALOG_TTL_SECS, "ten"),
             (keys::MODEL_FREE_ONLY, "sometimes"),
             (keys::MODEL_TOOLS_ONLY, "2"),

@@ -53,7 +53,6 @@ fn the_guest_imports_standard_wasi_plus_sql_and_exports_the_gateway() {
         "wasi:http/outgoing-handler@0.2.12",
         "wasi:http/types@0.2.12",
         "wasi:keyvalue/store@0.2.0-draft",
-        "wasi:keyvalue/atomics@0.2.0-draft",
         "wasi:keyvalue/batch@0.2.0-draft",
         "wasi:config/store@0.2.0-rc.1",
         "orpipe:gateway/sql@0.1.0",

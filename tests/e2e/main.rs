@@ -4,6 +4,7 @@
 mod admission;
 mod artifacts;
 mod component;
+mod effort_retry;
 mod faults;
 mod fixtures_streams;
 mod intake;

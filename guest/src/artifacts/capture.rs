@@ -65,8 +65,9 @@ impl Capture {
         if !worth_keeping(item) {
             return None;
         }
-        if let Some(known) = self.position_of(item) {
-            self.captured[known].item = item.clone();
+        let known = self.position_of(item);
+        if let Some(slot) = known.and_then(|at| self.captured.get_mut(at)) {
+            slot.item = item.clone();
             return None;
         }
         let id = (self.new_id)();

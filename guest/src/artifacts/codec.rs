@@ -41,6 +41,13 @@ fn associated_data(record_id: &str, chat_id: &str) -> Vec<u8> {
     format!("orpipe-artifact-v1\n{record_id}\n{chat_id}").into_bytes()
 }
 
+/// The nonce for one seal, from the host's random bytes: their first 12, or `None` when
+/// the host returned fewer (the artifact is then not stored; a made-up nonce could
+/// repeat, and a repeated nonce weakens the seal).
+pub fn nonce_from(random: &[u8]) -> Option<[u8; 12]> {
+    random.get(..12)?.try_into().ok()
+}
+
 /// Encodes `item` for the row `(record_id, chat_id)`; `nonce` must be fresh random bytes.
 pub fn seal(
     item: &Value,
@@ -155,6 +162,22 @@ mod tests {
     fn big_item() -> Value {
         json!({"type": "reasoning", "id": "rs_1", "encrypted_content": "gAAAA".repeat(200),
             "summary": [{"type": "summary_text", "text": "thinking about sums"}]})
+    }
+
+    #[test]
+    fn a_nonce_needs_twelve_random_bytes() {
+        let random: Vec<u8> = (1..=16).collect();
+        assert_eq!(
+            nonce_from(&random[..12]),
+            Some([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12])
+        );
+        assert_eq!(
+            nonce_from(&random),
+            Some([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12])
+        );
+        for short in [&random[..0], &random[..1], &random[..11]] {
+            assert_eq!(nonce_from(short), None, "{} bytes", short.len());
+        }
     }
 
     #[test]

@@ -26,7 +26,7 @@ pub fn conversation_id(chat_id_header: Option<&str>, messages: &[Value]) -> Opti
         .iter()
         .position(|m| m.get("role").and_then(Value::as_str) == Some("user"))?;
     let mut hash = Sha256::new();
-    for message in &messages[..=first_user] {
+    for message in messages.iter().take(first_user.saturating_add(1)) {
         // Role and content only: clients add or drop other fields (ids, names) freely.
         let role = message.get("role").unwrap_or(&Value::Null);
         let content = message.get("content").unwrap_or(&Value::Null);
@@ -36,7 +36,7 @@ pub fn conversation_id(chat_id_header: Option<&str>, messages: &[Value]) -> Opti
         hash.update(b"\n");
     }
     let digest = hash.finalize();
-    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
     Some(format!("h:{hex}"))
 }
 

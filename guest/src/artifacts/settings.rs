@@ -2,7 +2,7 @@
 //! `ORPIPE_PERSIST_REASONING` onto them).
 
 use super::keys::Keyring;
-use crate::settings::SettingsError;
+use crate::settings::{SettingsError, parse_flag};
 
 pub mod keys {
     pub const ARTIFACT_KEY: &str = "artifact_key";
@@ -29,15 +29,14 @@ impl ArtifactSettings {
                 .map(|v| v.trim().to_owned())
                 .filter(|v| !v.is_empty())
         };
+        // Besides the usual flag words, the original pipe's mode names.
         let persist = match value(keys::PERSIST_REASONING).as_deref() {
-            None | Some("on" | "true" | "1" | "conversation") => true,
-            Some("off" | "false" | "0" | "disabled") => false,
-            Some(other) => {
-                return Err(SettingsError::Invalid {
-                    key: keys::PERSIST_REASONING,
-                    reason: format!("{other:?} is neither on nor off"),
-                });
-            }
+            None | Some("conversation") => true,
+            Some("disabled") => false,
+            Some(other) => parse_flag(other).ok_or_else(|| SettingsError::Invalid {
+                key: keys::PERSIST_REASONING,
+                reason: format!("{other:?} is neither on nor off"),
+            })?,
         };
         let number = |key: &'static str, default: u64, max: u64| match value(key) {
             None => Ok(default),

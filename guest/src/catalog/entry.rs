@@ -172,8 +172,8 @@ impl CatalogEntry {
                 "free": caps.free,
             },
         });
-        if let Some(description) = &self.description {
-            model["description"] = json!(description);
+        if let (Some(description), Some(fields)) = (&self.description, model.as_object_mut()) {
+            fields.insert("description".into(), json!(description));
         }
         model
     }

@@ -2,8 +2,9 @@
 //! written before the answer's last frame (the client may send its next turn at once).
 //! Every failure here is logged and costs only the replay, never the request.
 
+use super::config::Config;
 use super::wasi::random::random;
-use super::{RequestCtx, config, log, sql, unix_now};
+use super::{RequestCtx, log, sql, unix_now};
 use crate::artifacts::capture::{Capture, Captured};
 use crate::artifacts::codec::{self, Sealed};
 use crate::artifacts::conversation::conversation_id;
@@ -14,10 +15,6 @@ use crate::logline::Level;
 use crate::markers;
 use crate::translate::to_responses::Replay;
 use serde_json::{Map, Value, json};
-
-fn settings() -> Result<ArtifactSettings, String> {
-    ArtifactSettings::from_lookup(config::lookup).map_err(|e| e.to_string())
-}
 
 /// One request's view of its conversation's artifacts.
 pub struct Session {
@@ -32,15 +29,20 @@ impl Session {
     /// recognisable start.
     pub fn start(
         ctx: &RequestCtx,
+        config: &Config,
         chat_id_header: Option<&str>,
         request: &Map<String, Value>,
         model: &str,
     ) -> Option<Self> {
-        let settings = match settings() {
+        let settings = match config.artifact_settings() {
             Ok(settings) if settings.persist => settings,
             Ok(_) => return None,
             Err(error) => {
-                warn(ctx, "artifacts disabled: invalid setting", &error);
+                warn(
+                    ctx,
+                    "artifacts disabled: invalid setting",
+                    &error.to_string(),
+                );
                 return None;
             }
         };
@@ -130,22 +132,33 @@ impl Session {
             return;
         }
         let key = self.settings.keyring.current();
-        let artifacts: Vec<NewArtifact> = captured
-            .into_iter()
-            .map(|c| {
-                let nonce = random::get_random_bytes(12);
-                let mut nonce_bytes = [0u8; 12];
-                nonce_bytes.copy_from_slice(&nonce[..12.min(nonce.len())]);
-                let sealed: Sealed = codec::seal(&c.item, &c.id, &self.chat_id, key, nonce_bytes);
-                NewArtifact {
-                    item_type: c.item["type"].as_str().unwrap_or("unknown").to_owned(),
-                    id: c.id,
-                    chat_id: self.chat_id.clone(),
-                    model: self.model.clone(),
-                    sealed,
-                }
-            })
-            .collect();
+        let mut artifacts = Vec::with_capacity(captured.len());
+        for c in captured {
+            let Some(nonce) = codec::nonce_from(&random::get_random_bytes(12)) else {
+                warn(
+                    ctx,
+                    "artifact not stored",
+                    "the host returned too few random bytes",
+                );
+                continue;
+            };
+            let sealed: Sealed = codec::seal(&c.item, &c.id, &self.chat_id, key, nonce);
+            artifacts.push(NewArtifact {
+                item_type: c
+                    .item
+                    .get("type")
+                    .and_then(Value::as_str)
+                    .unwrap_or("unknown")
+                    .to_owned(),
+                id: c.id,
+                chat_id: self.chat_id.clone(),
+                model: self.model.clone(),
+                sealed,
+            });
+        }
+        if artifacts.is_empty() {
+            return;
+        }
         let (_, now_ms) = unix_now();
         let count = artifacts.len();
         match sql::batch(store::insert(&artifacts, now_ms)) {
@@ -179,7 +192,9 @@ fn warn(ctx: &RequestCtx, msg: &str, error: &str) {
 /// batch per statement, at most `MAX_BATCHES` batches per run (the timer runs it again).
 pub fn cleanup() -> Result<String, String> {
     const MAX_BATCHES: u32 = 100;
-    let settings = settings()?;
+    let settings = Config::read()
+        .artifact_settings()
+        .map_err(|e| e.to_string())?;
     let (_, now_ms) = unix_now();
     let cutoff = now_ms.saturating_sub(settings.retention_days.saturating_mul(86_400_000));
     let mut deleted = 0u64;

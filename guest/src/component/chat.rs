@@ -1,13 +1,14 @@
 //! `POST /v1/chat/completions`: read and translate the request (breaker, remote media,
-//! artifact replay, model fitting), call OpenRouter with retries, then hand the response
+//! artifact replay, model fitting), call OpenRouter (`openrouter`), then hand the response
 //! to `answer`; failures before the first byte, the breaker's bookkeeping and the usage
 //! record are here too.
 
 use super::breaker::UserBreaker;
+use super::config::Config;
 use super::http_io;
 use super::wasi::http::types::{IncomingRequest, ResponseOutparam};
 use super::{
-    RequestCtx, answer, artifacts, config, fetch, fitting, kv, log, models, retries, sql, unix_now,
+    RequestCtx, answer, artifacts, fetch, fitting, log, models, openrouter, sql, unix_now,
 };
 use crate::breaker::{counts_as_failure, user_identity};
 use crate::errors::GatewayError;
@@ -22,7 +23,6 @@ use serde_json::json;
 const REQUEST_BODY_LIMIT: usize = 64 * 1024 * 1024;
 
 pub fn chat_completions(ctx: &RequestCtx, request: IncomingRequest, out: ResponseOutparam) {
-    kv::count("requests:chat_completions");
     let headers = request.headers();
     let chat_id_header = http_io::header(&headers, "x-openwebui-chat-id");
     let task = http_io::header(&headers, TASK_HEADER);
@@ -35,7 +35,8 @@ pub fn chat_completions(ctx: &RequestCtx, request: IncomingRequest, out: Respons
         drop(request);
         let mut request = parse_request(&body)?;
         drop(body);
-        let settings = config::load()?;
+        let config = Config::read();
+        let settings = config.settings()?;
         report_rejected_templates(ctx, &settings);
         let identity = user_identity(
             request.get("user").and_then(serde_json::Value::as_str),
@@ -46,7 +47,7 @@ pub fn chat_completions(ctx: &RequestCtx, request: IncomingRequest, out: Respons
         if let Some(breaker) = &breaker {
             breaker.check()?;
         }
-        fetch::inline_remote_audio(&mut request)?;
+        fetch::inline_remote_audio(&mut request, settings.remote_file_max_bytes)?;
         let openrouter_id = request
             .get("model")
             .and_then(serde_json::Value::as_str)
@@ -56,7 +57,7 @@ pub fn chat_completions(ctx: &RequestCtx, request: IncomingRequest, out: Respons
             .as_deref()
             .filter(|_| task.as_deref().is_none_or(|t| t.trim().is_empty()))
             .and_then(|model| {
-                artifacts::Session::start(ctx, chat_id_header.as_deref(), &request, model)
+                artifacts::Session::start(ctx, &config, chat_id_header.as_deref(), &request, model)
             });
         let mut replay = session
             .as_ref()
@@ -70,17 +71,8 @@ pub fn chat_completions(ctx: &RequestCtx, request: IncomingRequest, out: Respons
             body.insert("model".into(), serde_json::Value::String(id));
         }
         fitting::prepare(ctx, &settings, &mut translated, task.as_deref())?;
-        let upstream_body = serde_json::to_vec(&translated.body).map_err(|e| {
-            GatewayError::Internal(format!("serializing the upstream request: {e}"))
-        })?;
-        let response = retries::post_responses(ctx, &settings, &upstream_body, translated.stream)?;
-        let response = fitting::retry_refused_effort(
-            ctx,
-            &settings,
-            &mut translated.body,
-            translated.stream,
-            response,
-        )?;
+        let response =
+            openrouter::post_responses(ctx, &settings, &mut translated.body, translated.stream)?;
         Ok((
             translated.model,
             translated.stream,
@@ -94,9 +86,6 @@ pub fn chat_completions(ctx: &RequestCtx, request: IncomingRequest, out: Respons
         Ok(prepared) => prepared,
         Err(error) => return fail_before_first_byte(ctx, out, &error, breaker.as_ref()),
     };
-    if !(200..300).contains(&response.status) {
-        return fail_before_first_byte(ctx, out, &response.into_error(), breaker.as_ref());
-    }
     let (created, _) = unix_now();
     let answer = answer::Answer {
         model,

@@ -11,9 +11,10 @@ use crate::routes::Fault;
 const KEY: &str = "test_faults";
 
 pub fn enabled() -> bool {
-    super::config::lookup(KEY).is_some_and(|value| {
-        ["1", "true", "yes", "on"].contains(&value.trim().to_ascii_lowercase().as_str())
-    })
+    super::config::Config::read()
+        .get(KEY)
+        .and_then(|value| crate::settings::parse_flag(&value))
+        .unwrap_or(false)
 }
 
 /// Never returns normally: the host's CPU budget or memory cap ends the instance.

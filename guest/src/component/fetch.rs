@@ -3,15 +3,13 @@
 //! explained in one line the client can act on.
 
 use super::http_io::{BodyReader, header};
-use super::wasi::http::outgoing_handler;
-use super::wasi::http::types::{
-    ErrorCode, Fields, IncomingResponse, Method, OutgoingBody, OutgoingRequest, RequestOptions,
-    Scheme,
-};
+use super::outgoing::{self, Outgoing, SendError, Timeouts};
+use super::wasi::http::types::{ErrorCode, IncomingResponse, Method};
 use super::wasi::random::random;
 use crate::errors::GatewayError;
-use crate::intake::{self, Target};
+use crate::intake;
 use crate::retry::{Decision, RetryPolicy, decide};
+use crate::url::HttpUrl;
 use std::time::Duration;
 
 pub struct Downloaded {
@@ -23,7 +21,7 @@ pub struct Downloaded {
 /// same policy as calls to OpenRouter (`crate::retry`).
 pub fn download(url: &str, max_bytes: usize) -> Result<Downloaded, String> {
     let policy = RetryPolicy::default();
-    let mut target = Target::parse(url).ok_or("the URL is not an http(s) URL")?;
+    let mut target = HttpUrl::parse(url).ok_or("the URL is not an http(s) URL")?;
     let mut redirects = 0;
     let mut attempts = 0;
     let mut waited = Duration::ZERO;
@@ -106,44 +104,26 @@ struct Failure {
     refused: bool,
 }
 
-fn get(target: &Target) -> Result<IncomingResponse, Failure> {
-    let internal = |what: &str| Failure {
-        text: format!("building the request failed ({what})"),
-        refused: true,
-    };
-    let fields = Fields::from_list(&[("accept".to_owned(), b"*/*".to_vec())])
-        .map_err(|_| internal("headers"))?;
-    let request = OutgoingRequest::new(fields);
-    let scheme = if target.https {
-        Scheme::Https
-    } else {
-        Scheme::Http
-    };
-    request
-        .set_method(&Method::Get)
-        .map_err(|()| internal("method"))?;
-    request
-        .set_scheme(Some(&scheme))
-        .map_err(|()| internal("scheme"))?;
-    request
-        .set_authority(Some(&target.authority))
-        .map_err(|()| internal("host"))?;
-    request
-        .set_path_with_query(Some(&target.path_with_query))
-        .map_err(|()| internal("path"))?;
-    let body = request.body().map_err(|()| internal("body"))?;
-    OutgoingBody::finish(body, None).map_err(|e| failure(Some(e)))?;
-    let options = RequestOptions::new();
-    let _ = options.set_connect_timeout(Some(super::nanos(Duration::from_secs(10))));
-    let _ = options.set_first_byte_timeout(Some(super::nanos(Duration::from_secs(30))));
-    let _ = options.set_between_bytes_timeout(Some(super::nanos(Duration::from_secs(30))));
-    let future = outgoing_handler::handle(request, Some(options)).map_err(|e| failure(Some(e)))?;
-    future.subscribe().block();
-    match future.get() {
-        Some(Ok(Ok(response))) => Ok(response),
-        Some(Ok(Err(code))) => Err(failure(Some(code))),
-        Some(Err(())) | None => Err(internal("response taken twice")),
-    }
+/// Remote media: any content type, and timeouts for a file server rather than a model.
+fn get(target: &HttpUrl) -> Result<IncomingResponse, Failure> {
+    outgoing::send(Outgoing {
+        method: Method::Get,
+        url: target,
+        headers: &[("accept", "*/*".to_owned())],
+        body: &[],
+        timeouts: Timeouts {
+            connect: Duration::from_secs(10),
+            first_byte: Duration::from_secs(30),
+            between_bytes: Duration::from_secs(30),
+        },
+    })
+    .map_err(|e| match e {
+        SendError::Build(what) => Failure {
+            text: format!("building the request failed ({what})"),
+            refused: true,
+        },
+        SendError::Transport(code) => failure(code),
+    })
 }
 
 fn failure(code: Option<ErrorCode>) -> Failure {
@@ -163,9 +143,11 @@ fn failure(code: Option<ErrorCode>) -> Failure {
     }
 }
 
-/// Downloads every audio part given as a URL and puts the audio inline (`intake`).
+/// Downloads every audio part given as a URL, at most `max_bytes` each, and puts the
+/// audio inline (`intake`).
 pub fn inline_remote_audio(
     request: &mut serde_json::Map<String, serde_json::Value>,
+    max_bytes: usize,
 ) -> Result<(), GatewayError> {
     use base64::Engine as _;
     let Some(serde_json::Value::Array(messages)) = request.get_mut("messages") else {
@@ -178,11 +160,6 @@ pub fn inline_remote_audio(
             intake::MAX_REMOTE_PARTS
         )));
     }
-    let max_mb = super::config::lookup("remote_file_max_mb")
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .unwrap_or(intake::DEFAULT_MAX_MB)
-        .clamp(1, intake::LARGEST_MAX_MB);
-    let max_bytes = usize::try_from(max_mb * 1024 * 1024).unwrap_or(usize::MAX);
     for at in &remote {
         let place = format!("messages[{}].content[{}]", at.message, at.part);
         let downloaded = download(&at.url, max_bytes).map_err(|why| {

@@ -1,6 +1,7 @@
 //! The `jobs` export: work the host runs at start-up and on timers.
 
-use super::{artifacts, config, models, sql};
+use super::config::Config;
+use super::{artifacts, models, sql};
 use crate::db;
 
 pub const KNOWN: &str = "migrate, refresh-catalog, cleanup-artifacts";
@@ -19,7 +20,7 @@ pub fn run(job: &str) -> Result<String, String> {
             Ok(format!("schema up to date ({} statements)", changed.len()))
         }
         "refresh-catalog" => {
-            let settings = config::load().map_err(|e| e.to_string())?;
+            let settings = Config::read().settings().map_err(|e| e.to_string())?;
             let catalog = models::refresh(&settings).map_err(|e| e.to_string())?;
             Ok(format!(
                 "catalog refreshed ({} models)",

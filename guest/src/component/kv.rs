@@ -1,8 +1,8 @@
-//! The shared key-value store (`wasi:keyvalue`): the catalog cache, request counters and
-//! the per-user breaker records.
+//! The shared key-value store (`wasi:keyvalue`): the catalog cache and the per-user
+//! breaker records.
 //! A store that is missing or failing only costs refetches; it never fails a request.
 
-use super::wasi::keyvalue::{atomics, batch, store};
+use super::wasi::keyvalue::{batch, store};
 
 /// The bucket every host serves by default (the wasmtime CLI serves only this one).
 const BUCKET: &str = "";
@@ -44,11 +44,4 @@ pub fn set(key: &str, value: Vec<u8>) -> Result<(), String> {
 pub fn delete(key: &str) -> Result<(), String> {
     let bucket = open().ok_or("key-value store unavailable")?;
     bucket.delete(key).map_err(|e| format!("{e:?}"))
-}
-
-/// Adds one to a counter under `metrics:`; metrics are best effort.
-pub fn count(name: &str) {
-    if let Some(bucket) = open() {
-        let _ = atomics::increment(&bucket, &format!("metrics:{name}"), 1);
-    }
 }

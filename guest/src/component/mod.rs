@@ -14,7 +14,8 @@ mod jobs;
 mod kv;
 mod log;
 mod models;
-mod retries;
+mod openrouter;
+mod outgoing;
 mod sql;
 mod upstream;
 
@@ -86,7 +87,7 @@ impl RequestCtx {
         Self {
             request_id,
             error_id: crate::errors::cards::error_id(wasi::random::random::get_random_u64()),
-            started_at: crate::errors::cards::iso8601(unix_now().0),
+            started_at: crate::date::iso8601(unix_now().0),
             started: wasi::clocks::monotonic_clock::now(),
         }
     }

@@ -2,9 +2,10 @@
 //! key-value with its refresh state, refreshed by policy (`catalog::refresh`), and the
 //! last good catalog is served while OpenRouter is failing.
 
+use super::config::Config;
 use super::http_io;
 use super::wasi::http::types::ResponseOutparam;
-use super::{RequestCtx, config, kv, log, unix_now, upstream};
+use super::{RequestCtx, kv, log, unix_now, upstream};
 use crate::catalog::Catalog;
 use crate::catalog::entry::CatalogEntry;
 use crate::catalog::ids::IdMap;
@@ -24,8 +25,10 @@ const MODEL_KEY_PREFIX: &str = "catalog:v2:model:";
 const CATALOG_BODY_LIMIT: usize = 32 * 1024 * 1024;
 
 pub fn list_models(ctx: &RequestCtx, out: ResponseOutparam) {
-    kv::count("requests:models");
-    match config::load().and_then(|settings| Ok((load_catalog(&settings)?, settings))) {
+    match Config::read()
+        .settings()
+        .and_then(|settings| Ok((load_catalog(&settings)?, settings)))
+    {
         Ok((catalog, settings)) => {
             http_io::respond_json(out, 200, &catalog.openai_model_list(&settings.model_filter))
         }
@@ -89,9 +92,6 @@ pub fn load_catalog(settings: &Settings) -> Result<Catalog, GatewayError> {
 /// Fetches the catalog from OpenRouter and caches it with its id map.
 pub fn refresh(settings: &Settings) -> Result<Catalog, GatewayError> {
     let response = upstream::get_models(settings)?;
-    if !(200..300).contains(&response.status) {
-        return Err(response.into_error());
-    }
     let payload = response.body.read_to_end(CATALOG_BODY_LIMIT)?;
     let catalog = Catalog::parse(&payload)?;
     let (_, now_ms) = unix_now();

@@ -1,70 +1,17 @@
 //! Error cards: the Markdown a person sees when something fails, with an error id they
 //! can quote, the time, the model and what to do next. One default template per class of
-//! failure (the original pipe's), rendered with `template::render`.
+//! failure (`class`; the original pipe's), rendered with `template::render`.
 
 use super::GatewayError;
+pub use super::class::ErrorClass;
+use super::class::stream_failure_class;
 use super::template::{self, Vars, render};
 use std::collections::BTreeMap;
-
-/// Failure classes that read differently to a person.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum ErrorClass {
-    InvalidRequest,
-    Authentication,
-    Credits,
-    Refused,
-    Timeout,
-    RateLimit,
-    UpstreamServer,
-    Connection,
-    Interrupted,
-    Internal,
-    /// The per-user request breaker is open (`crate::breaker`).
-    Disabled,
-}
-
-impl ErrorClass {
-    pub const ALL: [ErrorClass; 11] = [
-        ErrorClass::InvalidRequest,
-        ErrorClass::Authentication,
-        ErrorClass::Credits,
-        ErrorClass::Refused,
-        ErrorClass::Timeout,
-        ErrorClass::RateLimit,
-        ErrorClass::UpstreamServer,
-        ErrorClass::Connection,
-        ErrorClass::Interrupted,
-        ErrorClass::Internal,
-        ErrorClass::Disabled,
-    ];
-
-    /// The class's name in config: key `template_<name>`, variable `ORPIPE_TEMPLATE_<NAME>`.
-    pub fn name(self) -> &'static str {
-        match self {
-            ErrorClass::InvalidRequest => "invalid_request",
-            ErrorClass::Authentication => "authentication",
-            ErrorClass::Credits => "credits",
-            ErrorClass::Refused => "refused",
-            ErrorClass::Timeout => "timeout",
-            ErrorClass::RateLimit => "rate_limit",
-            ErrorClass::UpstreamServer => "upstream_server",
-            ErrorClass::Connection => "connection",
-            ErrorClass::Interrupted => "interrupted",
-            ErrorClass::Internal => "internal",
-            ErrorClass::Disabled => "disabled",
-        }
-    }
-
-    /// The `wasi:config` key that overrides this class's template.
-    pub fn config_key(self) -> String {
-        format!("template_{}", self.name())
-    }
-}
 
 /// What every card shows besides the failure itself.
 pub struct CardContext<'a> {
     pub error_id: &'a str,
-    /// UTC, ISO 8601 (see [`iso8601`]).
+    /// UTC, ISO 8601 (see [`crate::date::iso8601`]).
     pub timestamp: &'a str,
     pub model: &'a str,
 }
@@ -179,31 +126,6 @@ impl CardTemplates {
 }
 
 impl GatewayError {
-    pub fn class(&self) -> ErrorClass {
-        match self {
-            GatewayError::InvalidRequest(_)
-            | GatewayError::PayloadTooLarge(_)
-            | GatewayError::NotFound(_)
-            | GatewayError::ModelRestricted(_) => ErrorClass::InvalidRequest,
-            GatewayError::MethodNotAllowed => ErrorClass::InvalidRequest,
-            GatewayError::MissingApiKey => ErrorClass::Authentication,
-            GatewayError::Upstream { status, .. } => match status {
-                401 => ErrorClass::Authentication,
-                402 => ErrorClass::Credits,
-                403 => ErrorClass::Refused,
-                408 => ErrorClass::Timeout,
-                429 => ErrorClass::RateLimit,
-                500..=599 => ErrorClass::UpstreamServer,
-                _ => ErrorClass::InvalidRequest,
-            },
-            GatewayError::UpstreamTimeout(_) => ErrorClass::Timeout,
-            GatewayError::UpstreamConnection(_) => ErrorClass::Connection,
-            GatewayError::UpstreamProtocol(_) => ErrorClass::UpstreamServer,
-            GatewayError::Internal(_) => ErrorClass::Internal,
-            GatewayError::UserDisabled { .. } => ErrorClass::Disabled,
-        }
-    }
-
     /// The Markdown card for this error.
     pub fn card(&self, ctx: &CardContext<'_>, templates: &CardTemplates) -> String {
         let mut vars = base_vars(ctx, &self.to_string());
@@ -230,44 +152,6 @@ impl GatewayError {
             _ => {}
         }
         templates.render(self.class(), &vars)
-    }
-}
-
-/// The card for an answer that broke off mid-stream.
-pub fn interrupted_card(message: &str, ctx: &CardContext<'_>, templates: &CardTemplates) -> String {
-    templates.render(ErrorClass::Interrupted, &base_vars(ctx, message))
-}
-
-/// The class of a failure reported once an answer is streaming, from its code:
-/// OpenRouter's string codes, an HTTP status as a number, or orpipe's own
-/// (`upstream_timeout`, `deadline_exceeded`). A code that says nothing more specific
-/// (`stream_interrupted`, `upstream_error`, anything unknown) is an interruption.
-pub fn stream_failure_class(code: &str) -> ErrorClass {
-    let code = code.to_ascii_lowercase();
-    if let Ok(status) = code.parse::<u16>() {
-        return match status {
-            400 | 404 | 413 | 422 => ErrorClass::InvalidRequest,
-            401 => ErrorClass::Authentication,
-            402 => ErrorClass::Credits,
-            403 => ErrorClass::Refused,
-            408 => ErrorClass::Timeout,
-            429 => ErrorClass::RateLimit,
-            500..=599 => ErrorClass::UpstreamServer,
-            _ => ErrorClass::Interrupted,
-        };
-    }
-    match code.as_str() {
-        "rate_limit_exceeded" => ErrorClass::RateLimit,
-        "server_error" | "provider_error" => ErrorClass::UpstreamServer,
-        "upstream_timeout" | "deadline_exceeded" | "timeout" => ErrorClass::Timeout,
-        "insufficient_credits" | "insufficient_quota" => ErrorClass::Credits,
-        c if c.contains("policy") || c.contains("moderation") || c.contains("flagged") => {
-            ErrorClass::Refused
-        }
-        c if c.starts_with("invalid_") || c == "context_length_exceeded" => {
-            ErrorClass::InvalidRequest
-        }
-        _ => ErrorClass::Interrupted,
     }
 }
 
@@ -317,66 +201,8 @@ pub fn error_id(random: u64) -> String {
     format!("{random:016x}")
 }
 
-/// Unix seconds → `2026-01-01T00:00:00Z` (proleptic Gregorian, UTC).
-pub fn iso8601(unix_secs: u64) -> String {
-    let days = unix_secs / 86_400;
-    let secs = unix_secs % 86_400;
-    // Howard Hinnant's days-to-civil algorithm.
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        secs / 3_600,
-        secs % 3_600 / 60,
-        secs % 60
-    )
-}
-
 #[cfg(test)]
 mod tests {
-
-    #[test]
-    fn stream_failures_get_their_class_card() {
-        for (code, class) in [
-            ("rate_limit_exceeded", ErrorClass::RateLimit),
-            ("429", ErrorClass::RateLimit),
-            ("server_error", ErrorClass::UpstreamServer),
-            ("502", ErrorClass::UpstreamServer),
-            ("upstream_timeout", ErrorClass::Timeout),
-            ("deadline_exceeded", ErrorClass::Timeout),
-            ("402", ErrorClass::Credits),
-            ("image_content_policy_violation", ErrorClass::Refused),
-            ("invalid_prompt", ErrorClass::InvalidRequest),
-            ("stream_interrupted", ErrorClass::Interrupted),
-            ("upstream_error", ErrorClass::Interrupted),
-            ("something_new", ErrorClass::Interrupted),
-        ] {
-            assert_eq!(stream_failure_class(code), class, "{code}");
-        }
-        let ctx = CardContext {
-            error_id: "00000000000000aa",
-            timestamp: "2026-12-02T00:00:00Z",
-            model: "m",
-        };
-        let card = stream_failure_card(
-            "rate_limit_exceeded",
-            "slow down",
-            &ctx,
-            &CardTemplates::default(),
-        );
-        assert!(
-            card.starts_with("### ⏸️ Rate limit reached\nslow down"),
-            "{card}"
-        );
-        assert!(card.contains("00000000000000aa"));
-    }
     use super::*;
 
     fn ctx() -> CardContext<'static> {
@@ -385,6 +211,21 @@ mod tests {
             timestamp: "2026-11-25T05:00:00Z",
             model: "openai.gpt-4o",
         }
+    }
+
+    #[test]
+    fn a_stream_failure_gets_its_class_card() {
+        let card = stream_failure_card(
+            "rate_limit_exceeded",
+            "slow down",
+            &ctx(),
+            &CardTemplates::default(),
+        );
+        assert!(
+            card.starts_with("### ⏸️ Rate limit reached\nslow down"),
+            "{card}"
+        );
+        assert!(card.contains("0123456789abcdef"));
     }
 
     #[test]
@@ -448,8 +289,12 @@ mod tests {
             GatewayError::from_upstream_http(429, br#"{"error":{"message":"slow down"}}"#, None)
                 .card(&ctx(), &CardTemplates::default());
         assert!(!card.contains("Try again in"), "{card}");
-        let interrupted =
-            interrupted_card("the connection dropped", &ctx(), &CardTemplates::default());
+        let interrupted = stream_failure_card(
+            "stream_interrupted",
+            "the connection dropped",
+            &ctx(),
+            &CardTemplates::default(),
+        );
         assert!(interrupted.starts_with("---\n### ⚠️ Response interrupted"));
     }
 
@@ -470,22 +315,12 @@ mod tests {
 
     #[test]
     fn the_host_passes_every_class_template_through() {
-        let host = include_str!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../host/src/settings.rs"
-        ))
-        .split_whitespace()
-        .collect::<String>()
-        // rustfmt breaks long rows over lines, with a trailing comma.
-        .replace(",)", ")");
-        for class in ErrorClass::ALL {
-            let row = format!(
-                "(\"ORPIPE_TEMPLATE_{}\",\"{}\")",
-                class.name().to_ascii_uppercase(),
-                class.config_key()
-            );
-            assert!(host.contains(&row), "host/src/settings.rs lacks {row}");
-        }
+        crate::settings::assert_host_passes(ErrorClass::ALL.map(|class| {
+            (
+                format!("ORPIPE_TEMPLATE_{}", class.name().to_ascii_uppercase()),
+                class.config_key(),
+            )
+        }));
     }
 
     #[test]
@@ -511,7 +346,7 @@ mod tests {
             "Broken off ({error_id}) at {timestamp}",
         );
         assert_eq!(
-            interrupted_card("gone", &ctx(), &own_footer),
+            stream_failure_card("stream_interrupted", "gone", &ctx(), &own_footer),
             "Broken off (0123456789abcdef) at 2026-11-25T05:00:00Z"
         );
     }
@@ -564,11 +399,7 @@ mod tests {
     }
 
     #[test]
-    fn ids_and_timestamps_have_fixed_formats() {
+    fn ids_have_a_fixed_format() {
         assert_eq!(error_id(0xabc), "0000000000000abc");
-        assert_eq!(iso8601(0), "1970-01-01T00:00:00Z");
-        assert_eq!(iso8601(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(iso8601(1_795_582_302), "2026-11-25T04:51:42Z");
-        assert_eq!(iso8601(4_102_444_799), "2099-12-31T23:59:59Z");
     }
 }

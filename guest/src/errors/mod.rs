@@ -5,6 +5,7 @@
 //! never fails, it only recovers less detail.
 
 pub mod cards;
+pub mod class;
 pub mod template;
 
 use serde_json::{Value, json};

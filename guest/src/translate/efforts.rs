@@ -25,7 +25,8 @@ pub fn closest_effort(requested: &str, supported: &[String]) -> Option<String> {
         .iter()
         .filter_map(|s| rank(s).map(|r| (r, s)))
         .min_by_key(|(r, _)| (r.abs_diff(wanted), std::cmp::Reverse(*r)))
-        .map(|(r, _)| EFFORT_ORDER[r].to_owned())
+        .and_then(|(r, _)| EFFORT_ORDER.get(r))
+        .map(|effort| (*effort).to_owned())
 }
 
 /// The values listed after "Supported values are:" in a provider's error message, in
@@ -84,6 +85,15 @@ pub fn effort_fallback(body: &Value, error: &GatewayError) -> Option<(String, St
     let supported = parse_supported_values(&text);
     let to = closest_effort(requested, &supported)?;
     (to != requested).then(|| (requested.to_owned(), to))
+}
+
+/// Applies [`effort_fallback`] to the request body: sets the effort to retry with and
+/// returns `(from, to)` for the log; `None` (body untouched) when there is no retry.
+pub fn adjust_refused_effort(body: &mut Value, error: &GatewayError) -> Option<(String, String)> {
+    let (from, to) = effort_fallback(body, error)?;
+    let reasoning = body.get_mut("reasoning")?.as_object_mut()?;
+    reasoning.insert("effort".into(), Value::String(to.clone()));
+    Some((from, to))
 }
 
 #[cfg(test)]
@@ -191,5 +201,26 @@ mod tests {
             effort_fallback(&body, &GatewayError::InvalidRequest("effort".into())),
             None
         );
+    }
+
+    #[test]
+    fn adjusting_a_refused_effort_rewrites_only_the_effort() {
+        let mut body = json!({"model": "m", "reasoning": {"effort": "minimal", "summary": "auto"}});
+        let error = refusal("Supported values are: 'low', 'medium', and 'high'.");
+        assert_eq!(
+            adjust_refused_effort(&mut body, &error),
+            Some(("minimal".into(), "low".into()))
+        );
+        assert_eq!(
+            body,
+            json!({"model": "m", "reasoning": {"effort": "low", "summary": "auto"}})
+        );
+        let unchanged = body.clone();
+        assert_eq!(
+            adjust_refused_effort(&mut body, &error),
+            None,
+            "low is allowed"
+        );
+        assert_eq!(body, unchanged);
     }
 }

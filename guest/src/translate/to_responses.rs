@@ -93,7 +93,7 @@ pub fn translate_request_with(
         Some(Value::String(_)) | None => return Err(invalid("`model` is required")),
         Some(_) => return Err(invalid("`model` must be a string")),
     };
-    let stream = optional_bool(&request, "stream")?.unwrap_or(false);
+    let stream = params::optional_bool(&request, "stream")?.unwrap_or(false);
     let messages = match request.get("messages") {
         Some(Value::Array(messages)) if !messages.is_empty() => messages,
         Some(Value::Array(_)) | None => {
@@ -125,36 +125,6 @@ pub fn translate_request_json(body: &str) -> Result<String, String> {
     translate_request(body.as_bytes())
         .map(|t| t.body.to_string())
         .map_err(|e| e.to_string())
-}
-
-fn optional_bool(request: &Map<String, Value>, name: &str) -> Result<Option<bool>, GatewayError> {
-    match request.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Bool(b)) => Ok(Some(*b)),
-        Some(_) => Err(invalid(format!("`{name}` must be true or false"))),
-    }
-}
-
-fn optional_str<'a>(
-    request: &'a Map<String, Value>,
-    name: &str,
-) -> Result<Option<&'a str>, GatewayError> {
-    match request.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(_) => Err(invalid(format!("`{name}` must be a string"))),
-    }
-}
-
-fn optional_u64(request: &Map<String, Value>, name: &str) -> Result<Option<u64>, GatewayError> {
-    match request.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(value) => value
-            .as_u64()
-            .filter(|n| *n > 0)
-            .map(Some)
-            .ok_or_else(|| invalid(format!("`{name}` must be a positive whole number"))),
-    }
 }
 
 #[cfg(test)]

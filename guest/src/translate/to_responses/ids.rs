@@ -17,8 +17,9 @@ pub fn ulid_like(seed: &str) -> String {
     let bits = (u128::from(high) << 64) | u128::from(low);
     (0..20)
         .map(|i| {
-            let index = (bits >> (95 - 5 * i)) & 0x1f;
-            char::from(CROCKFORD[index as usize])
+            // Five bits: always below 32, the alphabet's length.
+            let index = ((bits >> (95 - 5 * i)) & 0x1f) as usize;
+            char::from(CROCKFORD.get(index).copied().unwrap_or(b'0'))
         })
         .collect()
 }

@@ -180,8 +180,8 @@ fn replayed_assistant_items(text: &str, replay: &Replay, items: &mut Vec<Value>)
                     }
                     let mut message = json!({"type": "message", "role": "assistant",
                         "content": [{"type": "output_text", "text": text}]});
-                    if let Some(phase) = phase {
-                        message["phase"] = Value::String(phase);
+                    if let (Some(phase), Some(fields)) = (phase, message.as_object_mut()) {
+                        fields.insert("phase".into(), Value::String(phase));
                     }
                     items.push(message);
                 }

@@ -3,8 +3,8 @@
 //! Each parameter has one function; each reads the Chat Completions request and writes
 //! the Responses body. `null` is treated as absent and never sent.
 
+use super::invalid;
 use super::tools::{translate_tool_choice, translate_tools, web_search_tool};
-use super::{invalid, optional_bool, optional_str, optional_u64};
 use crate::errors::GatewayError;
 use serde_json::{Map, Value, json};
 
@@ -128,6 +128,17 @@ fn output_limit(request: &Request, out: &mut Body) -> Result<(), GatewayError> {
         }
     }
     Ok(())
+}
+
+fn optional_u64(request: &Request, name: &str) -> Result<Option<u64>, GatewayError> {
+    match request.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(value) => value
+            .as_u64()
+            .filter(|n| *n > 0)
+            .map(Some)
+            .ok_or_else(|| invalid(format!("`{name}` must be a positive whole number"))),
+    }
 }
 
 /// `top_logprobs` is the Responses field; `logprobs: false` switches it off.
@@ -515,4 +526,23 @@ fn is_string_array(value: &Value) -> bool {
     value
         .as_array()
         .is_some_and(|list| list.iter().all(Value::is_string))
+}
+
+// Optional fields of the request, read the same way by every step above (and for
+// `stream`): absent or `null` is `None`, a value of the wrong type names the field.
+
+pub(super) fn optional_bool(request: &Request, name: &str) -> Result<Option<bool>, GatewayError> {
+    match request.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(_) => Err(invalid(format!("`{name}` must be true or false"))),
+    }
+}
+
+fn optional_str<'a>(request: &'a Request, name: &str) -> Result<Option<&'a str>, GatewayError> {
+    match request.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(invalid(format!("`{name}` must be a string"))),
+    }
 }
