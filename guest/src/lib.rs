@@ -13,6 +13,7 @@ pub mod intake;
 pub mod logline;
 pub mod markers;
 pub mod openai;
+pub mod responses;
 pub mod retry;
 pub mod routes;
 pub mod settings;
