@@ -6,6 +6,7 @@
 use arbitrary::{Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
 use orpipe_fuzz::{object, value, word};
+use orpipe_guest::openai::Frames;
 use orpipe_guest::translate::to_chunks::{ChunkTranslator, StreamContext};
 use serde_json::Value;
 
@@ -84,11 +85,12 @@ fuzz_target!(|payloads: Payloads| {
         error_id: "00000000000000f2".into(),
         timestamp: "2026-01-01T00:00:00Z".into(),
     });
-    let mut frames = Vec::new();
+    let mut out = Frames::default();
     for payload in &payloads.0 {
-        frames.extend(translator.on_data(payload));
+        translator.on_data(payload, &mut out);
     }
-    frames.extend(translator.finish());
+    translator.finish(&mut out);
+    let frames = out.to_strings();
     for frame in &frames {
         assert!(
             frame.starts_with("data: ") && frame.ends_with("\n\n"),

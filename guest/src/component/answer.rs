@@ -11,10 +11,11 @@ use super::{RequestCtx, artifacts, log, random_id};
 use crate::errors::GatewayError;
 use crate::errors::cards::CardTemplates;
 use crate::logline::Level;
+use crate::openai::Frames;
 use crate::settings::Deadlines;
 use crate::sse::{SseDecoder, SseEvent};
 use crate::translate::to_chunks::{ChunkTranslator, StreamContext};
-use crate::translate::to_completion::{completion_from_response, usage_of};
+use crate::translate::to_completion::completion_from_response;
 use serde_json::json;
 
 /// Largest non-streaming upstream answer accepted.
@@ -72,7 +73,7 @@ pub(super) fn stream_answer(
     }
     let mut decoder = SseDecoder::new();
     let mut outcome = "completed";
-    let mut frames = String::new();
+    let mut frames = Frames::default();
     let mut last_bytes_ms = ctx.elapsed_ms();
     'read: loop {
         let bytes = match response.body.read() {
@@ -97,13 +98,14 @@ pub(super) fn stream_answer(
                 if matches!(error, GatewayError::UpstreamTimeout(_))
                     || silent_ms >= deadlines.idle.as_secs_f64() * 1000.0 * 0.9
                 {
-                    frames.extend(translator.abort(
+                    translator.abort(
                         "upstream_timeout",
                         &format!(
                             "OpenRouter sent nothing for {} seconds, so the answer was cut off",
                             deadlines.idle.as_secs()
                         ),
-                    ));
+                        &mut frames,
+                    );
                 }
                 outcome = "interrupted";
                 break;
@@ -118,20 +120,21 @@ pub(super) fn stream_answer(
                     ("deadline_secs", json!(deadlines.total.as_secs())),
                 ],
             );
-            frames.extend(translator.abort(
+            translator.abort(
                 "deadline_exceeded",
                 &format!(
                     "the answer took longer than the {}-second limit for one request",
                     deadlines.total.as_secs()
                 ),
-            ));
+                &mut frames,
+            );
             outcome = "interrupted";
             break;
         }
         decoder.push(&bytes);
         loop {
             match decoder.next_event() {
-                Ok(Some(SseEvent::Data(data))) => frames.extend(translator.on_data(&data)),
+                Ok(Some(SseEvent::Data(data))) => translator.on_data(&data, &mut frames),
                 Ok(Some(SseEvent::Done)) => {
                     flush(&mut writer, &mut frames).ok();
                     break 'read;
@@ -160,9 +163,9 @@ pub(super) fn stream_answer(
     }
     if outcome != "client_gone" {
         if let Some(SseEvent::Data(data)) = decoder.finish() {
-            frames.extend(translator.on_data(&data));
+            translator.on_data(&data, &mut frames);
         }
-        frames.extend(translator.finish());
+        translator.finish(&mut frames);
         // Stored before `[DONE]` goes out: a client may send its next turn at once.
         if let (Some(session), Some(capture)) = (session, translator.take_capture()) {
             session.store(ctx, capture.into_captured());
@@ -196,7 +199,7 @@ pub(super) fn stream_answer(
     );
 }
 
-fn flush(writer: &mut ResponseWriter, frames: &mut String) -> Result<(), http_io::ClientGone> {
+fn flush(writer: &mut ResponseWriter, frames: &mut Frames) -> Result<(), http_io::ClientGone> {
     if frames.is_empty() {
         return Ok(());
     }
@@ -228,16 +231,15 @@ pub(super) fn whole_answer(
             if let (Some(session), Some(capture)) = (session, capture) {
                 session.store(ctx, capture.into_captured());
             }
-            let parsed: Option<serde_json::Value> = serde_json::from_str(&completion).ok();
             settle(breaker, "completed");
-            http_io::respond_json(out, 200, &completion);
-            let usage = parsed.as_ref().and_then(usage_of);
-            let id = parsed
-                .as_ref()
-                .and_then(|c| c.get("id"))
-                .and_then(|v| v.as_str())
-                .map(str::to_owned);
-            record_usage(ctx, &model, id, "completed", usage.as_ref());
+            http_io::respond_json(out, 200, &completion.to_json());
+            record_usage(
+                ctx,
+                &model,
+                Some(completion.id.clone()),
+                "completed",
+                completion.usage.as_ref(),
+            );
         }
         // An unreadable or broken whole answer counts like any other upstream failure.
         Err(error) => fail_before_first_byte(ctx, out, &error, breaker),

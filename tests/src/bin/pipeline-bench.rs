@@ -7,6 +7,7 @@
 use std::time::{Duration, Instant};
 
 use clap::Parser;
+use orpipe_guest::openai::Frames;
 use orpipe_guest::sse::{SseDecoder, SseEvent};
 use orpipe_guest::translate::to_chunks::{ChunkTranslator, StreamContext};
 use orpipe_testkit::harness::process_cpu;
@@ -79,6 +80,7 @@ fn run_once(transcript: &[u8], pieces: &[usize]) -> usize {
         timestamp: "2026-12-02T00:00:00Z".into(),
     });
     let mut out = 0;
+    let mut frames = Frames::default();
     let mut rest = transcript;
     for &size in pieces {
         let (piece, tail) = rest.split_at(size.min(rest.len()));
@@ -86,22 +88,17 @@ fn run_once(transcript: &[u8], pieces: &[usize]) -> usize {
         decoder.push(piece);
         while let Ok(Some(event)) = decoder.next_event() {
             if let SseEvent::Data(data) = event {
-                out += translator
-                    .on_data(&data)
-                    .iter()
-                    .map(String::len)
-                    .sum::<usize>();
+                translator.on_data(&data, &mut frames);
             }
         }
+        out += frames.as_bytes().len();
+        frames.clear();
     }
     if let Some(SseEvent::Data(data)) = decoder.finish() {
-        out += translator
-            .on_data(&data)
-            .iter()
-            .map(String::len)
-            .sum::<usize>();
+        translator.on_data(&data, &mut frames);
     }
-    out + translator.finish().iter().map(String::len).sum::<usize>()
+    translator.finish(&mut frames);
+    out + frames.as_bytes().len()
 }
 
 /// Read sizes between 1 and 4 KiB from a fixed sequence, covering `len` bytes.
