@@ -5,7 +5,7 @@
 
 use arbitrary::{Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
-use orpipe_fuzz::{object, value, word};
+use orpipe_fuzz::{object, usage, value, word};
 use orpipe_guest::openai::Frames;
 use orpipe_guest::translate::to_chunks::{ChunkTranslator, StreamContext};
 use serde_json::Value;
@@ -57,7 +57,11 @@ fn event(u: &mut Unstructured<'_>) -> arbitrary::Result<Value> {
         event.insert("item".into(), Value::Object(item));
     }
     if u.ratio(1, 4)? {
-        event.insert("response".into(), Value::Object(object(u, 3)?));
+        let mut response = object(u, 3)?;
+        if u.ratio(1, 2)? {
+            response.insert("usage".into(), usage(u)?);
+        }
+        event.insert("response".into(), Value::Object(response));
     }
     Ok(Value::Object(event))
 }

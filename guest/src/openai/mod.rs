@@ -52,7 +52,9 @@ impl From<&ResponseUsage> for Usage {
         Self {
             prompt_tokens,
             completion_tokens,
-            total_tokens: count(&usage.total_tokens).unwrap_or(prompt_tokens + completion_tokens),
+            // Counts come from upstream: a sum near u64::MAX saturates, never overflows.
+            total_tokens: count(&usage.total_tokens)
+                .unwrap_or(prompt_tokens.saturating_add(completion_tokens)),
             cached_tokens: detail(&usage.input_tokens_details, |d| &d.cached_tokens),
             reasoning_tokens: detail(&usage.output_tokens_details, |d| &d.reasoning_tokens),
             cost: valid(&usage.cost).copied(),
@@ -172,6 +174,25 @@ mod tests {
             Usage::from_responses(&json!({"input_tokens": 2, "output_tokens": 3})).expect("usage");
         assert_eq!((partial.total_tokens, partial.cost), (5, None));
         assert!(partial.to_openai().get("cost").is_none());
+    }
+
+    #[test]
+    fn token_counts_near_the_top_of_u64_saturate_instead_of_overflowing() {
+        let usage = Usage::from_responses(&json!({
+            "input_tokens": u64::MAX - 1, "output_tokens": 5,
+            "input_tokens_details": {"cached_tokens": u64::MAX},
+            "output_tokens_details": {"reasoning_tokens": u64::MAX}
+        }))
+        .expect("usage");
+        assert_eq!(usage.total_tokens, u64::MAX);
+        assert_eq!(usage.prompt_tokens, u64::MAX - 1);
+        assert_eq!(usage.cached_tokens, u64::MAX);
+        // Past u64 the count is not a count: it reads as absent.
+        let beyond = Usage::from_responses(
+            &json!({"input_tokens": 18446744073709551616.0_f64, "output_tokens": 1}),
+        )
+        .expect("usage");
+        assert_eq!((beyond.prompt_tokens, beyond.total_tokens), (0, 1));
     }
 
     #[test]
