@@ -12,8 +12,8 @@ use crate::errors::GatewayError;
 use crate::errors::cards::CardTemplates;
 use crate::logline::Level;
 use crate::openai::Frames;
+use crate::pipeline::{StreamPipeline, Upstream};
 use crate::settings::Deadlines;
-use crate::sse::{SseDecoder, SseEvent};
 use crate::translate::to_chunks::{ChunkTranslator, StreamContext};
 use crate::translate::to_completion::completion_from_response;
 use serde_json::json;
@@ -71,11 +71,11 @@ pub(super) fn stream_answer(
     if let Some(session) = session {
         translator = translator.with_capture(session.capture());
     }
-    let mut decoder = SseDecoder::new();
+    let mut pipeline = StreamPipeline::new(translator);
     let mut outcome = "completed";
     let mut frames = Frames::default();
     let mut last_bytes_ms = ctx.elapsed_ms();
-    'read: loop {
+    loop {
         let bytes = match response.body.read() {
             Ok(Some(bytes)) => {
                 last_bytes_ms = ctx.elapsed_ms();
@@ -98,14 +98,13 @@ pub(super) fn stream_answer(
                 if matches!(error, GatewayError::UpstreamTimeout(_))
                     || silent_ms >= deadlines.idle.as_secs_f64() * 1000.0 * 0.9
                 {
-                    translator.abort(
+                    frames.append(&mut pipeline.abort(
                         "upstream_timeout",
                         &format!(
                             "OpenRouter sent nothing for {} seconds, so the answer was cut off",
                             deadlines.idle.as_secs()
                         ),
-                        &mut frames,
-                    );
+                    ));
                 }
                 outcome = "interrupted";
                 break;
@@ -120,57 +119,49 @@ pub(super) fn stream_answer(
                     ("deadline_secs", json!(deadlines.total.as_secs())),
                 ],
             );
-            translator.abort(
+            frames.append(&mut pipeline.abort(
                 "deadline_exceeded",
                 &format!(
                     "the answer took longer than the {}-second limit for one request",
                     deadlines.total.as_secs()
                 ),
-                &mut frames,
-            );
+            ));
             outcome = "interrupted";
             break;
         }
-        decoder.push(&bytes);
-        loop {
-            match decoder.next_event() {
-                Ok(Some(SseEvent::Data(data))) => translator.on_data(&data, &mut frames),
-                Ok(Some(SseEvent::Done)) => {
-                    flush(&mut writer, &mut frames).ok();
-                    break 'read;
-                }
-                Ok(Some(SseEvent::Comment)) => {}
-                Ok(None) => break,
-                Err(error) => {
-                    log::emit(
-                        Level::Warn,
-                        "upstream event rejected",
-                        &[
-                            ("request_id", json!(ctx.request_id)),
-                            ("error", json!(error.to_string())),
-                        ],
-                    );
-                    outcome = "interrupted";
-                    break 'read;
-                }
+        frames.append(&mut pipeline.push(&bytes));
+        let upstream_ended = match pipeline.upstream() {
+            Upstream::Open => false,
+            Upstream::Ended => true,
+            Upstream::Rejected(error) => {
+                log::emit(
+                    Level::Warn,
+                    "upstream event rejected",
+                    &[
+                        ("request_id", json!(ctx.request_id)),
+                        ("error", json!(error.to_string())),
+                    ],
+                );
+                outcome = "interrupted";
+                break;
             }
-        }
+        };
         // One write per upstream read: every frame translated from it goes out now.
         if flush(&mut writer, &mut frames).is_err() {
             outcome = "client_gone";
             break;
         }
+        if upstream_ended {
+            break;
+        }
     }
     if outcome != "client_gone" {
-        if let Some(SseEvent::Data(data)) = decoder.finish() {
-            translator.on_data(&data, &mut frames);
-        }
-        translator.finish(&mut frames);
+        frames.append(&mut pipeline.finish());
         // Stored before `[DONE]` goes out: a client may send its next turn at once.
-        if let (Some(session), Some(capture)) = (session, translator.take_capture()) {
+        if let (Some(session), Some(capture)) = (session, pipeline.take_capture()) {
             session.store(ctx, capture.into_captured());
         }
-        let failed_in_stream = outcome == "completed" && translator.failure().is_some();
+        let failed_in_stream = outcome == "completed" && pipeline.failure().is_some();
         settle(
             breaker,
             if failed_in_stream {
@@ -186,14 +177,14 @@ pub(super) fn stream_answer(
     // Dropping the upstream body first tells the host to stop reading from OpenRouter.
     drop(response);
     writer.finish();
-    if outcome == "completed" && translator.failure().is_some() {
+    if outcome == "completed" && pipeline.failure().is_some() {
         outcome = "upstream_error";
     }
-    let usage = translator.usage().cloned();
+    let usage = pipeline.usage().cloned();
     record_usage(
         ctx,
         &model,
-        translator.response_id().map(str::to_owned),
+        pipeline.response_id().map(str::to_owned),
         outcome,
         usage.as_ref(),
     );

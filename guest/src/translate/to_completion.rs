@@ -195,29 +195,17 @@ mod tests {
 
     /// Joins what a client would assemble from a translated stream.
     fn assembled_from_stream(body: &str) -> (Value, Option<Value>) {
-        use crate::sse::{SseDecoder, SseEvent};
+        use crate::pipeline::StreamPipeline;
         use crate::translate::to_chunks::{ChunkTranslator, StreamContext};
-        let mut decoder = SseDecoder::new();
-        decoder.push(body.as_bytes());
-        let mut translator = ChunkTranslator::new(StreamContext {
+        let mut pipeline = StreamPipeline::new(ChunkTranslator::new(StreamContext {
             model: "client/model".into(),
             created: 9,
             fallback_id: "chatcmpl-fallback".into(),
             error_id: "e".into(),
             timestamp: "t".into(),
-        });
-        let mut out = crate::openai::Frames::default();
-        let mut events = Vec::new();
-        while let Some(event) = decoder.next_event().expect("no oversize event") {
-            events.push(event);
-        }
-        events.extend(decoder.finish());
-        for event in events {
-            if let SseEvent::Data(data) = event {
-                translator.on_data(&data, &mut out);
-            }
-        }
-        translator.finish(&mut out);
+        }));
+        let mut out = pipeline.push(body.as_bytes());
+        out.append(&mut pipeline.finish());
         let frames = out.to_strings();
         let (mut content, mut reasoning, mut finish, mut usage) =
             (String::new(), String::new(), Value::Null, None);

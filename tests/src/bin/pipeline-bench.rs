@@ -1,5 +1,5 @@
-//! The guest's answer pipeline alone, natively: a 10,000-event Responses stream through the
-//! SSE decoder and the chunk translator, fed in network-sized pieces. Prints events per
+//! The guest's answer pipeline alone, natively: a 10,000-event Responses stream through
+//! `StreamPipeline` (SSE decoder and chunk translator), fed in network-sized pieces. Prints events per
 //! CPU-second (this process's CPU time) and per wall-second; asserts nothing.
 //!
 //! `cargo build --release -p orpipe-testkit --bin pipeline-bench && target/release/pipeline-bench`
@@ -7,8 +7,7 @@
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use orpipe_guest::openai::Frames;
-use orpipe_guest::sse::{SseDecoder, SseEvent};
+use orpipe_guest::pipeline::StreamPipeline;
 use orpipe_guest::translate::to_chunks::{ChunkTranslator, StreamContext};
 use orpipe_testkit::harness::process_cpu;
 use serde_json::json;
@@ -68,37 +67,24 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Runs the transcript through a fresh decoder and translator, one `push` per piece, as the
-/// component does per upstream read; returns the bytes of frames produced.
+/// Runs the transcript through a fresh pipeline, one `push` per piece, as the component
+/// does per upstream read; returns the bytes of frames produced.
 fn run_once(transcript: &[u8], pieces: &[usize]) -> usize {
-    let mut decoder = SseDecoder::new();
-    let mut translator = ChunkTranslator::new(StreamContext {
+    let mut pipeline = StreamPipeline::new(ChunkTranslator::new(StreamContext {
         model: "client/model".into(),
         created: 1,
         fallback_id: "chatcmpl-bench".into(),
         error_id: "00000000000000b1".into(),
         timestamp: "2026-12-02T00:00:00Z".into(),
-    });
+    }));
     let mut out = 0;
-    let mut frames = Frames::default();
     let mut rest = transcript;
     for &size in pieces {
         let (piece, tail) = rest.split_at(size.min(rest.len()));
         rest = tail;
-        decoder.push(piece);
-        while let Ok(Some(event)) = decoder.next_event() {
-            if let SseEvent::Data(data) = event {
-                translator.on_data(&data, &mut frames);
-            }
-        }
-        out += frames.as_bytes().len();
-        frames.clear();
+        out += pipeline.push(piece).as_bytes().len();
     }
-    if let Some(SseEvent::Data(data)) = decoder.finish() {
-        translator.on_data(&data, &mut frames);
-    }
-    translator.finish(&mut frames);
-    out + frames.as_bytes().len()
+    out + pipeline.finish().as_bytes().len()
 }
 
 /// Read sizes between 1 and 4 KiB from a fixed sequence, covering `len` bytes.

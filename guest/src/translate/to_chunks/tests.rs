@@ -1,6 +1,6 @@
 use super::*;
 use crate::openai::DONE_FRAME;
-use crate::sse::{SseDecoder, SseEvent};
+use crate::pipeline::StreamPipeline;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
@@ -14,7 +14,7 @@ macro_rules! fixture {
     };
 }
 
-/// Runs a whole upstream body through decoder and translator, fed in `piece`-byte reads.
+/// Runs a whole upstream body through the stream pipeline, fed in `piece`-byte reads.
 fn translate(body: &str, piece: usize) -> Vec<String> {
     translate_capturing(body, piece, None).0
 }
@@ -24,7 +24,6 @@ fn translate_capturing(
     piece: usize,
     capture: Option<Capture>,
 ) -> (Vec<String>, Option<Capture>) {
-    let mut decoder = SseDecoder::new();
     let mut translator = ChunkTranslator::new(StreamContext {
         model: "client/model".into(),
         created: 1,
@@ -35,21 +34,13 @@ fn translate_capturing(
     if let Some(capture) = capture {
         translator = translator.with_capture(capture);
     }
+    let mut pipeline = StreamPipeline::new(translator);
     let mut frames = Frames::default();
     for chunk in body.as_bytes().chunks(piece) {
-        decoder.push(chunk);
-        while let Some(event) = decoder.next_event().expect("no oversize event") {
-            match event {
-                SseEvent::Data(data) => translator.on_data(&data, &mut frames),
-                SseEvent::Done | SseEvent::Comment => {}
-            }
-        }
+        frames.append(&mut pipeline.push(chunk));
     }
-    if let Some(SseEvent::Data(data)) = decoder.finish() {
-        translator.on_data(&data, &mut frames);
-    }
-    translator.finish(&mut frames);
-    (frames.to_strings(), translator.take_capture())
+    frames.append(&mut pipeline.finish());
+    (frames.to_strings(), pipeline.take_capture())
 }
 
 #[test]
