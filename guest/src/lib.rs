@@ -14,6 +14,7 @@ pub mod intake;
 pub mod logline;
 pub mod markers;
 pub mod openai;
+pub mod outcome;
 pub mod pipeline;
 pub mod responses;
 pub mod retry;

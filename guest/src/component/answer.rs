@@ -3,8 +3,8 @@
 //! Nothing buffers a whole streamed answer.
 
 use super::breaker::UserBreaker;
-use super::chat::{fail_before_first_byte, log_internal, record_usage, settle};
 use super::http_io::{self, ReadError, ResponseWriter};
+use super::outcome::{Finished, fail_before_first_byte, log_internal, record_usage, settle};
 use super::upstream::{self, UpstreamResponse};
 use super::wasi::http::types::ResponseOutparam;
 use super::{RequestCtx, artifacts, log, random_id};
@@ -12,6 +12,7 @@ use crate::errors::GatewayError;
 use crate::errors::cards::CardTemplates;
 use crate::logline::Level;
 use crate::openai::Frames;
+use crate::outcome::Outcome;
 use crate::pipeline::{StreamPipeline, Upstream};
 use crate::settings::Deadlines;
 use crate::translate::to_chunks::{ChunkTranslator, StreamContext};
@@ -72,7 +73,7 @@ pub(super) fn stream_answer(
         translator = translator.with_capture(session.capture());
     }
     let mut pipeline = StreamPipeline::new(translator);
-    let mut outcome = "completed";
+    let mut outcome = Outcome::Completed;
     let mut frames = Frames::default();
     let mut last_bytes_ms = ctx.elapsed_ms();
     loop {
@@ -106,7 +107,7 @@ pub(super) fn stream_answer(
                         ),
                     ));
                 }
-                outcome = "interrupted";
+                outcome = Outcome::Interrupted;
                 break;
             }
         };
@@ -126,7 +127,7 @@ pub(super) fn stream_answer(
                     deadlines.total.as_secs()
                 ),
             ));
-            outcome = "interrupted";
+            outcome = Outcome::Interrupted;
             break;
         }
         frames.append(&mut pipeline.push(&bytes));
@@ -142,51 +143,45 @@ pub(super) fn stream_answer(
                         ("error", json!(error.to_string())),
                     ],
                 );
-                outcome = "interrupted";
+                outcome = Outcome::Interrupted;
                 break;
             }
         };
         // One write per upstream read: every frame translated from it goes out now.
         if flush(&mut writer, &mut frames).is_err() {
-            outcome = "client_gone";
+            outcome = Outcome::ClientGone;
             break;
         }
         if upstream_ended {
             break;
         }
     }
-    if outcome != "client_gone" {
+    if outcome != Outcome::ClientGone {
         frames.append(&mut pipeline.finish());
         // Stored before `[DONE]` goes out: a client may send its next turn at once.
         if let (Some(session), Some(capture)) = (session, pipeline.take_capture()) {
             session.store(ctx, capture.into_captured());
         }
-        let failed_in_stream = outcome == "completed" && pipeline.failure().is_some();
-        settle(
-            breaker,
-            if failed_in_stream {
-                "upstream_error"
-            } else {
-                outcome
-            },
-        );
+        if outcome == Outcome::Completed && pipeline.failure().is_some() {
+            outcome = Outcome::UpstreamError;
+        }
+        settle(breaker, outcome);
         if flush(&mut writer, &mut frames).is_err() {
-            outcome = "client_gone";
+            outcome = Outcome::ClientGone;
         }
     }
     // Dropping the upstream body first tells the host to stop reading from OpenRouter.
     drop(response);
     writer.finish();
-    if outcome == "completed" && pipeline.failure().is_some() {
-        outcome = "upstream_error";
-    }
-    let usage = pipeline.usage().cloned();
     record_usage(
         ctx,
-        &model,
-        pipeline.response_id().map(str::to_owned),
-        outcome,
-        usage.as_ref(),
+        Finished {
+            model: &model,
+            response_id: pipeline.response_id().map(str::to_owned),
+            outcome,
+            usage: pipeline.usage(),
+            unreadable_events: pipeline.unreadable_events(),
+        },
     );
 }
 
@@ -222,14 +217,17 @@ pub(super) fn whole_answer(
             if let (Some(session), Some(capture)) = (session, capture) {
                 session.store(ctx, capture.into_captured());
             }
-            settle(breaker, "completed");
+            settle(breaker, Outcome::Completed);
             http_io::respond_json(out, 200, &completion.to_json());
             record_usage(
                 ctx,
-                &model,
-                Some(completion.id.clone()),
-                "completed",
-                completion.usage.as_ref(),
+                Finished {
+                    model: &model,
+                    response_id: Some(completion.id.clone()),
+                    outcome: Outcome::Completed,
+                    usage: completion.usage.as_ref(),
+                    unreadable_events: 0,
+                },
             );
         }
         // An unreadable or broken whole answer counts like any other upstream failure.

@@ -14,6 +14,7 @@ mod jobs;
 mod kv;
 mod log;
 mod models;
+mod outcome;
 mod retries;
 mod sql;
 mod upstream;
