@@ -193,7 +193,7 @@ impl SseDecoder {
     /// Splits one line (without its terminator) off the unconsumed bytes: its range.
     fn take_line(&mut self) -> Option<Range<usize>> {
         let unscanned = self.buf.get(self.scan_from..)?;
-        let Some(offset) = unscanned.iter().position(|&b| b == b'\n' || b == b'\r') else {
+        let Some(offset) = memchr::memchr2(b'\n', b'\r', unscanned) else {
             self.scan_from = self.buf.len();
             return None;
         };
@@ -261,7 +261,13 @@ impl SseDecoder {
     }
 
     fn lossy(&self, range: Range<usize>) -> Cow<'_, str> {
-        String::from_utf8_lossy(self.buf.get(range).unwrap_or_default())
+        let bytes = self.buf.get(range).unwrap_or_default();
+        // `from_utf8` checks whole words of ASCII at a time; the lossy path is for the
+        // rare invalid payload.
+        match std::str::from_utf8(bytes) {
+            Ok(text) => Cow::Borrowed(text),
+            Err(_) => String::from_utf8_lossy(bytes),
+        }
     }
 
     /// Ends the event under construction; nothing when it has no `data:` line.

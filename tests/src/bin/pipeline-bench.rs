@@ -19,7 +19,7 @@ struct Args {
     #[arg(long, default_value_t = 10_000)]
     events: usize,
     /// Times the whole transcript goes through a fresh pipeline.
-    #[arg(long, default_value_t = 40)]
+    #[arg(long, default_value_t = 200)]
     iterations: usize,
 }
 
