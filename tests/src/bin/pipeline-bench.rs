@@ -149,7 +149,7 @@ fn transcript(events: usize) -> Vec<u8> {
         body.push_str("data: ");
         body.push_str(&event.to_string());
         body.push_str("\n\n");
-        if sequence % 500 == 0 {
+        if sequence.is_multiple_of(500) {
             body.push_str(": \n\n");
         }
     };
