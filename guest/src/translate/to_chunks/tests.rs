@@ -531,3 +531,37 @@ fn unknown_events_and_garbage_payloads_are_skipped() {
     assert!(on_data("[1,2]").is_empty());
     assert_eq!(translator.unreadable_events(), 2);
 }
+
+#[test]
+fn known_events_of_another_shape_are_skipped_and_counted_never_fatal() {
+    let body = [
+        r#"data: {"type":"response.created","response":{"id":"gen-odd","output":[]}}"#,
+        r#"data: {"type":"response.output_item.added","output_index":0,"item":{"type":"message","content":[]}}"#,
+        r#"data: {"type":"response.output_text.delta","output_index":0,"delta":"Hel"}"#,
+        r#"data: {"type":"response.output_text.delta","output_index":0,"delta":7}"#,
+        r#"data: {"type":"response.reasoning_text.delta","output_index":0,"delta":{"text":"x"}}"#,
+        r#"data: {"type":"response.output_text.delta","output_index":"zero","delta":"lo"}"#,
+        r#"data: {"type":"response.completed","response":{"id":"gen-odd","usage":"lots"}}"#,
+    ]
+    .join("\n\n");
+    let mut pipeline = StreamPipeline::new(ChunkTranslator::new(StreamContext {
+        model: "m".into(),
+        created: 1,
+        fallback_id: "f".into(),
+        error_id: "e".into(),
+        timestamp: "t".into(),
+    }));
+    let mut frames = pipeline.push(body.as_bytes());
+    frames.append(&mut pipeline.finish());
+    let chunks = chunks(&frames.to_strings());
+    assert_eq!(joined(&chunks, "content"), "Hello");
+    assert_eq!(joined(&chunks, "reasoning_content"), "");
+    assert_eq!(finish_reasons(&chunks), ["stop"]);
+    assert!(
+        usage_chunks(&chunks).is_empty(),
+        "usage of another shape is none"
+    );
+    assert!(chunks.iter().all(|c| c.get("error").is_none()));
+    assert_eq!(pipeline.unreadable_events(), 2);
+    assert_eq!(pipeline.failure(), None);
+}
