@@ -61,9 +61,7 @@ pub enum StreamEvent<'a> {
 /// An event carrying the response object (lifecycle events).
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct ResponseEvent {
-    #[serde(default)]
     pub response: Option<Lenient<Response>>,
-    #[serde(default)]
     pub error: Option<Lenient<ErrorBody>>,
 }
 
@@ -71,54 +69,42 @@ pub struct ResponseEvent {
 /// failed `response` (API.md §5.4).
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct ErrorEvent {
-    #[serde(default)]
     pub code: Option<Lenient<ErrorCode>>,
-    #[serde(default)]
     pub message: Option<Lenient<String>>,
-    #[serde(default)]
     pub error: Option<Lenient<ErrorBody>>,
-    #[serde(default)]
     pub response: Option<Lenient<Response>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct ItemEvent {
-    #[serde(default)]
     pub output_index: Option<Lenient<u64>>,
     /// Verbatim, as artifacts keep it; [`super::OutputItem::of`] reads it.
     #[serde(default)]
     pub item: Value,
-    #[serde(default)]
     pub error: Option<Lenient<ErrorBody>>,
 }
 
 /// A text, refusal, reasoning, summary or arguments delta.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct DeltaEvent<'a> {
-    #[serde(default)]
     pub output_index: Option<Lenient<u64>>,
-    #[serde(default)]
     pub summary_index: Option<Lenient<u64>>,
     /// Borrowed from the SSE buffer unless it holds escapes.
     #[serde(borrow, default)]
     pub delta: Cow<'a, str>,
-    #[serde(default)]
     pub error: Option<Lenient<ErrorBody>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct AnnotationEvent {
-    #[serde(default)]
     pub annotation: Option<Lenient<Annotation>>,
-    #[serde(default)]
     pub error: Option<Lenient<ErrorBody>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct PartEvent<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow)]
     pub part: Option<Lenient<Part<'a>>>,
-    #[serde(default)]
     pub error: Option<Lenient<ErrorBody>>,
 }
 

@@ -45,7 +45,6 @@ pub struct Message<'a> {
     #[serde(borrow, default)]
     pub content: LenientList<Part<'a>>,
     /// `commentary` / `final_answer` on GPT-5.x messages.
-    #[serde(default)]
     pub phase: Option<Lenient<String>>,
 }
 
@@ -127,7 +126,6 @@ pub struct Reasoning<'a> {
     #[serde(borrow, default)]
     pub content: LenientList<Part<'a>>,
     /// Opaque; replayed as it came (API.md §3.4).
-    #[serde(default)]
     pub encrypted_content: Option<Lenient<Cow<'a, str>>>,
 }
 
@@ -177,18 +175,12 @@ pub enum Annotation {
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 pub struct UrlCitation {
-    #[serde(default)]
     pub url: Option<Lenient<String>>,
-    #[serde(default)]
     pub title: Option<Lenient<String>>,
-    #[serde(default)]
     pub start_index: Option<Lenient<u64>>,
-    #[serde(default)]
     pub end_index: Option<Lenient<u64>>,
-    #[serde(default)]
     pub content: Option<Lenient<String>>,
     /// Some producers nest the fields as in the Chat Completions form already.
-    #[serde(default)]
     pub url_citation: Option<Lenient<Box<UrlCitation>>>,
 }
 

@@ -5,6 +5,10 @@
 //! an unknown event or item type is `Unknown`, and a field of an unexpected shape reads as
 //! absent ([`Lenient`]) where the rest of the value is still useful. Whole items stay
 //! `serde_json::Value`s ([`OutputItem::of`] reads one) because artifacts keep them verbatim.
+//!
+//! Convention: `Option` fields carry no `#[serde(default)]` (a missing `Option` reads as
+//! `None` anyway). With it, serde would also read a struct from a list, `"error": []`
+//! included, where upstream data must only count as an object when it is one.
 
 mod events;
 mod items;

@@ -7,18 +7,12 @@ use serde_json::Value;
 
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct Response {
-    #[serde(default)]
     pub id: Option<Lenient<String>>,
-    #[serde(default)]
     pub status: Option<Lenient<Status>>,
     /// The items, verbatim: artifacts store them as they came.
-    #[serde(default)]
     pub output: Option<Lenient<Vec<Value>>>,
-    #[serde(default)]
     pub usage: Option<Lenient<ResponseUsage>>,
-    #[serde(default)]
     pub error: Option<Lenient<ErrorBody>>,
-    #[serde(default)]
     pub incomplete_details: Option<Lenient<IncompleteDetails>>,
 }
 
@@ -37,41 +31,30 @@ pub enum Status {
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 pub struct IncompleteDetails {
-    #[serde(default)]
     pub reason: Option<Lenient<String>>,
 }
 
 /// `usage` (API.md §3.5). Counts of another shape read as absent (zero).
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 pub struct ResponseUsage {
-    #[serde(default)]
     pub input_tokens: Option<Lenient<u64>>,
-    #[serde(default)]
     pub output_tokens: Option<Lenient<u64>>,
-    #[serde(default)]
     pub total_tokens: Option<Lenient<u64>>,
-    #[serde(default)]
     pub input_tokens_details: Option<Lenient<TokenDetails>>,
-    #[serde(default)]
     pub output_tokens_details: Option<Lenient<TokenDetails>>,
-    #[serde(default)]
     pub cost: Option<Lenient<f64>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 pub struct TokenDetails {
-    #[serde(default)]
     pub cached_tokens: Option<Lenient<u64>>,
-    #[serde(default)]
     pub reasoning_tokens: Option<Lenient<u64>>,
 }
 
 /// `{code, message}` of a failure (API.md §5.2, §5.4).
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 pub struct ErrorBody {
-    #[serde(default)]
     pub code: Option<Lenient<ErrorCode>>,
-    #[serde(default)]
     pub message: Option<Lenient<String>>,
 }
 
