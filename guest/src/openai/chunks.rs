@@ -215,30 +215,28 @@ impl Frames {
         delta: &Delta<'_>,
         finish_reason: Option<FinishReason>,
     ) {
-        self.push_json(&Chunk {
-            id: &header.id,
-            object: "chat.completion.chunk",
-            created: header.created,
-            model: &header.model,
-            choices: &[Choice {
-                index: 0,
-                delta,
-                logprobs: None,
-                finish_reason,
-            }],
-            usage: None,
-        });
+        let choice = Choice {
+            index: 0,
+            delta,
+            logprobs: None,
+            finish_reason,
+        };
+        self.push_chunk(header, &[choice], None);
     }
 
     /// The closing usage chunk: no choices, as OpenAI sends with `include_usage`.
     pub fn push_usage(&mut self, header: &ChunkHeader, usage: &Usage) {
+        self.push_chunk(header, &[], Some(usage));
+    }
+
+    fn push_chunk(&mut self, header: &ChunkHeader, choices: &[Choice<'_>], usage: Option<&Usage>) {
         self.push_json(&Chunk {
             id: &header.id,
             object: "chat.completion.chunk",
             created: header.created,
             model: &header.model,
-            choices: &[],
-            usage: Some(usage),
+            choices,
+            usage,
         });
     }
 
