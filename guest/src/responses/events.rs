@@ -21,7 +21,7 @@ pub enum StreamEvent<'a> {
     #[serde(rename = "response.incomplete")]
     Incomplete(ResponseEvent),
     #[serde(rename = "response.failed")]
-    Failed(ResponseEvent),
+    Failed(ErrorEvent),
     /// The spec's `error` event, and the docs' `response.error`.
     #[serde(rename = "error", alias = "response.error")]
     Error(ErrorEvent),
@@ -65,8 +65,8 @@ pub struct ResponseEvent {
     pub error: Option<Lenient<ErrorBody>>,
 }
 
-/// `error` / `response.error`: the failure at the top level, or under `error`, or in a
-/// failed `response` (API.md §5.4).
+/// `error` / `response.error` / `response.failed`: the failure under `error`, or in the
+/// `response`, or at the top level (API.md §5.4).
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct ErrorEvent {
     pub code: Option<Lenient<ErrorCode>>,
@@ -127,9 +127,8 @@ impl StreamEvent<'_> {
             Self::Created(event)
             | Self::InProgress(event)
             | Self::Completed(event)
-            | Self::Incomplete(event)
-            | Self::Failed(event) => valid(&event.response),
-            Self::Error(event) => valid(&event.response),
+            | Self::Incomplete(event) => valid(&event.response),
+            Self::Failed(event) | Self::Error(event) => valid(&event.response),
             _ => None,
         }
     }
@@ -139,9 +138,8 @@ impl StreamEvent<'_> {
             Self::Created(event)
             | Self::InProgress(event)
             | Self::Completed(event)
-            | Self::Incomplete(event)
-            | Self::Failed(event) => &event.error,
-            Self::Error(event) => &event.error,
+            | Self::Incomplete(event) => &event.error,
+            Self::Failed(event) | Self::Error(event) => &event.error,
             Self::ItemAdded(event) | Self::ItemDone(event) => &event.error,
             Self::TextDelta(event)
             | Self::RefusalDelta(event)
@@ -162,14 +160,15 @@ impl StreamEvent<'_> {
         let top = self.top_level_error().map(ErrorBody::report);
         let in_response = || self.response().and_then(Response::failure);
         match self {
-            Self::Error(event) => Some(top.or_else(in_response).unwrap_or_else(|| {
-                ErrorBody {
-                    code: event.code.clone(),
-                    message: event.message.clone(),
-                }
-                .report()
-            })),
-            Self::Failed(_) => Some(top.or_else(in_response).unwrap_or_default()),
+            Self::Failed(event) | Self::Error(event) => {
+                Some(top.or_else(in_response).unwrap_or_else(|| {
+                    ErrorBody {
+                        code: event.code.clone(),
+                        message: event.message.clone(),
+                    }
+                    .report()
+                }))
+            }
             _ => top.or_else(in_response),
         }
     }
@@ -244,6 +243,11 @@ mod tests {
         );
         let bare = r#"{"type":"response.failed","response":{"status":"failed"}}"#;
         assert_eq!(failure(bare), Some((None, None)));
+        let flat = r#"{"type":"response.failed","code":"server_error","message":"flat"}"#;
+        assert_eq!(
+            failure(flat),
+            Some((Some("server_error".into()), Some("flat".into())))
+        );
         let embedded = r#"{"type":"response.in_progress","response":{"status":"in_progress","error":{"code":"server_error"}}}"#;
         assert_eq!(failure(embedded), Some((Some("server_error".into()), None)));
         let on_a_delta =
