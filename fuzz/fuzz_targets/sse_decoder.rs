@@ -1,9 +1,13 @@
-//! The SSE decoder on arbitrary bytes in arbitrary pieces: it never panics, and the
-//! events it yields do not depend on where the network cut the bytes.
+//! The SSE decoder (alone, and inside the stream pipeline) on arbitrary bytes in arbitrary
+//! pieces: it never panics, and the events and frames do not depend on where the network
+//! cut the bytes.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use orpipe_guest::openai::Frames;
+use orpipe_guest::pipeline::StreamPipeline;
 use orpipe_guest::sse::{SseDecoder, SseEvent};
+use orpipe_guest::translate::to_chunks::{ChunkTranslator, StreamContext};
 
 fn decode<'a>(pieces: impl Iterator<Item = &'a [u8]>) -> Vec<SseEvent> {
     let mut decoder = SseDecoder::new();
@@ -30,6 +34,7 @@ fuzz_target!(|input: (Vec<u8>, Vec<u8>)| {
         rest = tail;
     }
     pieces.push(rest);
+    let split_pieces = pieces.clone();
     let split = decode(pieces.into_iter());
     assert_eq!(whole, split, "events depend on where the bytes were cut");
 
@@ -42,4 +47,22 @@ fuzz_target!(|input: (Vec<u8>, Vec<u8>)| {
         }
     }
     let _ = small.finish();
+
+    // The whole answer pipeline on the same bytes: its frames do not depend on the cuts.
+    let frames = |pieces: &[&[u8]]| {
+        let mut pipeline = StreamPipeline::new(ChunkTranslator::new(StreamContext {
+            model: "m".into(),
+            created: 0,
+            fallback_id: "f".into(),
+            error_id: "e".into(),
+            timestamp: "t".into(),
+        }));
+        let mut out = Frames::default();
+        for piece in pieces {
+            out.append(&mut pipeline.push(piece));
+        }
+        out.append(&mut pipeline.finish());
+        out
+    };
+    assert_eq!(frames(&[bytes.as_slice()]), frames(&split_pieces));
 });

@@ -1,16 +1,23 @@
-//! The stream translator on arbitrary sequences of payloads (raw text, or event-like JSON
-//! built from the Responses event vocabulary): never a panic, every output is a whole SSE
-//! frame, and the stream always ends with exactly one `[DONE]`.
+//! The stream pipeline (SSE decoder and translator) on arbitrary sequences of payloads (raw
+//! text, or event-like JSON built from the Responses event vocabulary, with usage counts
+//! near `u64::MAX`), cut anywhere: never a panic, the frames do not depend on the cuts,
+//! every output is a whole SSE frame, and the stream always ends with exactly one `[DONE]`.
 #![no_main]
 
 use arbitrary::{Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
-use orpipe_fuzz::{object, value, word};
+use orpipe_fuzz::{object, usage, value, word};
+use orpipe_guest::openai::Frames;
+use orpipe_guest::pipeline::StreamPipeline;
 use orpipe_guest::translate::to_chunks::{ChunkTranslator, StreamContext};
 use serde_json::Value;
 
 #[derive(Debug)]
-struct Payloads(Vec<String>);
+struct Payloads {
+    payloads: Vec<String>,
+    /// Where the network cuts the body (piece lengths).
+    cuts: Vec<u8>,
+}
 
 const EVENTS: &[&str] = &[
     "response.created",
@@ -56,7 +63,11 @@ fn event(u: &mut Unstructured<'_>) -> arbitrary::Result<Value> {
         event.insert("item".into(), Value::Object(item));
     }
     if u.ratio(1, 4)? {
-        event.insert("response".into(), Value::Object(object(u, 3)?));
+        let mut response = object(u, 3)?;
+        if u.ratio(1, 2)? {
+            response.insert("usage".into(), usage(u)?);
+        }
+        event.insert("response".into(), Value::Object(response));
     }
     Ok(Value::Object(event))
 }
@@ -72,23 +83,60 @@ impl<'a> Arbitrary<'a> for Payloads {
                 _ => event(u)?.to_string(),
             });
         }
-        Ok(Payloads(payloads))
+        Ok(Payloads {
+            payloads,
+            cuts: Vec::arbitrary(u)?,
+        })
     }
 }
 
-fuzz_target!(|payloads: Payloads| {
-    let mut translator = ChunkTranslator::new(StreamContext {
+/// The payloads as an SSE body: one event each, a payload's lines as `data:` lines.
+fn body(payloads: &[String]) -> Vec<u8> {
+    let mut body = String::new();
+    for payload in payloads {
+        for line in payload.split(['\n', '\r']) {
+            body.push_str("data: ");
+            body.push_str(line);
+            body.push('\n');
+        }
+        body.push('\n');
+    }
+    body.into_bytes()
+}
+
+fn run<'a>(pieces: impl Iterator<Item = &'a [u8]>) -> Vec<String> {
+    let mut pipeline = StreamPipeline::new(ChunkTranslator::new(StreamContext {
         model: "client/model".into(),
         created: 1,
         fallback_id: "chatcmpl-fuzz".into(),
         error_id: "00000000000000f2".into(),
         timestamp: "2026-01-01T00:00:00Z".into(),
-    });
-    let mut frames = Vec::new();
-    for payload in &payloads.0 {
-        frames.extend(translator.on_data(payload));
+    }));
+    let mut out = Frames::default();
+    for piece in pieces {
+        out.append(&mut pipeline.push(piece));
     }
-    frames.extend(translator.finish());
+    out.append(&mut pipeline.finish());
+    assert!(pipeline.finish().is_empty(), "the answer closes once");
+    out.to_strings()
+}
+
+fuzz_target!(|input: Payloads| {
+    let body = body(&input.payloads);
+    let frames = run(std::iter::once(body.as_slice()));
+    let mut pieces = Vec::new();
+    let mut rest = body.as_slice();
+    for cut in input.cuts.iter().map(|c| usize::from(*c)) {
+        let (piece, tail) = rest.split_at(cut.min(rest.len()));
+        pieces.push(piece);
+        rest = tail;
+    }
+    pieces.push(rest);
+    assert_eq!(
+        run(pieces.into_iter()),
+        frames,
+        "frames depend on where the bytes were cut"
+    );
     for frame in &frames {
         assert!(
             frame.starts_with("data: ") && frame.ends_with("\n\n"),

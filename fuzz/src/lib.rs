@@ -215,7 +215,7 @@ pub fn value(u: &mut Unstructured<'_>, depth: usize) -> arbitrary::Result<Value>
     Ok(match u.choose_index(kinds)? {
         0 => Value::Null,
         1 => Value::Bool(bool::arbitrary(u)?),
-        2 => Value::Number(Number::from(i64::arbitrary(u)?)),
+        2 => number(u)?,
         3 => Number::from_f64(f64::arbitrary(u)?).map_or(Value::Null, Value::Number),
         4 => Value::String(word(u)?),
         5 => {
@@ -228,6 +228,55 @@ pub fn value(u: &mut Unstructured<'_>, depth: usize) -> arbitrary::Result<Value>
         }
         _ => Value::Object(object(u, depth + 1)?),
     })
+}
+
+/// An integer: any `i64`, or one at the top of `u64` (where sums of token counts would
+/// overflow).
+pub fn number(u: &mut Unstructured<'_>) -> arbitrary::Result<Value> {
+    Ok(if u.ratio(1, 2)? {
+        Value::Number(Number::from(i64::arbitrary(u)?))
+    } else {
+        big_count(u)?
+    })
+}
+
+/// A count within 255 of `u64::MAX`.
+pub fn big_count(u: &mut Unstructured<'_>) -> arbitrary::Result<Value> {
+    Ok(Value::Number(Number::from(
+        u64::MAX - u64::from(u8::arbitrary(u)?),
+    )))
+}
+
+/// A Responses `usage` object whose counts are small, huge or of another shape.
+pub fn usage(u: &mut Unstructured<'_>) -> arbitrary::Result<Value> {
+    let count = |u: &mut Unstructured<'_>| -> arbitrary::Result<Value> {
+        Ok(match u.choose_index(4)? {
+            0 => Value::from(u.int_in_range(0..=100_000u64)?),
+            1 => big_count(u)?,
+            2 => value(u, MAX_DEPTH)?,
+            _ => Value::Null,
+        })
+    };
+    let mut usage = Map::new();
+    for field in ["input_tokens", "output_tokens", "total_tokens"] {
+        if u.ratio(3, 4)? {
+            usage.insert(field.into(), count(u)?);
+        }
+    }
+    let cached = count(u)?;
+    let reasoning = count(u)?;
+    usage.insert(
+        "input_tokens_details".into(),
+        serde_json::json!({"cached_tokens": cached}),
+    );
+    usage.insert(
+        "output_tokens_details".into(),
+        serde_json::json!({"reasoning_tokens": reasoning}),
+    );
+    if u.ratio(1, 2)? {
+        usage.insert("cost".into(), value(u, MAX_DEPTH)?);
+    }
+    Ok(Value::Object(usage))
 }
 
 pub fn object(u: &mut Unstructured<'_>, depth: usize) -> arbitrary::Result<Map<String, Value>> {

@@ -1,6 +1,7 @@
 //! orpipe's guest component: the whole gateway logic, as a pipeline of pure functions —
-//! request → `translate::to_responses` → (OpenRouter) → `sse` → `translate::to_chunks` →
-//! chunks — with I/O only in `component`, the wasm32 edge bound to the WIT world.
+//! request → `translate::to_responses` → (OpenRouter) → `pipeline` (`sse` →
+//! `responses` → `translate::to_chunks`) → chunks — with I/O only in `component`, the
+//! wasm32 edge bound to the WIT world.
 //!
 //! Everything except `component` compiles natively and is unit-tested with `cargo test`.
 
@@ -14,6 +15,9 @@ pub mod intake;
 pub mod logline;
 pub mod markers;
 pub mod openai;
+pub mod outcome;
+pub mod pipeline;
+pub mod responses;
 pub mod retry;
 pub mod routes;
 pub mod settings;

@@ -3,7 +3,14 @@
 //! Bytes arrive in whatever pieces the network delivers; an event may be split anywhere,
 //! even inside a UTF-8 sequence or between `\r` and `\n`. The decoder buffers until a
 //! blank line completes an event. It never performs I/O and never panics on input.
+//!
+//! Cost: the buffer is compacted once per [`SseDecoder::push`], lines are slices of it,
+//! and a one-line event (every event OpenRouter sends) reaches the caller as a borrowed
+//! `&str` of the buffer ([`SseDecoder::next_event_ref`]); only an event of several
+//! `data:` lines, or invalid UTF-8, is copied.
 
+use std::borrow::Cow;
+use std::ops::Range;
 use thiserror::Error;
 
 /// One complete item of an SSE stream.
@@ -17,6 +24,24 @@ pub enum SseEvent {
     Comment,
 }
 
+/// [`SseEvent`] borrowing its data from the decoder, valid until the next `push`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SseEventRef<'a> {
+    Data(Cow<'a, str>),
+    Done,
+    Comment,
+}
+
+impl SseEventRef<'_> {
+    pub fn into_owned(self) -> SseEvent {
+        match self {
+            Self::Data(data) => SseEvent::Data(data.into_owned()),
+            Self::Done => SseEvent::Done,
+            Self::Comment => SseEvent::Comment,
+        }
+    }
+}
+
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum SseError {
     /// A single event grew past the limit without a blank line ending it.
@@ -28,15 +53,35 @@ pub enum SseError {
 /// can reach a few MiB; anything far beyond that is a broken or hostile upstream.
 pub const DEFAULT_MAX_EVENT_BYTES: usize = 32 * 1024 * 1024;
 
+/// The `data:` lines of the event being assembled.
+#[derive(Debug, Default)]
+enum Data {
+    #[default]
+    None,
+    /// One line: its value, still in the buffer (kept by compaction until dispatched).
+    Line(Range<usize>),
+    /// Several lines, joined with `\n`.
+    Joined(String),
+}
+
+/// What a line did to the event under construction, without borrowing the decoder.
+enum Step {
+    Nothing,
+    Comment,
+    Dispatch,
+}
+
 #[derive(Debug)]
 pub struct SseDecoder {
-    /// Bytes received but not yet split into lines.
-    pending: Vec<u8>,
-    /// Where to resume scanning `pending` for a line end.
+    /// Bytes received; `buf[start..]` is not yet split into lines.
+    buf: Vec<u8>,
+    start: usize,
+    /// Where to resume looking for a line end (`>= start`), so a long line arriving in
+    /// many reads is scanned once.
     scan_from: usize,
-    /// `data:` lines of the event being assembled.
-    data: String,
-    has_data: bool,
+    data: Data,
+    /// The value of the event just dispatched, for [`SseDecoder::next_event_ref`].
+    dispatched: Data,
     max_event_bytes: usize,
 }
 
@@ -53,32 +98,67 @@ impl SseDecoder {
 
     pub fn with_limit(max_event_bytes: usize) -> Self {
         Self {
-            pending: Vec::new(),
+            buf: Vec::new(),
+            start: 0,
             scan_from: 0,
-            data: String::new(),
-            has_data: false,
+            data: Data::None,
+            dispatched: Data::None,
             max_event_bytes,
         }
     }
 
-    /// Appends bytes read from the stream. Call [`SseDecoder::next_event`] until it
-    /// returns `Ok(None)` to take the events they completed.
+    /// Appends bytes read from the stream. Call [`SseDecoder::next_event`] (or
+    /// [`SseDecoder::next_event_ref`]) until it returns `Ok(None)` to take the events
+    /// they completed.
     pub fn push(&mut self, bytes: &[u8]) {
-        self.pending.extend_from_slice(bytes);
+        self.compact();
+        self.buf.extend_from_slice(bytes);
+    }
+
+    /// Drops the bytes already consumed, once per read: what remains is at most one
+    /// partial event, so nothing is moved twice.
+    fn compact(&mut self) {
+        self.dispatched = Data::None;
+        let keep_from = match &self.data {
+            Data::Line(range) => range.start.min(self.start),
+            _ => self.start,
+        };
+        if keep_from == 0 {
+            return;
+        }
+        self.buf.drain(..keep_from);
+        self.start -= keep_from;
+        self.scan_from -= keep_from;
+        if let Data::Line(range) = &mut self.data {
+            *range = range.start - keep_from..range.end - keep_from;
+        }
     }
 
     /// Returns the next complete event, or `None` when more bytes are needed.
     pub fn next_event(&mut self) -> Result<Option<SseEvent>, SseError> {
+        Ok(self.next_event_ref()?.map(SseEventRef::into_owned))
+    }
+
+    /// As [`SseDecoder::next_event`], borrowing the event's data instead of copying it.
+    pub fn next_event_ref(&mut self) -> Result<Option<SseEventRef<'_>>, SseError> {
         while let Some(line) = self.take_line() {
-            if let Some(event) = self.apply_line(&line) {
-                return Ok(Some(event));
+            match self.apply_line(line) {
+                Step::Nothing => {}
+                Step::Comment => return Ok(Some(SseEventRef::Comment)),
+                Step::Dispatch => return Ok(self.dispatch()),
             }
         }
-        if self.pending.len() + self.data.len() > self.max_event_bytes {
-            self.pending.clear();
+        let unsplit = self.buf.len() - self.start;
+        let assembled = match &self.data {
+            Data::None => 0,
+            Data::Line(range) => range.len(),
+            Data::Joined(joined) => joined.len(),
+        };
+        if unsplit.saturating_add(assembled) > self.max_event_bytes {
+            self.buf.clear();
+            self.start = 0;
             self.scan_from = 0;
-            self.data.clear();
-            self.has_data = false;
+            self.data = Data::None;
             return Err(SseError::EventTooLarge {
                 limit: self.max_event_bytes,
             });
@@ -89,85 +169,121 @@ impl SseDecoder {
     /// Call at end of stream: an unterminated last line and any assembled data still
     /// count, so a stream cut just before its final blank line loses nothing.
     pub fn finish(&mut self) -> Option<SseEvent> {
-        if !self.pending.is_empty() {
-            let rest = std::mem::take(&mut self.pending);
-            self.scan_from = 0;
-            let line = String::from_utf8_lossy(strip_cr(&rest)).into_owned();
-            if let Some(event) = self.apply_line(&line) {
-                return Some(event);
+        if self.start < self.buf.len() {
+            let mut end = self.buf.len();
+            if self.buf.last() == Some(&b'\r') {
+                end -= 1;
+            }
+            let line = self.start..end;
+            self.start = self.buf.len();
+            self.scan_from = self.start;
+            match self.apply_line(line) {
+                Step::Nothing => {}
+                Step::Comment => return Some(SseEvent::Comment),
+                Step::Dispatch => return self.dispatch().map(SseEventRef::into_owned),
             }
         }
-        self.dispatch()
+        self.dispatch().map(SseEventRef::into_owned)
     }
 
-    /// Splits one line (without its terminator) off the front of `pending`.
-    fn take_line(&mut self) -> Option<String> {
-        let Some(rel) = self.pending[self.scan_from..]
-            .iter()
-            .position(|&b| b == b'\n' || b == b'\r')
-        else {
-            // Remember how far we looked so a long line arriving in many reads is scanned once.
-            self.scan_from = self.pending.len();
+    fn data_pending(&self) -> bool {
+        !matches!(self.data, Data::None)
+    }
+
+    /// Splits one line (without its terminator) off the unconsumed bytes: its range.
+    fn take_line(&mut self) -> Option<Range<usize>> {
+        let unscanned = self.buf.get(self.scan_from..)?;
+        let Some(offset) = memchr::memchr2(b'\n', b'\r', unscanned) else {
+            self.scan_from = self.buf.len();
             return None;
         };
-        let end = self.scan_from + rel;
-        // A lone `\r` at the very end may be the first half of `\r\n`: wait for more.
-        if self.pending[end] == b'\r' && end + 1 == self.pending.len() {
-            self.scan_from = end;
-            return None;
-        }
-        let terminator_len =
-            if self.pending[end] == b'\r' && self.pending.get(end + 1) == Some(&b'\n') {
-                2
-            } else {
-                1
-            };
-        let line = String::from_utf8_lossy(&self.pending[..end]).into_owned();
-        self.pending.drain(..end + terminator_len);
-        self.scan_from = 0;
+        let end = self.scan_from + offset;
+        let terminator_len = if self.buf.get(end) == Some(&b'\r') {
+            match self.buf.get(end + 1) {
+                Some(b'\n') => 2,
+                Some(_) => 1,
+                // A lone `\r` at the very end may be the first half of `\r\n`: wait for more.
+                None => {
+                    self.scan_from = end;
+                    return None;
+                }
+            }
+        } else {
+            1
+        };
+        let line = self.start..end;
+        self.start = end + terminator_len;
+        self.scan_from = self.start;
         Some(line)
     }
 
     /// Applies one line to the event under construction; a blank line dispatches it.
-    fn apply_line(&mut self, line: &str) -> Option<SseEvent> {
-        if line.is_empty() {
-            return self.dispatch();
+    fn apply_line(&mut self, line: Range<usize>) -> Step {
+        let Some(bytes) = self.buf.get(line.clone()) else {
+            return Step::Nothing;
+        };
+        if bytes.is_empty() {
+            return if self.data_pending() {
+                Step::Dispatch
+            } else {
+                Step::Nothing
+            };
         }
-        if line.starts_with(':') {
-            return Some(SseEvent::Comment);
+        if bytes.first() == Some(&b':') {
+            return Step::Comment;
         }
-        let (field, value) = match line.split_once(':') {
-            Some((field, value)) => (field, value.strip_prefix(' ').unwrap_or(value)),
-            None => (line, ""),
+        let (field_len, value_start) = match bytes.iter().position(|&b| b == b':') {
+            Some(colon) if bytes.get(colon + 1) == Some(&b' ') => (colon, colon + 2),
+            Some(colon) => (colon, colon + 1),
+            None => (bytes.len(), bytes.len()),
         };
         // `event:`, `id:` and `retry:` carry nothing OpenRouter relies on: the event
         // type lives inside the JSON.
-        if field == "data" {
-            if self.has_data {
-                self.data.push('\n');
+        if bytes.get(..field_len) != Some(b"data".as_slice()) {
+            return Step::Nothing;
+        }
+        let value = line.start + value_start..line.end;
+        self.data = match std::mem::take(&mut self.data) {
+            Data::None => Data::Line(value),
+            Data::Line(first) => {
+                let mut joined = self.lossy(first).into_owned();
+                joined.push('\n');
+                joined.push_str(&self.lossy(value));
+                Data::Joined(joined)
             }
-            self.data.push_str(value);
-            self.has_data = true;
-        }
-        None
+            Data::Joined(mut joined) => {
+                joined.push('\n');
+                joined.push_str(&self.lossy(value));
+                Data::Joined(joined)
+            }
+        };
+        Step::Nothing
     }
 
-    fn dispatch(&mut self) -> Option<SseEvent> {
-        if !self.has_data {
-            return None;
+    fn lossy(&self, range: Range<usize>) -> Cow<'_, str> {
+        let bytes = self.buf.get(range).unwrap_or_default();
+        // `from_utf8` checks whole words of ASCII at a time; the lossy path is for the
+        // rare invalid payload.
+        match std::str::from_utf8(bytes) {
+            Ok(text) => Cow::Borrowed(text),
+            Err(_) => String::from_utf8_lossy(bytes),
         }
-        self.has_data = false;
-        let data = std::mem::take(&mut self.data);
-        if data.trim() == "[DONE]" {
-            Some(SseEvent::Done)
+    }
+
+    /// Ends the event under construction; nothing when it has no `data:` line.
+    fn dispatch(&mut self) -> Option<SseEventRef<'_>> {
+        self.dispatched = std::mem::take(&mut self.data);
+        let data = match &self.dispatched {
+            Data::None => return None,
+            Data::Line(range) => self.lossy(range.clone()),
+            Data::Joined(joined) => Cow::Borrowed(joined.as_str()),
+        };
+        Some(if data.trim() == "[DONE]" {
+            SseEventRef::Done
         } else {
-            Some(SseEvent::Data(data))
-        }
+            SseEventRef::Data(data)
+        })
     }
-}
-
-fn strip_cr(bytes: &[u8]) -> &[u8] {
-    bytes.strip_suffix(b"\r").unwrap_or(bytes)
 }
 
 #[cfg(test)]
@@ -244,6 +360,68 @@ mod tests {
         );
         decoder.push(b"\n\ndata: ok\n\n");
         assert_eq!(decoder.next_event(), Ok(Some(SseEvent::Data("ok".into()))));
+    }
+
+    /// Every way of cutting the stream into three reads, with CRLF, CR and LF line ends,
+    /// multi-line data, comments, other fields and non-ASCII text in it.
+    #[test]
+    fn events_cut_at_any_two_points_decode_the_same() {
+        let stream = "id: 1\r\ndata: {\"a\":\"é€\"}\r\n\r\n: keep-alive\rdata: one\rdata: two\r\r\
+                      event: x\ndata:{}\n\ndata: [DONE]\n\n"
+            .as_bytes();
+        let expected = vec![
+            SseEvent::Data("{\"a\":\"é€\"}".into()),
+            SseEvent::Comment,
+            SseEvent::Data("one\ntwo".into()),
+            SseEvent::Data("{}".into()),
+            SseEvent::Done,
+        ];
+        assert_eq!(decode_in_pieces(stream, stream.len()), expected);
+        for first in 0..=stream.len() {
+            for second in first..=stream.len() {
+                let mut decoder = SseDecoder::new();
+                let mut events = Vec::new();
+                for piece in [&stream[..first], &stream[first..second], &stream[second..]] {
+                    decoder.push(piece);
+                    while let Some(event) = decoder.next_event().expect("no oversize event") {
+                        events.push(event);
+                    }
+                }
+                events.extend(decoder.finish());
+                assert_eq!(events, expected, "cut at {first} and {second}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_one_line_event_is_borrowed_from_the_buffer_not_copied() {
+        let mut decoder = SseDecoder::new();
+        decoder.push(b"data: {\"x\":1}\n\ndata: a\ndata: b\n\n");
+        assert!(matches!(
+            decoder.next_event_ref(),
+            Ok(Some(SseEventRef::Data(Cow::Borrowed("{\"x\":1}"))))
+        ));
+        assert!(matches!(
+            decoder.next_event_ref(),
+            Ok(Some(SseEventRef::Data(Cow::Borrowed("a\nb"))))
+        ));
+        assert_eq!(decoder.next_event_ref(), Ok(None));
+    }
+
+    #[test]
+    fn a_data_line_survives_the_compaction_of_a_later_read() {
+        let mut decoder = SseDecoder::new();
+        decoder.push(b": ping\n\ndata: kept");
+        assert_eq!(decoder.next_event(), Ok(Some(SseEvent::Comment)));
+        assert_eq!(decoder.next_event(), Ok(None));
+        decoder.push(b"\nid: 3\n");
+        assert_eq!(decoder.next_event(), Ok(None));
+        decoder.push(b"\r\n");
+        assert_eq!(
+            decoder.next_event(),
+            Ok(Some(SseEvent::Data("kept".into())))
+        );
+        assert_eq!(decoder.finish(), None);
     }
 
     #[test]

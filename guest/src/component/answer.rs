@@ -3,18 +3,20 @@
 //! Nothing buffers a whole streamed answer.
 
 use super::breaker::UserBreaker;
-use super::chat::{fail_before_first_byte, log_internal, record_usage, settle};
 use super::http_io::{self, ReadError, ResponseWriter};
+use super::outcome::{Finished, fail_before_first_byte, log_internal, record_usage, settle};
 use super::upstream::{self, UpstreamResponse};
 use super::wasi::http::types::ResponseOutparam;
 use super::{RequestCtx, artifacts, log, random_id};
 use crate::errors::GatewayError;
 use crate::errors::cards::CardTemplates;
 use crate::logline::Level;
+use crate::openai::Frames;
+use crate::outcome::Outcome;
+use crate::pipeline::{StreamPipeline, Upstream};
 use crate::settings::Deadlines;
-use crate::sse::{SseDecoder, SseEvent};
 use crate::translate::to_chunks::{ChunkTranslator, StreamContext};
-use crate::translate::to_completion::{completion_from_response, usage_of};
+use crate::translate::to_completion::completion_from_response;
 use serde_json::json;
 
 /// Largest non-streaming upstream answer accepted.
@@ -70,11 +72,11 @@ pub(super) fn stream_answer(
     if let Some(session) = session {
         translator = translator.with_capture(session.capture());
     }
-    let mut decoder = SseDecoder::new();
-    let mut outcome = "completed";
-    let mut frames = String::new();
+    let mut pipeline = StreamPipeline::new(translator);
+    let mut outcome = Outcome::Completed;
+    let mut frames = Frames::default();
     let mut last_bytes_ms = ctx.elapsed_ms();
-    'read: loop {
+    loop {
         let bytes = match response.body.read() {
             Ok(Some(bytes)) => {
                 last_bytes_ms = ctx.elapsed_ms();
@@ -97,7 +99,7 @@ pub(super) fn stream_answer(
                 if matches!(error, GatewayError::UpstreamTimeout(_))
                     || silent_ms >= deadlines.idle.as_secs_f64() * 1000.0 * 0.9
                 {
-                    frames.extend(translator.abort(
+                    frames.append(&mut pipeline.abort(
                         "upstream_timeout",
                         &format!(
                             "OpenRouter sent nothing for {} seconds, so the answer was cut off",
@@ -105,7 +107,7 @@ pub(super) fn stream_answer(
                         ),
                     ));
                 }
-                outcome = "interrupted";
+                outcome = Outcome::Interrupted;
                 break;
             }
         };
@@ -118,85 +120,72 @@ pub(super) fn stream_answer(
                     ("deadline_secs", json!(deadlines.total.as_secs())),
                 ],
             );
-            frames.extend(translator.abort(
+            frames.append(&mut pipeline.abort(
                 "deadline_exceeded",
                 &format!(
                     "the answer took longer than the {}-second limit for one request",
                     deadlines.total.as_secs()
                 ),
             ));
-            outcome = "interrupted";
+            outcome = Outcome::Interrupted;
             break;
         }
-        decoder.push(&bytes);
-        loop {
-            match decoder.next_event() {
-                Ok(Some(SseEvent::Data(data))) => frames.extend(translator.on_data(&data)),
-                Ok(Some(SseEvent::Done)) => {
-                    flush(&mut writer, &mut frames).ok();
-                    break 'read;
-                }
-                Ok(Some(SseEvent::Comment)) => {}
-                Ok(None) => break,
-                Err(error) => {
-                    log::emit(
-                        Level::Warn,
-                        "upstream event rejected",
-                        &[
-                            ("request_id", json!(ctx.request_id)),
-                            ("error", json!(error.to_string())),
-                        ],
-                    );
-                    outcome = "interrupted";
-                    break 'read;
-                }
+        frames.append(&mut pipeline.push(&bytes));
+        let upstream_ended = match pipeline.upstream() {
+            Upstream::Open => false,
+            Upstream::Ended => true,
+            Upstream::Rejected(error) => {
+                log::emit(
+                    Level::Warn,
+                    "upstream event rejected",
+                    &[
+                        ("request_id", json!(ctx.request_id)),
+                        ("error", json!(error.to_string())),
+                    ],
+                );
+                outcome = Outcome::Interrupted;
+                break;
             }
-        }
+        };
         // One write per upstream read: every frame translated from it goes out now.
         if flush(&mut writer, &mut frames).is_err() {
-            outcome = "client_gone";
+            outcome = Outcome::ClientGone;
+            break;
+        }
+        if upstream_ended {
             break;
         }
     }
-    if outcome != "client_gone" {
-        if let Some(SseEvent::Data(data)) = decoder.finish() {
-            frames.extend(translator.on_data(&data));
-        }
-        frames.extend(translator.finish());
+    if outcome != Outcome::ClientGone {
+        frames.append(&mut pipeline.finish());
         // Stored before `[DONE]` goes out: a client may send its next turn at once.
-        if let (Some(session), Some(capture)) = (session, translator.take_capture()) {
+        if let (Some(session), Some(capture)) = (session, pipeline.take_capture()) {
             session.store(ctx, capture.into_captured());
         }
-        let failed_in_stream = outcome == "completed" && translator.failure().is_some();
-        settle(
-            breaker,
-            if failed_in_stream {
-                "upstream_error"
-            } else {
-                outcome
-            },
-        );
+        if outcome == Outcome::Completed && pipeline.failure().is_some() {
+            outcome = Outcome::UpstreamError;
+        }
+        settle(breaker, outcome);
         if flush(&mut writer, &mut frames).is_err() {
-            outcome = "client_gone";
+            outcome = Outcome::ClientGone;
         }
     }
     // Dropping the upstream body first tells the host to stop reading from OpenRouter.
     drop(response);
     writer.finish();
-    if outcome == "completed" && translator.failure().is_some() {
-        outcome = "upstream_error";
-    }
-    let usage = translator.usage().cloned();
     record_usage(
         ctx,
-        &model,
-        translator.response_id().map(str::to_owned),
-        outcome,
-        usage.as_ref(),
+        Finished {
+            model: &model,
+            response_id: pipeline.response_id().map(str::to_owned),
+            outcome,
+            usage: pipeline.usage(),
+            unreadable_events: pipeline.unreadable_events(),
+        },
     );
 }
 
-fn flush(writer: &mut ResponseWriter, frames: &mut String) -> Result<(), http_io::ClientGone> {
+fn flush(writer: &mut ResponseWriter, frames: &mut Frames) -> Result<(), http_io::ClientGone> {
     if frames.is_empty() {
         return Ok(());
     }
@@ -228,16 +217,18 @@ pub(super) fn whole_answer(
             if let (Some(session), Some(capture)) = (session, capture) {
                 session.store(ctx, capture.into_captured());
             }
-            let parsed: Option<serde_json::Value> = serde_json::from_str(&completion).ok();
-            settle(breaker, "completed");
-            http_io::respond_json(out, 200, &completion);
-            let usage = parsed.as_ref().and_then(usage_of);
-            let id = parsed
-                .as_ref()
-                .and_then(|c| c.get("id"))
-                .and_then(|v| v.as_str())
-                .map(str::to_owned);
-            record_usage(ctx, &model, id, "completed", usage.as_ref());
+            settle(breaker, Outcome::Completed);
+            http_io::respond_json(out, 200, &completion.to_json());
+            record_usage(
+                ctx,
+                Finished {
+                    model: &model,
+                    response_id: Some(completion.id.clone()),
+                    outcome: Outcome::Completed,
+                    usage: completion.usage.as_ref(),
+                    unreadable_events: 0,
+                },
+            );
         }
         // An unreadable or broken whole answer counts like any other upstream failure.
         Err(error) => fail_before_first_byte(ctx, out, &error, breaker),

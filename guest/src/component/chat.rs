@@ -1,22 +1,18 @@
 //! `POST /v1/chat/completions`: read and translate the request (breaker, remote media,
 //! artifact replay, model fitting), call OpenRouter (`openrouter`), then hand the response
-//! to `answer`; failures before the first byte, the breaker's bookkeeping and the usage
-//! record are here too.
+//! to `answer`; failures before the first byte go through `outcome`.
 
 use super::breaker::UserBreaker;
 use super::config::Config;
 use super::http_io;
+use super::outcome::fail_before_first_byte;
 use super::wasi::http::types::{IncomingRequest, ResponseOutparam};
-use super::{
-    RequestCtx, answer, artifacts, fetch, fitting, log, models, openrouter, sql, unix_now,
-};
-use crate::breaker::{counts_as_failure, user_identity};
-use crate::errors::GatewayError;
+use super::{RequestCtx, answer, artifacts, fetch, fitting, log, models, openrouter, unix_now};
+use crate::breaker::user_identity;
 use crate::logline::Level;
 use crate::settings::Settings;
 use crate::translate::background_task::TASK_HEADER;
 use crate::translate::to_responses::{parse_request, translate_request_with};
-use crate::usage_log::UsageRecord;
 use serde_json::json;
 
 /// Largest client request accepted; images and files arrive inline as base64.
@@ -102,20 +98,6 @@ pub fn chat_completions(ctx: &RequestCtx, request: IncomingRequest, out: Respons
     }
 }
 
-/// Updates the user's breaker. Called before the answer's last bytes go out: the client
-/// may send its next request at once, and that one must see this outcome.
-pub(super) fn settle(breaker: Option<&UserBreaker>, outcome: &str) {
-    let Some(breaker) = breaker else { return };
-    match outcome {
-        "completed" => breaker.record_success(),
-        // The connection to OpenRouter broke mid-answer: upstream trouble.
-        "interrupted" => breaker.record_failure(),
-        // An error event is the provider's verdict on this request, not an outage;
-        // a client that left says nothing about upstream.
-        _ => {}
-    }
-}
-
 /// A broken override is not used (the default card is), and the operator should know.
 fn report_rejected_templates(ctx: &RequestCtx, settings: &Settings) {
     for (class, reason) in settings.templates.rejected() {
@@ -138,89 +120,4 @@ fn openrouter_model_id(requested: &str) -> String {
     } else {
         models::cached_id_map().resolve(requested)
     }
-}
-
-pub(super) fn fail_before_first_byte(
-    ctx: &RequestCtx,
-    out: ResponseOutparam,
-    error: &GatewayError,
-    breaker: Option<&UserBreaker>,
-) {
-    if let Some(breaker) = breaker.filter(|_| counts_as_failure(error)) {
-        breaker.record_failure();
-    }
-    log::emit(
-        Level::Warn,
-        "chat completion failed",
-        &[
-            ("request_id", json!(ctx.request_id)),
-            ("error_id", json!(ctx.error_id)),
-            ("status", json!(error.http_status())),
-            ("error", json!(error.to_string())),
-            ("duration_ms", json!(ctx.elapsed_ms())),
-        ],
-    );
-    http_io::respond_error(out, error, &ctx.error_id);
-}
-
-pub(super) fn record_usage(
-    ctx: &RequestCtx,
-    model: &str,
-    response_id: Option<String>,
-    outcome: &str,
-    usage: Option<&crate::openai::Usage>,
-) {
-    let (_, created_at_ms) = unix_now();
-    let record = UsageRecord {
-        request_id: ctx.request_id.clone(),
-        created_at_ms,
-        model: model.to_owned(),
-        response_id,
-        outcome: outcome.to_owned(),
-        prompt_tokens: usage.map(|u| u.prompt_tokens),
-        completion_tokens: usage.map(|u| u.completion_tokens),
-        reasoning_tokens: usage.map(|u| u.reasoning_tokens),
-        cached_tokens: usage.map(|u| u.cached_tokens),
-        cost_usd: usage.and_then(|u| u.cost),
-    };
-    log::emit(
-        Level::Info,
-        "chat completion finished",
-        &[
-            ("request_id", json!(ctx.request_id)),
-            (
-                "error_id",
-                json!((outcome != "completed").then_some(&ctx.error_id)),
-            ),
-            ("model", json!(model)),
-            ("outcome", json!(outcome)),
-            ("prompt_tokens", json!(record.prompt_tokens)),
-            ("completion_tokens", json!(record.completion_tokens)),
-            ("cost_usd", json!(record.cost_usd)),
-            ("duration_ms", json!(ctx.elapsed_ms())),
-        ],
-    );
-    let (statement, params) = record.insert_statement();
-    if let Err(error) = sql::execute(statement, params) {
-        // Telemetry must never cost the user their answer: log and carry on.
-        log::emit(
-            Level::Warn,
-            "usage not recorded",
-            &[
-                ("request_id", json!(ctx.request_id)),
-                ("error", json!(error)),
-            ],
-        );
-    }
-}
-
-pub(super) fn log_internal(ctx: &RequestCtx, error: &GatewayError) {
-    log::emit(
-        Level::Error,
-        "response could not start",
-        &[
-            ("request_id", json!(ctx.request_id)),
-            ("error", json!(error.to_string())),
-        ],
-    );
 }

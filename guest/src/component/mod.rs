@@ -15,6 +15,7 @@ mod kv;
 mod log;
 mod models;
 mod openrouter;
+mod outcome;
 mod outgoing;
 mod sql;
 mod upstream;

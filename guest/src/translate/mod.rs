@@ -3,9 +3,9 @@
 
 pub mod background_task;
 pub mod citations;
-pub mod coalesce;
 pub mod efforts;
 pub mod fit_model;
+pub mod phase;
 pub mod to_chat_request;
 pub mod to_chunks;
 pub mod to_completion;

@@ -1,14 +1,17 @@
 //! A non-streaming Responses body → one `chat.completion` object.
 //!
 //! The same content a client would get by joining the streamed chunks: message text,
-//! reasoning, tool calls, finish reason and usage. This module never performs I/O.
+//! reasoning, tool calls, finish reason and usage, decided by the rules the stream uses
+//! (see [`super::to_chunks`]). This module never performs I/O.
 
-use super::citations::{Citations, message_annotations};
+use super::citations::Citations;
+use super::phase;
 use crate::artifacts::capture::Capture;
 use crate::errors::GatewayError;
 use crate::markers;
-use crate::openai::Usage;
-use serde_json::{Value, json};
+use crate::openai::{ChatCompletion, CompletionMessage, FinishReason, ToolCall, Usage};
+use crate::responses::{OutputItem, Response, Status};
+use serde_json::error::Category;
 
 /// `capture`, when given, keeps the answer's reasoning items; their markers go into the
 /// content where the items stood.
@@ -17,181 +20,93 @@ pub fn completion_from_response(
     model: &str,
     created: u64,
     mut capture: Option<&mut Capture>,
-) -> Result<String, GatewayError> {
-    let response: Value = serde_json::from_slice(body)
-        .map_err(|e| GatewayError::UpstreamProtocol(format!("the response is not JSON: {e}")))?;
-    if !response.is_object() {
-        return Err(GatewayError::UpstreamProtocol(
-            "the response is not a JSON object".into(),
-        ));
-    }
-    let status = response
-        .get("status")
-        .and_then(Value::as_str)
-        .unwrap_or("completed");
-    if status == "failed" || response.get("error").is_some_and(Value::is_object) {
-        let error = response.get("error").unwrap_or(&Value::Null);
+) -> Result<ChatCompletion, GatewayError> {
+    let response: Response = serde_json::from_slice(body).map_err(|e| {
+        GatewayError::UpstreamProtocol(match e.classify() {
+            Category::Data => "the response is not a JSON object".into(),
+            _ => format!("the response is not JSON: {e}"),
+        })
+    })?;
+    if let Some(error) = response.failure() {
         return Err(GatewayError::Upstream {
             status: 502,
-            // Codes are strings on this API, but OpenRouter's generic envelope uses numbers.
-            code: error.get("code").and_then(|c| match c {
-                Value::String(code) => Some(code.clone()),
-                Value::Number(code) => Some(code.to_string()),
-                _ => None,
-            }),
+            code: error.code,
             message: error
-                .get("message")
-                .and_then(Value::as_str)
-                .unwrap_or("the model's provider failed")
-                .to_owned(),
+                .message
+                .unwrap_or_else(|| "the model's provider failed".into()),
             provider_raw: None,
             retry_after: None,
         });
     }
-    let output = response
-        .get("output")
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or_default();
     let mut content = String::new();
     let mut refusal = String::new();
     let mut reasoning = String::new();
     let mut tool_calls = Vec::new();
     let mut citations = Citations::default();
     let mut annotations = Vec::new();
-    for item in output {
-        match item.get("type").and_then(Value::as_str) {
-            Some("message") => {
-                annotations.extend(citations.new_ones(message_annotations(item)));
-                for part in item
-                    .get("content")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                {
-                    match part.get("type").and_then(Value::as_str) {
-                        Some("output_text") => content
-                            .push_str(part.get("text").and_then(Value::as_str).unwrap_or_default()),
-                        Some("refusal") => refusal.push_str(
-                            part.get("refusal")
-                                .and_then(Value::as_str)
-                                .unwrap_or_default(),
-                        ),
-                        _ => {}
-                    }
-                }
+    for item in response.output() {
+        match OutputItem::of(item) {
+            OutputItem::Message(message) => {
+                annotations.extend(citations.new_ones(message.annotations()));
+                content.push_str(&message.text());
+                refusal.push_str(&message.refusal());
                 // As in the stream: the phase marker follows the message's text.
-                if let Some(phase) = item.get("phase").and_then(Value::as_str)
-                    && capture.is_some()
-                    && markers::is_phase_marker(&markers::phase_marker_line(phase))
+                if let Some(marker) =
+                    phase::marker_after_message(message.phase(), capture.is_some())
                 {
-                    content.push_str(&format!("\n\n{}\n\n", markers::phase_marker_line(phase)));
+                    content.push_str(&marker);
                 }
             }
-            Some("reasoning") => {
-                append_reasoning(item, &mut reasoning);
+            OutputItem::Reasoning(item_reasoning) => {
+                let text = item_reasoning.text();
+                if !text.is_empty() {
+                    if !reasoning.is_empty() {
+                        reasoning.push_str("\n\n");
+                    }
+                    reasoning.push_str(&text);
+                }
                 if let Some(id) = capture.as_deref_mut().and_then(|c| c.item_done(item)) {
                     content.push_str(&markers::marker_insert(&id, !content.is_empty()));
                 }
             }
-            Some("function_call") => tool_calls.push(json!({
-                "id": item.get("call_id").and_then(Value::as_str).unwrap_or_default(),
-                "type": "function",
-                "function": {
-                    "name": item.get("name").and_then(Value::as_str).unwrap_or_default(),
-                    "arguments": item.get("arguments").and_then(Value::as_str).unwrap_or_default(),
-                },
-            })),
-            _ => {}
+            OutputItem::FunctionCall(call) => tool_calls.push(ToolCall::function(
+                &call.call_id,
+                &call.name,
+                &call.arguments,
+            )),
+            OutputItem::Unknown => {}
         }
     }
-    let finish_reason = match status {
-        "incomplete"
-            if response
-                .pointer("/incomplete_details/reason")
-                .and_then(Value::as_str)
-                == Some("content_filter") =>
-        {
-            "content_filter"
-        }
-        "incomplete" => "length",
-        _ if !tool_calls.is_empty() => "tool_calls",
-        _ => "stop",
-    };
-    let mut message = json!({"role": "assistant", "content": if content.is_empty() && !tool_calls.is_empty() { Value::Null } else { Value::String(content) }});
-    if !reasoning.is_empty() {
-        message["reasoning"] = Value::String(reasoning.clone());
-        message["reasoning_content"] = Value::String(reasoning);
-    }
-    if !refusal.is_empty() {
-        message["refusal"] = Value::String(refusal);
-    }
-    if !tool_calls.is_empty() {
-        message["tool_calls"] = Value::Array(tool_calls);
-    }
-    if !annotations.is_empty() {
-        message["annotations"] = Value::Array(annotations);
-    }
-    let id = response
-        .get("id")
-        .and_then(Value::as_str)
-        .unwrap_or("chatcmpl-orpipe");
-    let mut completion = json!({
-        "id": id,
-        "object": "chat.completion",
-        "created": created,
-        "model": model,
-        "choices": [{"index": 0, "message": message, "logprobs": null, "finish_reason": finish_reason}],
-    });
-    if let Some(usage) = response.get("usage").and_then(Usage::from_responses) {
-        completion["usage"] = usage.to_openai();
-    }
-    Ok(completion.to_string())
-}
-
-/// Reasoning text, else its summaries, in order, as the stream would have shown them.
-fn append_reasoning(item: &Value, reasoning: &mut String) {
-    let texts = |field: &str, part_type: &str| -> Vec<String> {
-        item.get(field)
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter(|p| p.get("type").and_then(Value::as_str) == Some(part_type))
-            .filter_map(|p| p.get("text").and_then(Value::as_str).map(str::to_owned))
-            .collect()
-    };
-    let content = texts("content", "reasoning_text");
-    let parts = if content.is_empty() {
-        texts("summary", "summary_text")
+    let finish_reason = if response.status() == Some(Status::Incomplete) {
+        FinishReason::cut_short(response.incomplete_reason())
     } else {
-        content
+        FinishReason::whole(!tool_calls.is_empty())
     };
-    let joined = parts.join("\n\n");
-    if !joined.is_empty() {
-        if !reasoning.is_empty() {
-            reasoning.push_str("\n\n");
-        }
-        reasoning.push_str(&joined);
-    }
-}
-
-/// The `usage` of a completion produced by [`completion_from_response`].
-pub fn usage_of(completion: &Value) -> Option<Usage> {
-    let usage = completion.get("usage")?;
-    let count = |pointer: &str| usage.pointer(pointer).and_then(Value::as_u64).unwrap_or(0);
-    Some(Usage {
-        prompt_tokens: count("/prompt_tokens"),
-        completion_tokens: count("/completion_tokens"),
-        total_tokens: count("/total_tokens"),
-        cached_tokens: count("/prompt_tokens_details/cached_tokens"),
-        reasoning_tokens: count("/completion_tokens_details/reasoning_tokens"),
-        cost: usage.get("cost").and_then(Value::as_f64),
-    })
+    let only_tool_calls = content.is_empty() && !tool_calls.is_empty();
+    let non_empty = |text: String| (!text.is_empty()).then_some(text);
+    let message = CompletionMessage {
+        role: "assistant",
+        content: (!only_tool_calls).then_some(content),
+        reasoning: non_empty(reasoning.clone()),
+        reasoning_content: non_empty(reasoning),
+        refusal: non_empty(refusal),
+        tool_calls,
+        annotations,
+    };
+    Ok(ChatCompletion::new(
+        response.id().unwrap_or("chatcmpl-orpipe").to_owned(),
+        model.to_owned(),
+        created,
+        message,
+        finish_reason,
+        response.usage().map(Usage::from),
+    ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::{Value, json};
 
     fn fixture_body(text: &str) -> Vec<u8> {
         let wrapped: Value = serde_json::from_str(text).expect("fixture JSON");
@@ -199,8 +114,8 @@ mod tests {
     }
 
     fn complete(body: &[u8]) -> Value {
-        serde_json::from_str(
-            &completion_from_response(body, "client/model", 9, None).expect("completion"),
+        serde_json::to_value(
+            completion_from_response(body, "client/model", 9, None).expect("completion"),
         )
         .expect("JSON")
     }
@@ -212,8 +127,8 @@ mod tests {
             {"type": "message", "content": [{"type": "output_text", "text": "Answer."}]},
             {"type": "reasoning", "id": "rs_2", "summary": []}]});
         let mut capture = Capture::new(|| "01KB4Y1Q6ZC3N9TQ7R4X8W2M5H".into());
-        let completion: Value = serde_json::from_str(
-            &completion_from_response(body.to_string().as_bytes(), "m", 1, Some(&mut capture))
+        let completion: Value = serde_json::to_value(
+            completion_from_response(body.to_string().as_bytes(), "m", 1, Some(&mut capture))
                 .expect("completion"),
         )
         .expect("JSON");
@@ -245,7 +160,10 @@ mod tests {
         assert_eq!(completion["choices"][0]["finish_reason"], "stop");
         assert_eq!(completion["usage"]["prompt_tokens"], 24);
         assert_eq!(completion["usage"]["cost"], 8.4e-06);
-        let usage = usage_of(&completion).expect("usage");
+        let usage = completion_from_response(&body, "client/model", 9, None)
+            .expect("completion")
+            .usage
+            .expect("usage");
         assert_eq!(
             (usage.prompt_tokens, usage.completion_tokens, usage.cost),
             (24, 8, Some(8.4e-06))
@@ -277,29 +195,18 @@ mod tests {
 
     /// Joins what a client would assemble from a translated stream.
     fn assembled_from_stream(body: &str) -> (Value, Option<Value>) {
-        use crate::sse::{SseDecoder, SseEvent};
+        use crate::pipeline::StreamPipeline;
         use crate::translate::to_chunks::{ChunkTranslator, StreamContext};
-        let mut decoder = SseDecoder::new();
-        decoder.push(body.as_bytes());
-        let mut translator = ChunkTranslator::new(StreamContext {
+        let mut pipeline = StreamPipeline::new(ChunkTranslator::new(StreamContext {
             model: "client/model".into(),
             created: 9,
             fallback_id: "chatcmpl-fallback".into(),
             error_id: "e".into(),
             timestamp: "t".into(),
-        });
-        let mut frames = Vec::new();
-        let mut events = Vec::new();
-        while let Some(event) = decoder.next_event().expect("no oversize event") {
-            events.push(event);
-        }
-        events.extend(decoder.finish());
-        for event in events {
-            if let SseEvent::Data(data) = event {
-                frames.extend(translator.on_data(&data));
-            }
-        }
-        frames.extend(translator.finish());
+        }));
+        let mut out = pipeline.push(body.as_bytes());
+        out.append(&mut pipeline.finish());
+        let frames = out.to_strings();
         let (mut content, mut reasoning, mut finish, mut usage) =
             (String::new(), String::new(), Value::Null, None);
         let mut calls: Vec<Value> = Vec::new();

@@ -1,0 +1,121 @@
+//! The end of a chat completion, shared by the request side (`chat`) and the answer
+//! (`answer`): the breaker's bookkeeping, the failure answered before any byte of an
+//! answer, and the usage record with its finish log line.
+
+use super::breaker::UserBreaker;
+use super::wasi::http::types::ResponseOutparam;
+use super::{RequestCtx, http_io, log, sql, unix_now};
+use crate::breaker::counts_as_failure;
+use crate::errors::GatewayError;
+use crate::logline::Level;
+use crate::openai::Usage;
+use crate::outcome::{BreakerVerdict, Outcome};
+use crate::usage_log::UsageRecord;
+use serde_json::{Value, json};
+
+/// Updates the user's breaker. Called before the answer's last bytes go out: the client
+/// may send its next request at once, and that one must see this outcome.
+pub(super) fn settle(breaker: Option<&UserBreaker>, outcome: Outcome) {
+    let Some(breaker) = breaker else { return };
+    match outcome.breaker_verdict() {
+        BreakerVerdict::Success => breaker.record_success(),
+        BreakerVerdict::Failure => breaker.record_failure(),
+        BreakerVerdict::Neither => {}
+    }
+}
+
+pub(super) fn fail_before_first_byte(
+    ctx: &RequestCtx,
+    out: ResponseOutparam,
+    error: &GatewayError,
+    breaker: Option<&UserBreaker>,
+) {
+    if let Some(breaker) = breaker.filter(|_| counts_as_failure(error)) {
+        breaker.record_failure();
+    }
+    log::emit(
+        Level::Warn,
+        "chat completion failed",
+        &[
+            ("request_id", json!(ctx.request_id)),
+            ("error_id", json!(ctx.error_id)),
+            ("status", json!(error.http_status())),
+            ("error", json!(error.to_string())),
+            ("duration_ms", json!(ctx.elapsed_ms())),
+        ],
+    );
+    http_io::respond_error(out, error, &ctx.error_id);
+}
+
+/// How one answer ended, for the usage record and the finish log line.
+pub(super) struct Finished<'a> {
+    pub(super) model: &'a str,
+    pub(super) response_id: Option<String>,
+    pub(super) outcome: Outcome,
+    pub(super) usage: Option<&'a Usage>,
+    /// Upstream payloads skipped as unreadable; logged when there were any.
+    pub(super) unreadable_events: usize,
+}
+
+pub(super) fn record_usage(ctx: &RequestCtx, finished: Finished<'_>) {
+    let Finished {
+        model,
+        response_id,
+        outcome,
+        usage,
+        unreadable_events,
+    } = finished;
+    let (_, created_at_ms) = unix_now();
+    let record = UsageRecord {
+        request_id: ctx.request_id.clone(),
+        created_at_ms,
+        model: model.to_owned(),
+        response_id,
+        outcome: outcome.as_str().to_owned(),
+        prompt_tokens: usage.map(|u| u.prompt_tokens),
+        completion_tokens: usage.map(|u| u.completion_tokens),
+        reasoning_tokens: usage.map(|u| u.reasoning_tokens),
+        cached_tokens: usage.map(|u| u.cached_tokens),
+        cost_usd: usage.and_then(|u| u.cost),
+    };
+    let mut fields: Vec<(&str, Value)> = vec![
+        ("request_id", json!(ctx.request_id)),
+        (
+            "error_id",
+            json!((outcome != Outcome::Completed).then_some(&ctx.error_id)),
+        ),
+        ("model", json!(model)),
+        ("outcome", json!(outcome.as_str())),
+        ("prompt_tokens", json!(record.prompt_tokens)),
+        ("completion_tokens", json!(record.completion_tokens)),
+        ("cost_usd", json!(record.cost_usd)),
+        ("duration_ms", json!(ctx.elapsed_ms())),
+    ];
+    if unreadable_events > 0 {
+        fields.push(("unreadable_upstream_events", json!(unreadable_events)));
+    }
+    log::emit(Level::Info, "chat completion finished", &fields);
+    let (statement, params) = record.insert_statement();
+    if let Err(error) = sql::execute(statement, params) {
+        // Telemetry must never cost the user their answer: log and carry on.
+        log::emit(
+            Level::Warn,
+            "usage not recorded",
+            &[
+                ("request_id", json!(ctx.request_id)),
+                ("error", json!(error)),
+            ],
+        );
+    }
+}
+
+pub(super) fn log_internal(ctx: &RequestCtx, error: &GatewayError) {
+    log::emit(
+        Level::Error,
+        "response could not start",
+        &[
+            ("request_id", json!(ctx.request_id)),
+            ("error", json!(error.to_string())),
+        ],
+    );
+}

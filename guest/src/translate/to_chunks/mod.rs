@@ -1,0 +1,255 @@
+//! Responses stream events → Chat Completions chunks, one event at a time.
+//!
+//! State is kept per output item (`output_index`, in [`items`]), never as a "current
+//! item", because OpenRouter may finish items out of order. The translator tolerates what
+//! real streams do (API.md §3.6): unknown events, keep-alives, text only in the final
+//! payload, a stream that ends without `response.completed`, errors inside
+//! normal-looking events. Payloads that are not events are skipped and counted.
+//!
+//! This module never performs I/O: `&str` payloads in, finished SSE frames out. The
+//! rules it shares with whole answers live with the types: the finish reason in
+//! [`FinishReason`], failures in [`StreamEvent::failure`], texts in
+//! [`crate::responses::Message`], citations in [`super::citations`], the phase marker in
+//! [`super::phase`].
+
+mod items;
+#[cfg(test)]
+mod tests;
+
+use super::citations::Citations;
+use crate::artifacts::capture::Capture;
+use crate::errors::cards::{CardContext, CardTemplates, stream_failure_card};
+use crate::markers;
+use crate::openai::{ChunkHeader, Delta, FinishReason, Frames, Usage};
+use crate::responses::{Annotation, Response, StreamEvent};
+use items::Items;
+
+pub struct StreamContext {
+    /// The model id the client asked for; every chunk repeats it.
+    pub model: String,
+    pub created: u64,
+    /// Chunk id until OpenRouter's response id is known.
+    pub fallback_id: String,
+    /// Shown on the error card if the answer breaks off, and logged by the caller.
+    pub error_id: String,
+    /// When the request arrived (ISO 8601), for the error card.
+    pub timestamp: String,
+}
+
+/// The `(code, message)` of the failure that ended an answer.
+pub type Failure = (String, String);
+
+pub struct ChunkTranslator {
+    header: ChunkHeader,
+    error_id: String,
+    timestamp: String,
+    failure: Option<Failure>,
+    response_id: Option<String>,
+    started: bool,
+    items: Items,
+    /// Some answer text went out (markers and error cards then start on a new paragraph).
+    sent_text: bool,
+    usage: Option<Usage>,
+    finished: bool,
+    unreadable_events: usize,
+    capture: Option<Capture>,
+    citations: Citations,
+    templates: CardTemplates,
+}
+
+impl ChunkTranslator {
+    pub fn new(ctx: StreamContext) -> Self {
+        Self {
+            header: ChunkHeader {
+                id: ctx.fallback_id,
+                model: ctx.model,
+                created: ctx.created,
+            },
+            error_id: ctx.error_id,
+            timestamp: ctx.timestamp,
+            failure: None,
+            response_id: None,
+            started: false,
+            items: Items::default(),
+            sent_text: false,
+            usage: None,
+            finished: false,
+            unreadable_events: 0,
+            capture: None,
+            citations: Citations::default(),
+            templates: CardTemplates::default(),
+        }
+    }
+
+    /// Renders error cards with the operator's templates instead of the defaults.
+    pub fn with_templates(mut self, templates: CardTemplates) -> Self {
+        self.templates = templates;
+        self
+    }
+
+    /// Keeps the answer's reasoning items as artifacts, each announced by a marker line
+    /// in the content where it finished.
+    pub fn with_capture(mut self, capture: Capture) -> Self {
+        self.capture = Some(capture);
+        self
+    }
+
+    /// The captured artifacts (empty without a capture), once the stream has ended.
+    pub fn take_capture(&mut self) -> Option<Capture> {
+        self.capture.take()
+    }
+
+    pub fn usage(&self) -> Option<&Usage> {
+        self.usage.as_ref()
+    }
+
+    pub fn response_id(&self) -> Option<&str> {
+        self.response_id.as_deref()
+    }
+
+    /// The `(code, message)` of the failure that ended the answer, if one did.
+    pub fn failure(&self) -> Option<&Failure> {
+        self.failure.as_ref()
+    }
+
+    /// Payloads that were not readable events (not JSON, not an object, or a known event
+    /// with fields of another shape); they are skipped, and counted for the log.
+    pub fn unreadable_events(&self) -> usize {
+        self.unreadable_events
+    }
+
+    /// Translates one SSE `data:` payload, appending the frames to send to `out`.
+    pub fn on_data(&mut self, data: &str, out: &mut Frames) {
+        if self.finished {
+            return;
+        }
+        match serde_json::from_str::<StreamEvent<'_>>(data) {
+            Ok(event) => self.on_event(&event, out),
+            Err(_) => self.unreadable_events += 1,
+        }
+    }
+
+    /// Ends the answer early (a deadline passed): the partial text stays, the error card
+    /// and error frame follow; `finish` then adds `[DONE]`. Nothing if already ended.
+    pub fn abort(&mut self, code: &str, message: &str, out: &mut Frames) {
+        if !self.finished {
+            self.fail(code, message, out);
+        }
+    }
+
+    /// The upstream body ended. Closes the answer (or reports it broken) and ends with `[DONE]`.
+    pub fn finish(&mut self, out: &mut Frames) {
+        if !self.finished {
+            if self.started && self.items.all_done() {
+                // OpenRouter sometimes closes a complete stream without `response.completed`
+                // (no usage then); every item finished, so the answer is whole.
+                let reason = FinishReason::whole(self.items.tool_calls() > 0);
+                out.push_delta(&self.header, &Delta::default(), Some(reason));
+            } else {
+                self.fail(
+                    "stream_interrupted",
+                    "the connection to OpenRouter ended before the answer was complete",
+                    out,
+                );
+            }
+            self.finished = true;
+        }
+        out.push_done();
+    }
+
+    fn on_event(&mut self, event: &StreamEvent<'_>, out: &mut Frames) {
+        if let Some(error) = event.failure() {
+            self.ensure_started(event.response(), out);
+            let code = error.code.as_deref().unwrap_or("upstream_error");
+            let message = error
+                .message
+                .as_deref()
+                .unwrap_or("OpenRouter reported an error");
+            return self.fail(code, message, out);
+        }
+        match event {
+            StreamEvent::Created(_) | StreamEvent::InProgress(_) => {
+                self.ensure_started(event.response(), out)
+            }
+            StreamEvent::ItemAdded(added) => self.item_added(added, out),
+            StreamEvent::ItemDone(done) => self.item_done(done, out),
+            StreamEvent::TextDelta(delta) => self.text_delta(delta, Delta::content, out),
+            StreamEvent::RefusalDelta(delta) => self.text_delta(delta, Delta::refusal, out),
+            StreamEvent::ReasoningDelta(delta) => self.text_delta(delta, Delta::reasoning, out),
+            StreamEvent::SummaryDelta(delta) => self.summary_delta(delta, out),
+            StreamEvent::ArgumentsDelta(delta) => self.arguments_delta(delta, out),
+            StreamEvent::Completed(_) => self.complete(event.response(), None, out),
+            StreamEvent::Incomplete(_) => {
+                let reason = event.response().and_then(Response::incomplete_reason);
+                self.complete(event.response(), Some(FinishReason::cut_short(reason)), out);
+            }
+            StreamEvent::AnnotationAdded(added) => {
+                self.ensure_started(None, out);
+                let annotation = added.annotation.as_ref().and_then(|a| a.valid());
+                self.cite(annotation, out);
+            }
+            StreamEvent::ContentPartDone(done) => {
+                let part = done.part.as_ref().and_then(|p| p.valid());
+                self.cite(part.into_iter().flat_map(|p| p.annotations()), out);
+            }
+            // Failures were handled above; see `StreamEvent::Unknown` for what is ignored.
+            StreamEvent::Failed(_) | StreamEvent::Error(_) | StreamEvent::Unknown => {}
+        }
+    }
+
+    /// The role chunk opens the answer, under OpenRouter's response id when it is known.
+    fn ensure_started(&mut self, response: Option<&Response>, out: &mut Frames) {
+        if self.started {
+            return;
+        }
+        if let Some(id) = response.and_then(Response::id) {
+            self.header.id = id.to_owned();
+            self.response_id = Some(id.to_owned());
+        }
+        self.started = true;
+        out.push_delta(&self.header, &Delta::start(), None);
+    }
+
+    fn content(&mut self, text: &str, out: &mut Frames) {
+        out.push_delta(&self.header, &Delta::content(text), None);
+    }
+
+    /// The marker line of a captured artifact, in the content where its item finished.
+    fn announce(&mut self, id: &str, out: &mut Frames) {
+        let text = markers::marker_insert(id, self.sent_text);
+        self.content(&text, out);
+    }
+
+    /// Sends the url citations among `annotations` that were not sent yet.
+    fn cite<'a>(
+        &mut self,
+        annotations: impl IntoIterator<Item = &'a Annotation>,
+        out: &mut Frames,
+    ) {
+        let citations = self.citations.new_ones(annotations);
+        if !citations.is_empty() {
+            out.push_delta(&self.header, &Delta::annotations(&citations), None);
+        }
+    }
+
+    /// Ends the answer with an error card (partial text stays above it) and an error
+    /// frame, which the `openai` SDKs raise as an `APIError`.
+    fn fail(&mut self, code: &str, message: &str, out: &mut Frames) {
+        let card = stream_failure_card(
+            code,
+            message,
+            &CardContext {
+                error_id: &self.error_id,
+                timestamp: &self.timestamp,
+                model: &self.header.model,
+            },
+            &self.templates,
+        );
+        let separator = if self.sent_text { "\n\n" } else { "" };
+        self.content(&format!("{separator}{card}"), out);
+        let message_with_id = format!("{message} (error id {})", self.error_id);
+        out.push_error(code, &message_with_id, &self.error_id);
+        self.failure = Some((code.to_owned(), message.to_owned()));
+        self.finished = true;
+    }
+}
