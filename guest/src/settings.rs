@@ -1,7 +1,8 @@
 //! The component's settings, read from `wasi:config` keys.
 //!
 //! Parsing is pure (a lookup function in, `Settings` out) so it is tested natively; the
-//! component reads the keys on every request, which lets a host change them live.
+//! component reads all keys at once at the start of every request or job
+//! (`component::config`), which lets a host change them live.
 
 use crate::breaker::BreakerPolicy;
 use crate::catalog::filter::ModelFilter;
@@ -36,7 +37,7 @@ pub mod keys {
     pub const REQUEST_DEADLINE_SECS: &str = "request_deadline_secs";
     /// The largest audio file fetched from a URL (`intake`), in MB.
     pub const REMOTE_FILE_MAX_MB: &str = "remote_file_max_mb";
-    // Card templates: `template_<class>`, see `errors::cards::ErrorClass::config_key`.
+    // Card templates: `template_<class>`, see `errors::class::ErrorClass::config_key`.
 }
 
 pub const DEFAULT_BASE_URL: &str = "https://openrouter.ai/api/v1";
