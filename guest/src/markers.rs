@@ -96,11 +96,6 @@ fn is_hidden_line(line: &str) -> bool {
     marker_id(line).is_some() || is_phase_marker(line)
 }
 
-/// True when `text` holds at least one marker line.
-pub fn contains_marker(text: &str) -> bool {
-    text.lines().any(|line| marker_id(line).is_some())
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Segment<'a> {
     /// Text as written, line breaks included; phase markers inside it are kept (see `strip`).
@@ -200,7 +195,7 @@ mod tests {
             "I is not Crockford"
         );
         assert_eq!(marker_id("[01J2VVZBDQTP1ZQJ8DS]: #"), None, "19 characters");
-        assert!(!contains_marker("see [01J2VVZBDQTP1ZQJ8DSN]: # inline"));
+        assert_eq!(marker_id("see [01J2VVZBDQTP1ZQJ8DSN]: # inline"), None);
         assert!(is_phase_marker("[P:commentary]: #"));
         assert!(!is_phase_marker("[P:]: #"));
         assert_eq!(phase_marker_line("commentary"), "[P:commentary]: #");

@@ -94,6 +94,7 @@ impl Capture {
             .position(|c| c.item.get("id").and_then(Value::as_str) == Some(id))
     }
 
+    #[cfg(test)]
     pub fn captured(&self) -> &[Captured] {
         &self.captured
     }

@@ -194,6 +194,17 @@ mod tests {
     }
 
     #[test]
+    fn numbers_open_exactly_as_they_were_sealed() {
+        // Found by the artifact_codec fuzz target: serde_json's default float parser may
+        // land one step off the written value, so a stored item came back altered.
+        let item: Value =
+            serde_json::from_str(&format!(r#"{{"n": {}}}"#, "6".repeat(39))).expect("a number");
+        let ring = Keyring::from_secrets(None, []);
+        let sealed = seal(&item, "01ID", "chat", None, [7; 12]);
+        assert_eq!(open(&sealed, "01ID", "chat", &ring), Ok(item));
+    }
+
+    #[test]
     fn large_items_are_compressed_and_sealed_ones_hold_no_plaintext() {
         let ring = Keyring::from_secrets(Some("k1"), []);
         let item = big_item();

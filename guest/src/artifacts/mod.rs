@@ -11,13 +11,13 @@
 //!
 //! A missing or unreadable artifact never fails a request: it is skipped and logged.
 
-pub mod capture;
+pub(crate) mod capture;
 pub mod codec;
-pub mod conversation;
+pub(crate) mod conversation;
 pub mod keys;
-pub mod replay;
-pub mod settings;
-pub mod store;
+pub(crate) mod replay;
+pub(crate) mod settings;
+pub(crate) mod store;
 
 /// How long unused artifacts are kept, and how many the cleanup job deletes per statement.
 pub const DEFAULT_RETENTION_DAYS: u64 = 90;

@@ -3,10 +3,10 @@
 //!
 //! This module never performs I/O; the component fetches and caches.
 
-pub mod entry;
-pub mod filter;
-pub mod ids;
-pub mod refresh;
+pub(crate) mod entry;
+pub(crate) mod filter;
+pub(crate) mod ids;
+pub(crate) mod refresh;
 
 use crate::errors::GatewayError;
 use entry::CatalogEntry;

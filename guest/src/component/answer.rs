@@ -39,150 +39,184 @@ pub(super) struct Answer<'a> {
     pub(super) deadlines: Deadlines,
 }
 
-pub(super) fn stream_answer(
-    ctx: &RequestCtx,
-    out: ResponseOutparam,
-    response: UpstreamResponse,
-    answer: Answer<'_>,
-) {
-    let Answer {
-        model,
-        created,
-        session,
-        breaker,
-        templates,
-        deadlines,
-    } = answer;
-    let mut writer = match ResponseWriter::start(out, 200, SSE_HEADERS) {
-        Ok(writer) => writer,
-        Err(error) => return log_internal(ctx, &error),
-    };
-    let fallback_id = response
-        .generation_id
-        .clone()
-        .unwrap_or_else(|| format!("chatcmpl-{}", random_id()));
-    let mut translator = ChunkTranslator::new(StreamContext {
-        model: model.clone(),
-        created,
-        fallback_id,
-        error_id: ctx.error_id.clone(),
-        timestamp: ctx.started_at.clone(),
-    });
-    translator = translator.with_templates(templates);
-    if let Some(session) = session {
-        translator = translator.with_capture(session.capture());
+impl Answer<'_> {
+    /// Sends the answer to `out`: streamed as chunks, or whole as one completion.
+    pub(super) fn send(
+        self,
+        ctx: &RequestCtx,
+        out: ResponseOutparam,
+        response: UpstreamResponse,
+        stream: bool,
+    ) {
+        if stream {
+            self.stream(ctx, out, response);
+        } else {
+            self.whole(ctx, out, response);
+        }
     }
-    let mut pipeline = StreamPipeline::new(translator);
-    let mut outcome = Outcome::Completed;
-    let mut frames = Frames::default();
-    let mut last_bytes_ms = ctx.elapsed_ms();
-    loop {
-        let bytes = match response.body.read() {
-            Ok(Some(bytes)) => {
-                last_bytes_ms = ctx.elapsed_ms();
-                bytes
-            }
-            Ok(None) => break,
-            Err(ReadError::Transport(code)) => {
-                let error = upstream::transport_error(code);
-                log::emit(
-                    Level::Warn,
-                    "upstream stream broke",
-                    &[
-                        ("request_id", json!(ctx.request_id)),
-                        ("error", json!(error.to_string())),
-                    ],
-                );
-                // The host's idle timeout does not always arrive as a timeout code, so
-                // the silence before the failure decides too.
-                let silent_ms = ctx.elapsed_ms() - last_bytes_ms;
-                if matches!(error, GatewayError::UpstreamTimeout(_))
-                    || silent_ms >= deadlines.idle.as_secs_f64() * 1000.0 * 0.9
-                {
-                    frames.append(&mut pipeline.abort(
-                        "upstream_timeout",
-                        &format!(
-                            "OpenRouter sent nothing for {} seconds, so the answer was cut off",
-                            deadlines.idle.as_secs()
-                        ),
-                    ));
+
+    fn stream(self, ctx: &RequestCtx, out: ResponseOutparam, response: UpstreamResponse) {
+        let Answer {
+            model,
+            created,
+            session,
+            breaker,
+            templates,
+            deadlines,
+        } = self;
+        let mut writer = match ResponseWriter::start(out, 200, SSE_HEADERS) {
+            Ok(writer) => writer,
+            Err(error) => return log_internal(ctx, &error),
+        };
+        let fallback_id = response
+            .generation_id
+            .clone()
+            .unwrap_or_else(|| format!("chatcmpl-{}", random_id()));
+        let mut translator = ChunkTranslator::new(StreamContext {
+            model: model.clone(),
+            created,
+            fallback_id,
+            error_id: ctx.error_id.clone(),
+            timestamp: ctx.started_at.clone(),
+        });
+        translator = translator.with_templates(templates);
+        if let Some(session) = session {
+            translator = translator.with_capture(session.capture());
+        }
+        let mut pipeline = StreamPipeline::new(translator);
+        let mut outcome = Outcome::Completed;
+        let mut frames = Frames::default();
+        let mut last_bytes_ms = ctx.elapsed_ms();
+        loop {
+            let bytes = match response.body.read() {
+                Ok(Some(bytes)) => {
+                    last_bytes_ms = ctx.elapsed_ms();
+                    bytes
                 }
-                outcome = Outcome::Interrupted;
-                break;
-            }
-        };
-        if ctx.elapsed_ms() > deadlines.total.as_secs_f64() * 1000.0 {
-            log::emit(
-                Level::Warn,
-                "request deadline exceeded",
-                &[
-                    ("request_id", json!(ctx.request_id)),
-                    ("deadline_secs", json!(deadlines.total.as_secs())),
-                ],
-            );
-            frames.append(&mut pipeline.abort(
-                "deadline_exceeded",
-                &format!(
-                    "the answer took longer than the {}-second limit for one request",
-                    deadlines.total.as_secs()
-                ),
-            ));
-            outcome = Outcome::Interrupted;
-            break;
-        }
-        frames.append(&mut pipeline.push(&bytes));
-        let upstream_ended = match pipeline.upstream() {
-            Upstream::Open => false,
-            Upstream::Ended => true,
-            Upstream::Rejected(error) => {
+                Ok(None) => break,
+                Err(ReadError::Transport(code)) => {
+                    let error = upstream::transport_error(code);
+                    warn_upstream(ctx, "upstream stream broke", &error);
+                    // The host's idle timeout does not always arrive as a timeout code, so
+                    // the silence before the failure decides too.
+                    let silent_ms = ctx.elapsed_ms() - last_bytes_ms;
+                    if matches!(error, GatewayError::UpstreamTimeout(_))
+                        || silent_ms >= deadlines.idle.as_secs_f64() * 1000.0 * 0.9
+                    {
+                        frames.append(&mut pipeline.abort(
+                            "upstream_timeout",
+                            &format!(
+                                "OpenRouter sent nothing for {} seconds, so the answer was cut off",
+                                deadlines.idle.as_secs()
+                            ),
+                        ));
+                    }
+                    outcome = Outcome::Interrupted;
+                    break;
+                }
+            };
+            if ctx.elapsed_ms() > deadlines.total.as_secs_f64() * 1000.0 {
                 log::emit(
                     Level::Warn,
-                    "upstream event rejected",
+                    "request deadline exceeded",
                     &[
                         ("request_id", json!(ctx.request_id)),
-                        ("error", json!(error.to_string())),
+                        ("deadline_secs", json!(deadlines.total.as_secs())),
                     ],
                 );
+                frames.append(&mut pipeline.abort(
+                    "deadline_exceeded",
+                    &format!(
+                        "the answer took longer than the {}-second limit for one request",
+                        deadlines.total.as_secs()
+                    ),
+                ));
                 outcome = Outcome::Interrupted;
                 break;
             }
-        };
-        // One write per upstream read: every frame translated from it goes out now.
-        if flush(&mut writer, &mut frames).is_err() {
-            outcome = Outcome::ClientGone;
-            break;
+            frames.append(&mut pipeline.push(&bytes));
+            let upstream_ended = match pipeline.upstream() {
+                Upstream::Open => false,
+                Upstream::Ended => true,
+                Upstream::Rejected(error) => {
+                    warn_upstream(ctx, "upstream event rejected", &error);
+                    outcome = Outcome::Interrupted;
+                    break;
+                }
+            };
+            // One write per upstream read: every frame translated from it goes out now.
+            if flush(&mut writer, &mut frames).is_err() {
+                outcome = Outcome::ClientGone;
+                break;
+            }
+            if upstream_ended {
+                break;
+            }
         }
-        if upstream_ended {
-            break;
+        if outcome != Outcome::ClientGone {
+            frames.append(&mut pipeline.finish());
+            // Stored before `[DONE]` goes out: a client may send its next turn at once.
+            if let (Some(session), Some(capture)) = (session, pipeline.take_capture()) {
+                session.store(ctx, capture.into_captured());
+            }
+            if outcome == Outcome::Completed && pipeline.failure().is_some() {
+                outcome = Outcome::UpstreamError;
+            }
+            settle(breaker, outcome);
+            if flush(&mut writer, &mut frames).is_err() {
+                outcome = Outcome::ClientGone;
+            }
+        }
+        // Dropping the upstream body first tells the host to stop reading from OpenRouter.
+        drop(response);
+        writer.finish();
+        record_usage(
+            ctx,
+            Finished {
+                model: &model,
+                response_id: pipeline.response_id().map(str::to_owned),
+                outcome,
+                usage: pipeline.usage(),
+                unreadable_events: pipeline.unreadable_events(),
+            },
+        );
+    }
+
+    fn whole(self, ctx: &RequestCtx, out: ResponseOutparam, response: UpstreamResponse) {
+        let Answer {
+            model,
+            created,
+            session,
+            breaker,
+            ..
+        } = self;
+        let mut capture = session.map(artifacts::Session::capture);
+        let result = response
+            .body
+            .read_to_end(RESPONSE_BODY_LIMIT)
+            .and_then(|body| completion_from_response(&body, &model, created, capture.as_mut()));
+        match result {
+            Ok(completion) => {
+                if let (Some(session), Some(capture)) = (session, capture) {
+                    session.store(ctx, capture.into_captured());
+                }
+                settle(breaker, Outcome::Completed);
+                http_io::respond_json(out, 200, &completion.to_json());
+                record_usage(
+                    ctx,
+                    Finished {
+                        model: &model,
+                        response_id: Some(completion.id.clone()),
+                        outcome: Outcome::Completed,
+                        usage: completion.usage.as_ref(),
+                        unreadable_events: 0,
+                    },
+                );
+            }
+            // An unreadable or broken whole answer counts like any other upstream failure.
+            Err(error) => fail_before_first_byte(ctx, out, &error, breaker),
         }
     }
-    if outcome != Outcome::ClientGone {
-        frames.append(&mut pipeline.finish());
-        // Stored before `[DONE]` goes out: a client may send its next turn at once.
-        if let (Some(session), Some(capture)) = (session, pipeline.take_capture()) {
-            session.store(ctx, capture.into_captured());
-        }
-        if outcome == Outcome::Completed && pipeline.failure().is_some() {
-            outcome = Outcome::UpstreamError;
-        }
-        settle(breaker, outcome);
-        if flush(&mut writer, &mut frames).is_err() {
-            outcome = Outcome::ClientGone;
-        }
-    }
-    // Dropping the upstream body first tells the host to stop reading from OpenRouter.
-    drop(response);
-    writer.finish();
-    record_usage(
-        ctx,
-        Finished {
-            model: &model,
-            response_id: pipeline.response_id().map(str::to_owned),
-            outcome,
-            usage: pipeline.usage(),
-            unreadable_events: pipeline.unreadable_events(),
-        },
-    );
 }
 
 fn flush(writer: &mut ResponseWriter, frames: &mut Frames) -> Result<(), http_io::ClientGone> {
@@ -194,43 +228,14 @@ fn flush(writer: &mut ResponseWriter, frames: &mut Frames) -> Result<(), http_io
     result
 }
 
-pub(super) fn whole_answer(
-    ctx: &RequestCtx,
-    out: ResponseOutparam,
-    response: UpstreamResponse,
-    answer: Answer<'_>,
-) {
-    let Answer {
-        model,
-        created,
-        session,
-        breaker,
-        ..
-    } = answer;
-    let mut capture = session.map(artifacts::Session::capture);
-    let result = response
-        .body
-        .read_to_end(RESPONSE_BODY_LIMIT)
-        .and_then(|body| completion_from_response(&body, &model, created, capture.as_mut()));
-    match result {
-        Ok(completion) => {
-            if let (Some(session), Some(capture)) = (session, capture) {
-                session.store(ctx, capture.into_captured());
-            }
-            settle(breaker, Outcome::Completed);
-            http_io::respond_json(out, 200, &completion.to_json());
-            record_usage(
-                ctx,
-                Finished {
-                    model: &model,
-                    response_id: Some(completion.id.clone()),
-                    outcome: Outcome::Completed,
-                    usage: completion.usage.as_ref(),
-                    unreadable_events: 0,
-                },
-            );
-        }
-        // An unreadable or broken whole answer counts like any other upstream failure.
-        Err(error) => fail_before_first_byte(ctx, out, &error, breaker),
-    }
+/// Logs why the stream from OpenRouter ended early.
+fn warn_upstream(ctx: &RequestCtx, message: &str, error: &impl std::fmt::Display) {
+    log::emit(
+        Level::Warn,
+        message,
+        &[
+            ("request_id", json!(ctx.request_id)),
+            ("error", json!(error.to_string())),
+        ],
+    );
 }

@@ -91,11 +91,7 @@ pub fn chat_completions(ctx: &RequestCtx, request: IncomingRequest, out: Respons
         templates,
         deadlines,
     };
-    if stream {
-        answer::stream_answer(ctx, out, response, answer);
-    } else {
-        answer::whole_answer(ctx, out, response, answer);
-    }
+    answer.send(ctx, out, response, stream);
 }
 
 /// A broken override is not used (the default card is), and the operator should know.

@@ -5,8 +5,8 @@
 //! never fails, it only recovers less detail.
 
 pub mod cards;
-pub mod class;
-pub mod template;
+pub(crate) mod class;
+pub(crate) mod template;
 
 use serde_json::{Value, json};
 

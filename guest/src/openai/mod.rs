@@ -10,8 +10,7 @@ pub use chunks::{ChunkHeader, DONE_FRAME, Delta, Frames, ToolCallDelta};
 pub use completion::{ChatCompletion, CompletionMessage, ToolCall};
 
 use crate::responses::{Lenient, ResponseUsage, TokenDetails, valid};
-use serde::{Deserialize, Serialize, Serializer};
-use serde_json::Value;
+use serde::{Serialize, Serializer};
 
 /// Token counts and cost of one answer.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -24,9 +23,12 @@ pub struct Usage {
     pub cost: Option<f64>,
 }
 
+// Only tests read a `Usage` from raw JSON or write it back: the pipeline gets it typed.
+#[cfg(test)]
 impl Usage {
     /// From a Responses `usage` object; missing counts read as zero.
-    pub fn from_responses(usage: &Value) -> Option<Self> {
+    pub fn from_responses(usage: &serde_json::Value) -> Option<Self> {
+        use serde::Deserialize;
         let usage: ResponseUsage = usage
             .is_object()
             .then(|| ResponseUsage::deserialize(usage).ok())
@@ -35,8 +37,8 @@ impl Usage {
     }
 
     /// The OpenAI `usage` object.
-    pub fn to_openai(&self) -> Value {
-        serde_json::to_value(self).unwrap_or(Value::Null)
+    pub fn to_openai(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
     }
 }
 

@@ -14,12 +14,9 @@ mod events;
 mod items;
 mod response;
 
-pub use events::{DeltaEvent, ErrorEvent, ItemEvent, PartEvent, ResponseEvent, StreamEvent};
-pub use items::{Annotation, FunctionCall, Message, OutputItem, Part, Reasoning, UrlCitation};
-pub use response::{
-    ErrorBody, ErrorCode, IncompleteDetails, Response, ResponseUsage, Status, TokenDetails,
-    UpstreamError,
-};
+pub use events::{DeltaEvent, ItemEvent, StreamEvent};
+pub use items::{Annotation, OutputItem, UrlCitation};
+pub use response::{Response, ResponseUsage, Status, TokenDetails};
 
 use serde::Deserialize;
 use serde::de::IgnoredAny;

@@ -231,9 +231,10 @@ fn user_part(part: &Value) -> Option<Value> {
     Some(match part.get("type").and_then(Value::as_str)? {
         "input_text" | "text" => json!({"type": "text", "text": get("text")}),
         "input_image" => {
-            let mut image = json!({"url": get("image_url")});
+            let mut image = Map::new();
+            image.insert("url".into(), get("image_url"));
             if let Some(detail) = part.get("detail") {
-                image["detail"] = detail.clone();
+                image.insert("detail".into(), detail.clone());
             }
             json!({"type": "image_url", "image_url": image})
         }

@@ -9,7 +9,7 @@
 //! This module never performs I/O: `&str` payloads in, finished SSE frames out. The
 //! rules it shares with whole answers live with the types: the finish reason in
 //! [`FinishReason`], failures in [`StreamEvent::failure`], texts in
-//! [`crate::responses::Message`], citations in [`super::citations`], the phase marker in
+//! the Responses `Message`, citations in [`super::citations`], the phase marker in
 //! [`super::phase`].
 
 mod items;
