@@ -14,7 +14,10 @@
 
 mod admission;
 mod peer_process;
+mod peer_start;
 mod peers;
+mod peers_report;
+mod peers_throughput;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -94,6 +97,10 @@ struct Args {
     /// Peers mode: requests per phase for LiteLLM (about 40 ms of CPU per stream).
     #[arg(long, default_value_t = 50)]
     litellm_requests: usize,
+    /// Peers mode: whole answers per gateway and concurrency (16, 64) in the throughput
+    /// phase (LiteLLM: at most --litellm-requests); 0 skips the phase.
+    #[arg(long, default_value_t = 2000)]
+    throughput_requests: usize,
     /// Peers mode: the core every gateway is pinned to (`taskset`).
     #[arg(long, default_value_t = 1)]
     gateway_core: usize,

@@ -12,58 +12,44 @@
 //! `taskset -c 0 target/release/bench --orpipe target/release/orpipe --mode peers --concurrency 1`
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use orpipe_testkit::harness::{ProcessCpu, ProcessMemory, process_cpu};
-use orpipe_testkit::stats::{Summary, summarize};
 use orpipe_testkit::{HttpClient, MockOpenRouter, Orpipe, Reply};
 use serde_json::{Value, json};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use super::peer_process::{
-    PeerProcess, free_port, peer_dir, pin_process, pinned, start_and_read_url, start_and_wait,
-    tree_cpu, tree_memory,
-};
-use super::{Args, GATEWAY_KEY, Path as Wire, PathResults, Target, UPSTREAM_KEY, run_batches};
-
-/// The peers' pinned versions (the one place they are kept).
-const PEERS_ENV: &str = include_str!("../../../../scripts/peers.env");
-/// TensorZero's launcher (writes its config, starts the embedded gateway).
-const TENSORZERO_LAUNCHER: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../scripts/peers/tensorzero_gateway.py"
-);
-const LITELLM_KEY: &str = "sk-litellm-bench";
-/// A client core above this share of its time means the client, not the gateway, was the limit.
-const CLIENT_BOUND_SHARE: f64 = 0.9;
+use super::peer_process::{PeerProcess, pin_process, tree_cpu, tree_memory};
+use super::peer_start::{Peer, Started};
+use super::{Args, Path as Wire, PathResults, Target, UPSTREAM_KEY, run_batches};
+use super::{peers_report, peers_throughput};
 
 /// One column of requests: a baseline straight to the mock, or a gateway.
-struct Lane {
-    name: String,
-    version: String,
-    stream: Target,
-    whole: Target,
+pub(super) struct Lane {
+    pub(super) name: String,
+    pub(super) version: String,
+    pub(super) stream: Target,
+    pub(super) whole: Target,
     /// Requests per phase (LiteLLM gets fewer: it is slow).
-    quota: usize,
+    pub(super) quota: usize,
     /// Which baseline lane to subtract (`None` for the baselines themselves).
-    baseline: Option<usize>,
-    process: Option<Process>,
-    idle_memory: Option<ProcessMemory>,
-    streamed: PathResults,
-    whole_results: WholeResults,
+    pub(super) baseline: Option<usize>,
+    pub(super) process: Option<Process>,
+    pub(super) idle_memory: Option<ProcessMemory>,
+    pub(super) streamed: PathResults,
+    pub(super) whole_results: WholeResults,
     /// Gateway CPU during the streamed and the whole-answer phase.
-    cpu: [Option<Duration>; 2],
+    pub(super) cpu: [Option<Duration>; 2],
 }
 
-enum Process {
+pub(super) enum Process {
     Orpipe(Orpipe),
     Peer(PeerProcess),
 }
 
 impl Process {
-    fn pid(&self) -> u32 {
+    pub(super) fn pid(&self) -> u32 {
         match self {
             Process::Orpipe(orpipe) => orpipe.pid(),
             Process::Peer(peer) => peer.pid(),
@@ -72,10 +58,10 @@ impl Process {
 }
 
 #[derive(Debug, Default)]
-struct WholeResults {
-    latency: Vec<Duration>,
-    requests: usize,
-    errors: BTreeMap<String, usize>,
+pub(super) struct WholeResults {
+    pub(super) latency: Vec<Duration>,
+    pub(super) requests: usize,
+    pub(super) errors: BTreeMap<String, usize>,
 }
 
 pub async fn run(args: &Args) -> anyhow::Result<()> {
@@ -262,12 +248,22 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
         }
     }
 
-    print_table(args, &lanes, &absent, client_share);
+    let throughput = peers_throughput::measure(&client, &lanes, |lane| {
+        if lane.quota < args.requests {
+            lane.quota.min(args.throughput_requests)
+        } else {
+            args.throughput_requests
+        }
+    })
+    .await;
+
+    peers_report::print_table(args, &lanes, &absent, client_share);
+    peers_throughput::print(&throughput);
     Ok(())
 }
 
 /// Runs `count` whole-answer requests to `target`, at most `concurrency` at a time.
-async fn run_whole(
+pub(super) async fn run_whole(
     client: &HttpClient,
     target: &Target,
     count: usize,
@@ -332,377 +328,5 @@ fn check_whole(
     match text.and_then(Value::as_str) {
         Some(text) if !text.is_empty() => None,
         _ => Some("no text in the answer".into()),
-    }
-}
-
-/// The gateways, in table order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Peer {
-    Orpipe,
-    Nginx,
-    TensorZero,
-    LiteLlm,
-}
-
-enum Started {
-    Running {
-        process: Process,
-        /// Chat Completions URL.
-        url: String,
-        bearer: &'static str,
-        model: String,
-    },
-    NotInstalled(String),
-}
-
-impl Peer {
-    fn name(self) -> &'static str {
-        match self {
-            Peer::Orpipe => "orpipe",
-            Peer::Nginx => "nginx (floor)",
-            Peer::TensorZero => "TensorZero",
-            Peer::LiteLlm => "LiteLLM",
-        }
-    }
-
-    async fn start(
-        self,
-        args: &Args,
-        mock: &MockOpenRouter,
-        core: Option<usize>,
-    ) -> anyhow::Result<Started> {
-        let peers = tools_dir().join("peers");
-        match self {
-            Peer::Orpipe => {
-                let orpipe = Orpipe::spawn(
-                    &args.orpipe,
-                    &mock.base_url(),
-                    &[("ORPIPE_API_KEYS", GATEWAY_KEY)],
-                )
-                .await?;
-                let url = orpipe.url("/v1/chat/completions");
-                Ok(Started::Running {
-                    process: Process::Orpipe(orpipe),
-                    url,
-                    bearer: GATEWAY_KEY,
-                    model: args.model.clone(),
-                })
-            }
-            Peer::Nginx => {
-                let Some(nginx) = find_nginx() else {
-                    return Ok(Started::NotInstalled(
-                        "not installed (bash scripts/peers.sh install)".into(),
-                    ));
-                };
-                let dir = peer_dir("nginx")?;
-                let port = free_port()?;
-                std::fs::write(dir.join("nginx.conf"), nginx_config(&dir, port, mock))?;
-                let mut command = pinned(core, &nginx);
-                command
-                    .arg("-p")
-                    .arg(&dir)
-                    .arg("-c")
-                    .arg(dir.join("nginx.conf"))
-                    .args(["-g", "daemon off;"]);
-                let url = format!("http://127.0.0.1:{port}/v1/chat/completions");
-                let ready = format!("http://127.0.0.1:{port}/ready");
-                let process = start_and_wait(command, dir, &ready, Duration::from_secs(20)).await?;
-                Ok(Started::Running {
-                    process: Process::Peer(process),
-                    url,
-                    bearer: UPSTREAM_KEY,
-                    model: args.model.clone(),
-                })
-            }
-            Peer::TensorZero => {
-                let python = peers.join("tensorzero/bin/python");
-                if !python.exists() {
-                    return Ok(Started::NotInstalled(
-                        "not installed (bash scripts/peers.sh install)".into(),
-                    ));
-                }
-                let dir = peer_dir("tensorzero")?;
-                let mut command = pinned(core, &python);
-                command
-                    .arg(TENSORZERO_LAUNCHER)
-                    .arg(mock.base_url())
-                    .arg(&dir);
-                let (process, base) =
-                    start_and_read_url(command, dir, Duration::from_secs(60)).await?;
-                let url = format!("{base}/chat/completions");
-                Ok(Started::Running {
-                    process: Process::Peer(process),
-                    url,
-                    bearer: UPSTREAM_KEY,
-                    model: "tensorzero::model_name::bench".into(),
-                })
-            }
-            Peer::LiteLlm => {
-                let litellm = peers.join("litellm/bin/litellm");
-                if !litellm.exists() {
-                    return Ok(Started::NotInstalled(
-                        "not installed (bash scripts/peers.sh install)".into(),
-                    ));
-                }
-                let dir = peer_dir("litellm")?;
-                let port = free_port()?;
-                std::fs::write(dir.join("config.yaml"), litellm_config(mock))?;
-                let mut command = pinned(core, &litellm);
-                command
-                    .arg("--config")
-                    .arg(dir.join("config.yaml"))
-                    .args([
-                        "--host",
-                        "127.0.0.1",
-                        "--port",
-                        &port.to_string(),
-                        "--num_workers",
-                        "1",
-                    ])
-                    .envs([
-                        ("LITELLM_LOG", "ERROR"),
-                        ("LITELLM_MODE", "PRODUCTION"),
-                        ("LITELLM_LOCAL_MODEL_COST_MAP", "True"),
-                    ]);
-                let ready = format!("http://127.0.0.1:{port}/health/liveliness");
-                // LiteLLM imports a great deal before it listens: allow minutes on a busy machine.
-                let process =
-                    start_and_wait(command, dir, &ready, Duration::from_secs(240)).await?;
-                let url = format!("http://127.0.0.1:{port}/v1/chat/completions");
-                Ok(Started::Running {
-                    process: Process::Peer(process),
-                    url,
-                    bearer: LITELLM_KEY,
-                    model: "bench".into(),
-                })
-            }
-        }
-    }
-
-    /// The version this run used, as far as the bench knows it.
-    fn version(self) -> String {
-        match self {
-            Peer::Orpipe => "this build".into(),
-            Peer::Nginx => std::process::Command::new(find_nginx().unwrap_or_default())
-                .arg("-v")
-                .output()
-                .map(|out| {
-                    String::from_utf8_lossy(&out.stderr)
-                        .trim()
-                        .trim_start_matches("nginx version: ")
-                        .to_owned()
-                })
-                .unwrap_or_default(),
-            Peer::TensorZero => pinned_version("TENSORZERO_VERSION"),
-            Peer::LiteLlm => pinned_version("LITELLM_VERSION"),
-        }
-    }
-}
-
-fn tools_dir() -> PathBuf {
-    match std::env::var_os("ORPIPE_TOOLS_DIR") {
-        Some(dir) => PathBuf::from(dir),
-        None => {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/orpipe-tools")
-        }
-    }
-}
-
-fn pinned_version(key: &str) -> String {
-    PEERS_ENV
-        .lines()
-        .find_map(|line| line.strip_prefix(key)?.strip_prefix('='))
-        .unwrap_or("?")
-        .trim()
-        .to_owned()
-}
-
-fn find_nginx() -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain([PathBuf::from("/usr/sbin")])
-        .map(|dir| dir.join("nginx"))
-        .find(|candidate| candidate.is_file())
-}
-
-/// One worker, no buffering, keep-alive upstream, no access log: nginx at its leanest.
-fn nginx_config(dir: &Path, port: u16, mock: &MockOpenRouter) -> String {
-    let dir = dir.display();
-    format!(
-        r#"worker_processes 1;
-pid {dir}/nginx.pid;
-error_log {dir}/error.log warn;
-events {{ worker_connections 4096; }}
-http {{
-    access_log off;
-    client_body_temp_path {dir}/body;
-    proxy_temp_path {dir}/proxy;
-    fastcgi_temp_path {dir}/fastcgi;
-    uwsgi_temp_path {dir}/uwsgi;
-    scgi_temp_path {dir}/scgi;
-    upstream mock {{ server {mock}; keepalive 64; }}
-    server {{
-        listen 127.0.0.1:{port};
-        location = /ready {{ return 200 "ok"; }}
-        location = /v1/chat/completions {{
-            proxy_pass http://mock/api/v1/chat/completions;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_buffering off;
-        }}
-    }}
-}}
-"#,
-        mock = mock.addr()
-    )
-}
-
-/// One model, `bench`, through LiteLLM's Chat -> Responses bridge (`openai/responses/...`).
-fn litellm_config(mock: &MockOpenRouter) -> String {
-    format!(
-        "model_list:\n  - model_name: bench\n    litellm_params:\n      model: openai/responses/gpt-4o-mini\n      api_base: {}\n      api_key: {UPSTREAM_KEY}\ngeneral_settings:\n  master_key: {LITELLM_KEY}\n",
-        mock.base_url()
-    )
-}
-
-/// Picks one figure (p50, p99, max) out of a summary.
-type Pick = fn(&Summary) -> u64;
-const P50: Pick = |s| s.p50_us;
-const P99: Pick = |s| s.p99_us;
-const MAX: Pick = |s| s.max_us;
-
-/// `gateway − baseline` of one figure, in ms; the baseline's own figure for a baseline row.
-fn cell(
-    lane: &[Vec<Duration>; 2],
-    base: Option<&[Vec<Duration>; 2]>,
-    which: usize,
-    picks: &[Pick],
-) -> String {
-    let own = lane.get(which).and_then(|samples| summarize(samples));
-    let base = base
-        .and_then(|b| b.get(which))
-        .and_then(|samples| summarize(samples));
-    let Some(own) = own else { return "n/a".into() };
-    picks
-        .iter()
-        .map(|pick| match &base {
-            Some(base) => {
-                let added = i128::from(pick(&own)) - i128::from(pick(base));
-                format!("{:+.2}", added as f64 / 1000.0)
-            }
-            None => format!("{:.2}", pick(&own) as f64 / 1000.0),
-        })
-        .collect::<Vec<_>>()
-        .join(" / ")
-}
-
-fn per_thousand(cpu: Option<Duration>, requests: usize) -> String {
-    match cpu {
-        Some(cpu) if requests > 0 => format!("{:.2}", cpu.as_secs_f64() * 1000.0 / requests as f64),
-        _ => "n/a".into(),
-    }
-}
-
-fn print_table(
-    args: &Args,
-    lanes: &[Lane],
-    absent: &[(String, String)],
-    client_share: [Option<f64>; 2],
-) {
-    println!(
-        "side-by-side bench: {} tokens every {} ms (ttft {} ms), concurrency {}, up to {} requests per lane and phase (LiteLLM {}); gateways on core {}, mock and client on core {}",
-        args.tokens,
-        args.pace_ms,
-        args.ttft_ms,
-        args.concurrency,
-        args.requests,
-        args.litellm_requests,
-        args.gateway_core,
-        args.client_core
-    );
-    println!(
-        "Latencies in ms, p50 / p99 / max; gateway rows are added over their baseline row, baseline rows are absolute. CPU: gateway process tree, s per 1,000 requests (10 ms tick resolution)."
-    );
-    println!();
-    println!(
-        "| lane | version | streams (errors) | TTFB | TTFT | frame gap | whole answers (errors) | whole answer | CPU s/1k streamed | CPU s/1k whole | RSS idle / peak MiB |"
-    );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|");
-    for lane in lanes {
-        let base = lane.baseline.and_then(|index| lanes.get(index));
-        let stream = [lane.streamed.ttfb.clone(), lane.streamed.ttft.clone()];
-        let stream_base = base.map(|b| [b.streamed.ttfb.clone(), b.streamed.ttft.clone()]);
-        let gaps = [
-            lane.streamed.text_gaps.clone(),
-            lane.whole_results.latency.clone(),
-        ];
-        let gaps_base = base.map(|b| {
-            [
-                b.streamed.text_gaps.clone(),
-                b.whole_results.latency.clone(),
-            ]
-        });
-        let memory = match (
-            lane.idle_memory,
-            lane.process.as_ref().and_then(|p| tree_memory(p.pid())),
-        ) {
-            (Some(idle), Some(now)) => format!(
-                "{:.1} / {:.1}",
-                idle.rss_kib as f64 / 1024.0,
-                now.peak_rss_kib as f64 / 1024.0
-            ),
-            _ => "".into(),
-        };
-        println!(
-            "| {} | {} | {} ({}) | {} | {} | {} | {} ({}) | {} | {} | {} | {} |",
-            lane.name,
-            lane.version,
-            lane.streamed.streams,
-            lane.streamed.error_count(),
-            cell(&stream, stream_base.as_ref(), 0, &[P50, P99, MAX]),
-            cell(&stream, stream_base.as_ref(), 1, &[P50, P99, MAX]),
-            cell(&gaps, gaps_base.as_ref(), 0, &[P50, P99, MAX]),
-            lane.whole_results.requests,
-            lane.whole_results.errors.values().sum::<usize>(),
-            cell(&gaps, gaps_base.as_ref(), 1, &[P50, P99, MAX]),
-            if lane.process.is_some() {
-                per_thousand(lane.cpu[0], lane.streamed.streams)
-            } else {
-                String::new()
-            },
-            if lane.process.is_some() {
-                per_thousand(lane.cpu[1], lane.whole_results.requests)
-            } else {
-                String::new()
-            },
-            memory,
-        );
-    }
-    for (name, why) in absent {
-        println!("| {name} | {why} | | | | | | | | | |");
-    }
-    println!();
-    let share = |phase: usize| {
-        client_share[phase].map_or("n/a".to_owned(), |share| {
-            let bound = if share >= CLIENT_BOUND_SHARE {
-                "yes: the client was the limit"
-            } else {
-                "no"
-            };
-            format!("{:.0}% of its core ({bound})", share * 100.0)
-        })
-    };
-    println!(
-        "client and mock CPU: streamed phase {}, whole-answer phase {}",
-        share(0),
-        share(1)
-    );
-    for lane in lanes {
-        if !lane.streamed.errors.is_empty() || !lane.whole_results.errors.is_empty() {
-            println!(
-                "errors, {}: streamed {:?}, whole {:?}",
-                lane.name, lane.streamed.errors, lane.whole_results.errors
-            );
-        }
     }
 }
