@@ -64,6 +64,66 @@ pub(super) struct WholeResults {
     pub(super) errors: BTreeMap<String, usize>,
 }
 
+/// Index of the direct Responses lane, the baseline of the translating gateways.
+const RESPONSES_BASELINE: usize = 0;
+/// Index of the direct Chat lane, nginx's baseline.
+const CHAT_BASELINE: usize = 1;
+
+/// The two measured phases, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Phase {
+    Streamed = 0,
+    Whole = 1,
+}
+
+impl Lane {
+    fn new(
+        name: String,
+        path: Wire,
+        url: String,
+        body: impl Fn(bool) -> Value,
+        bearer: &'static str,
+    ) -> Self {
+        Lane {
+            name,
+            version: String::new(),
+            stream: Target {
+                path,
+                url: url.clone(),
+                body: body(true),
+                bearer,
+            },
+            whole: Target {
+                path,
+                url,
+                body: body(false),
+                bearer,
+            },
+            quota: 0,
+            baseline: None,
+            process: None,
+            idle_memory: None,
+            streamed: PathResults::default(),
+            whole_results: WholeResults::default(),
+            cpu: [None; 2],
+        }
+    }
+
+    /// Requests done in `phase` so far.
+    fn done(&self, phase: Phase) -> usize {
+        match phase {
+            Phase::Streamed => self.streamed.streams,
+            Phase::Whole => self.whole_results.requests,
+        }
+    }
+
+    fn gateway_cpu(&self) -> Option<ProcessCpu> {
+        self.process
+            .as_ref()
+            .and_then(|process| tree_cpu(process.pid()))
+    }
+}
+
 pub async fn run(args: &Args) -> anyhow::Result<()> {
     if let Err(error) = pin_process(std::process::id(), args.client_core) {
         eprintln!("not pinned to core {}: {error:#}", args.client_core);
@@ -74,108 +134,23 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
             .pace(Duration::from_millis(args.pace_ms))
             .ttft(Duration::from_millis(args.ttft_ms)),
     );
-    let chat_body = |stream: bool, model: &str| {
-        json!({ "model": model, "stream": stream,
-                "messages": [{ "role": "user", "content": "hi" }] })
-    };
-    let direct = |wire, url: String, body: fn(bool) -> Value| Lane {
-        name: String::new(),
-        version: String::new(),
-        stream: Target {
-            path: wire,
-            url: url.clone(),
-            body: body(true),
-            bearer: UPSTREAM_KEY,
-        },
-        whole: Target {
-            path: wire,
-            url,
-            body: body(false),
-            bearer: UPSTREAM_KEY,
-        },
-        quota: args.requests,
-        baseline: None,
-        process: None,
-        idle_memory: None,
-        streamed: PathResults::default(),
-        whole_results: WholeResults::default(),
-        cpu: [None; 2],
-    };
-    let mut lanes = vec![
-        Lane {
-            name: "direct Responses (baseline)".into(),
-            ..direct(
-                Wire::Direct,
-                mock.responses_url(),
-                |stream| json!({ "model": "openai/gpt-4o-mini", "stream": stream, "input": "hi" }),
-            )
-        },
-        Lane {
-            name: "direct Chat (nginx's baseline)".into(),
-            ..direct(Wire::Chat, mock.chat_completions_url(), |stream| {
-                json!({ "model": "openai/gpt-4o-mini", "stream": stream,
-                        "messages": [{ "role": "user", "content": "hi" }] })
-            })
-        },
-    ];
-    let mut absent: Vec<(String, String)> = Vec::new();
-    let gateway_core = Some(args.gateway_core);
-    for peer in [Peer::Orpipe, Peer::Nginx, Peer::TensorZero, Peer::LiteLlm] {
-        eprintln!("starting {}", peer.name());
-        match peer.start(args, &mock, gateway_core).await {
-            Ok(Started::Running {
-                process,
-                url,
-                bearer,
-                model,
-            }) => {
-                let pid = process.pid();
-                if let Err(error) = pin_process(pid, args.gateway_core) {
-                    eprintln!("{}: not pinned: {error:#}", peer.name());
-                }
-                let quota = match peer {
-                    Peer::LiteLlm => args.requests.min(args.litellm_requests),
-                    _ => args.requests,
-                };
-                lanes.push(Lane {
-                    name: peer.name().into(),
-                    version: peer.version(),
-                    stream: Target {
-                        path: Wire::Chat,
-                        url: url.clone(),
-                        body: chat_body(true, &model),
-                        bearer,
-                    },
-                    whole: Target {
-                        path: Wire::Chat,
-                        url,
-                        body: chat_body(false, &model),
-                        bearer,
-                    },
-                    quota,
-                    baseline: Some(usize::from(peer == Peer::Nginx)),
-                    idle_memory: tree_memory(pid),
-                    process: Some(process),
-                    streamed: PathResults::default(),
-                    whole_results: WholeResults::default(),
-                    cpu: [None; 2],
-                });
-            }
-            Ok(Started::NotInstalled(why)) => absent.push((peer.name().into(), why)),
-            Err(error) => absent.push((peer.name().into(), format!("failed to start: {error:#}"))),
-        }
-    }
+    let mut lanes = baseline_lanes(args, &mock);
+    let absent = start_gateways(args, &mock, &mut lanes).await;
 
     let expected = Duration::from_millis(args.ttft_ms + args.pace_ms * args.tokens as u64);
     let client = HttpClient::new().with_timeout(Duration::from_secs(60) + expected * 4);
-    eprintln!(
-        "warming up: {} requests per lane and phase",
-        args.warmup.min(10)
-    );
+    let warmup = args.warmup.min(10);
+    eprintln!("warming up: {warmup} requests per lane and phase");
     for lane in &lanes {
-        let mut discard = PathResults::default();
-        let warmup = args.warmup.min(10);
-        run_batches(&client, &lane.stream, warmup, 1, args.tokens, &mut discard).await;
+        run_batches(
+            &client,
+            &lane.stream,
+            warmup,
+            1,
+            args.tokens,
+            &mut PathResults::default(),
+        )
+        .await;
         run_whole(
             &client,
             &lane.whole,
@@ -185,69 +160,11 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
         )
         .await;
     }
-
-    let mut client_share = [None; 2];
-    for phase in [0, 1] {
-        eprintln!("{} phase", ["streamed", "whole-answer"][phase]);
-        let before: Vec<Option<ProcessCpu>> = lanes
-            .iter()
-            .map(|lane| lane.process.as_ref().and_then(|p| tree_cpu(p.pid())))
-            .collect();
-        let own_before = process_cpu(std::process::id()).ok();
-        let started = Instant::now();
-        let deadline = started + Duration::from_secs(args.max_seconds);
-        let mut round = 0_usize;
-        loop {
-            let mut order: Vec<usize> = (0..lanes.len()).collect();
-            order.rotate_left(round % lanes.len().max(1));
-            let mut progressed = false;
-            for index in order {
-                let Some(lane) = lanes.get_mut(index) else {
-                    continue;
-                };
-                let done = if phase == 0 {
-                    lane.streamed.streams
-                } else {
-                    lane.whole_results.requests
-                };
-                let batch = args.concurrency.min(lane.quota.saturating_sub(done));
-                if batch == 0 {
-                    continue;
-                }
-                progressed = true;
-                if phase == 0 {
-                    run_batches(
-                        &client,
-                        &lane.stream,
-                        batch,
-                        batch,
-                        args.tokens,
-                        &mut lane.streamed,
-                    )
-                    .await;
-                } else {
-                    run_whole(&client, &lane.whole, batch, batch, &mut lane.whole_results).await;
-                }
-            }
-            round += 1;
-            if !progressed || Instant::now() >= deadline {
-                break;
-            }
-        }
-        let elapsed = started.elapsed();
-        let own_after = process_cpu(std::process::id()).ok();
-        client_share[phase] = own_before.zip(own_after).map(|(before, after)| {
-            after.total().saturating_sub(before.total()).as_secs_f64()
-                / elapsed.as_secs_f64().max(1e-9)
-        });
-        for (lane, before) in lanes.iter_mut().zip(before) {
-            let after = lane.process.as_ref().and_then(|p| tree_cpu(p.pid()));
-            lane.cpu[phase] = before
-                .zip(after)
-                .map(|(b, a)| a.total().saturating_sub(b.total()));
-        }
-    }
-
+    let client_share = [
+        run_phase(args, &client, &mut lanes, Phase::Streamed).await,
+        run_phase(args, &client, &mut lanes, Phase::Whole).await,
+    ];
+    // A lane held below --requests (LiteLLM) is held to its quota here too.
     let throughput = peers_throughput::measure(&client, &lanes, |lane| {
         if lane.quota < args.requests {
             lane.quota.min(args.throughput_requests)
@@ -260,6 +177,160 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
     peers_report::print_table(args, &lanes, &absent, client_share);
     peers_throughput::print(&throughput);
     Ok(())
+}
+
+/// The direct-to-mock lanes, at [`RESPONSES_BASELINE`] and [`CHAT_BASELINE`].
+fn baseline_lanes(args: &Args, mock: &MockOpenRouter) -> Vec<Lane> {
+    let model = args.model.clone();
+    let responses = move |stream| json!({ "model": model, "stream": stream, "input": "hi" });
+    let model = args.model.clone();
+    let chat = move |stream| chat_body(&model, stream);
+    let mut lanes = vec![
+        Lane::new(
+            "direct Responses (baseline)".into(),
+            Wire::Direct,
+            mock.responses_url(),
+            responses,
+            UPSTREAM_KEY,
+        ),
+        Lane::new(
+            "direct Chat (nginx's baseline)".into(),
+            Wire::Chat,
+            mock.chat_completions_url(),
+            chat,
+            UPSTREAM_KEY,
+        ),
+    ];
+    for lane in &mut lanes {
+        lane.quota = args.requests;
+    }
+    lanes
+}
+
+fn chat_body(model: &str, stream: bool) -> Value {
+    json!({ "model": model, "stream": stream, "messages": [{ "role": "user", "content": "hi" }] })
+}
+
+/// Starts every gateway, pinned, and adds a lane for each that runs; returns the others
+/// with the reason (not installed, failed to start).
+async fn start_gateways(
+    args: &Args,
+    mock: &MockOpenRouter,
+    lanes: &mut Vec<Lane>,
+) -> Vec<(String, String)> {
+    let mut absent = Vec::new();
+    for peer in [Peer::Orpipe, Peer::Nginx, Peer::TensorZero, Peer::LiteLlm] {
+        eprintln!("starting {}", peer.name());
+        let (process, url, bearer, model) =
+            match peer.start(args, mock, Some(args.gateway_core)).await {
+                Ok(Started::Running {
+                    process,
+                    url,
+                    bearer,
+                    model,
+                }) => (process, url, bearer, model),
+                Ok(Started::NotInstalled(why)) => {
+                    absent.push((peer.name().to_owned(), why));
+                    continue;
+                }
+                Err(error) => {
+                    absent.push((
+                        peer.name().to_owned(),
+                        format!("failed to start: {error:#}"),
+                    ));
+                    continue;
+                }
+            };
+        let pid = process.pid();
+        if let Err(error) = pin_process(pid, args.gateway_core) {
+            eprintln!("{}: not pinned: {error:#}", peer.name());
+        }
+        let mut lane = Lane::new(
+            peer.name().into(),
+            Wire::Chat,
+            url,
+            |stream| chat_body(&model, stream),
+            bearer,
+        );
+        lane.version = peer.version();
+        lane.quota = match peer {
+            Peer::LiteLlm => args.requests.min(args.litellm_requests),
+            Peer::Orpipe | Peer::Nginx | Peer::TensorZero => args.requests,
+        };
+        lane.baseline = Some(match peer {
+            Peer::Nginx => CHAT_BASELINE,
+            Peer::Orpipe | Peer::TensorZero | Peer::LiteLlm => RESPONSES_BASELINE,
+        });
+        lane.idle_memory = tree_memory(pid);
+        lane.process = Some(process);
+        lanes.push(lane);
+    }
+    absent
+}
+
+/// Interleaved rounds until every lane has its quota of `phase` requests (or the time is
+/// up); records each gateway's CPU over the phase and returns this process's share of its
+/// core (mock and client).
+async fn run_phase(
+    args: &Args,
+    client: &HttpClient,
+    lanes: &mut [Lane],
+    phase: Phase,
+) -> Option<f64> {
+    eprintln!("{phase:?} phase");
+    let before: Vec<Option<ProcessCpu>> = lanes.iter().map(Lane::gateway_cpu).collect();
+    let own_before = process_cpu(std::process::id()).ok();
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(args.max_seconds);
+    let mut round = 0_usize;
+    loop {
+        let mut progressed = false;
+        // Rotate which lane goes first, so none always runs on a warmer (or busier) machine.
+        let first = round % lanes.len().max(1);
+        let (head, tail) = lanes.split_at_mut(first);
+        for lane in tail.iter_mut().chain(head.iter_mut()) {
+            let batch = args
+                .concurrency
+                .min(lane.quota.saturating_sub(lane.done(phase)));
+            if batch == 0 {
+                continue;
+            }
+            progressed = true;
+            match phase {
+                Phase::Streamed => {
+                    run_batches(
+                        client,
+                        &lane.stream,
+                        batch,
+                        batch,
+                        args.tokens,
+                        &mut lane.streamed,
+                    )
+                    .await
+                }
+                Phase::Whole => {
+                    run_whole(client, &lane.whole, batch, batch, &mut lane.whole_results).await
+                }
+            }
+        }
+        round += 1;
+        if !progressed || Instant::now() >= deadline {
+            break;
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64().max(1e-9);
+    let own_after = process_cpu(std::process::id()).ok();
+    for (lane, before) in lanes.iter_mut().zip(before) {
+        let used = before
+            .zip(lane.gateway_cpu())
+            .map(|(b, a)| a.total().saturating_sub(b.total()));
+        if let Some(slot) = lane.cpu.get_mut(phase as usize) {
+            *slot = used;
+        }
+    }
+    own_before
+        .zip(own_after)
+        .map(|(before, after)| after.total().saturating_sub(before.total()).as_secs_f64() / elapsed)
 }
 
 /// Runs `count` whole-answer requests to `target`, at most `concurrency` at a time.
