@@ -13,7 +13,7 @@ use orpipe_testkit::{MockOpenRouter, Reply};
 enum Mode {
     /// Replay the recorded fixtures (`stream_text.sse`, `response_nonstream_text.json`).
     Fixture,
-    /// Generate paced text streams for every `/responses` call (streaming or not).
+    /// Generate paced text streams for every `/responses` call (a whole answer without `stream: true`).
     Synthetic,
 }
 

@@ -2,10 +2,12 @@
 //!
 //! It serves `GET /api/v1/models` from `models_sample.json` and answers
 //! `POST /api/v1/responses` with programmed [`Reply`]s (FIFO), falling back to the recorded
-//! text fixtures. It records every request so tests can assert on exactly what the gateway
+//! text fixtures. `POST /api/v1/chat/completions` (for the bench's peers, `chat.rs`) answers
+//! synthetically. It records every request so tests can assert on exactly what the gateway
 //! sent upstream. A [`Gate`] holds those replies until the test releases them. It binds
 //! loopback only and shuts down (connections included) on drop.
 
+mod chat;
 mod gate;
 mod reply;
 mod script;
@@ -35,9 +37,10 @@ pub use gate::Gate;
 pub use reply::{Reply, Split, StreamEnd, StreamReply, SyntheticStream};
 
 use crate::fixtures::{fixture_body, read_fixture};
+use chat::{DEFAULT_TOKENS, answer_chat};
 use gate::Turnstile;
 use script::{CompiledStream, ScriptBody, compile_fixture};
-use synthetic::compile_synthetic;
+use synthetic::{compile_synthetic, synthetic_whole};
 
 /// The default stream when nothing is queued and the request asks for `stream: true`.
 const DEFAULT_STREAM_FIXTURE: &str = "stream_text.sse";
@@ -136,6 +139,11 @@ impl MockOpenRouter {
     /// `{base_url}/responses`, for tests and the benchmark that call the mock directly.
     pub fn responses_url(&self) -> String {
         format!("{}/responses", self.base_url())
+    }
+
+    /// `{base_url}/chat/completions`, the synthetic Chat Completions endpoint (`chat.rs`).
+    pub fn chat_completions_url(&self) -> String {
+        format!("{}/chat/completions", self.base_url())
     }
 
     /// Queues a reply for the next `/responses` call that passes authentication.
@@ -277,6 +285,10 @@ async fn handle(
                 respond(&state, &body)
             }
         },
+        (&Method::POST, "/api/v1/chat/completions") => match auth {
+            Auth::Missing | Auth::BadKey => auth.rejection(),
+            Auth::Accepted => respond_chat(&state, &body),
+        },
         _ => error_response(StatusCode::NOT_FOUND, "Not Found"),
     };
     Ok(response)
@@ -338,13 +350,33 @@ fn respond(state: &MockState, body: &Bytes) -> Response<ScriptBody> {
     }
 }
 
+/// Answers an authenticated `/chat/completions` call with the default reply's synthetic
+/// options (or [`DEFAULT_TOKENS`] plain deltas).
+fn respond_chat(state: &MockState, body: &Bytes) -> Response<ScriptBody> {
+    let request: Option<Value> = serde_json::from_slice(body).ok();
+    let spec = match lock(&state.default_reply).as_ref() {
+        Some(Reply::Synthetic(spec)) => spec.clone(),
+        _ => SyntheticStream::new(DEFAULT_TOKENS),
+    };
+    let answer = answer_chat(&spec, request.as_ref());
+    let content_type = if answer.event_stream {
+        "text/event-stream"
+    } else {
+        "application/json"
+    };
+    let mut response = Response::new(ScriptBody::streaming(answer.steps));
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+        .body_mut()
+        .count_abandonment(Arc::clone(&state.abandoned));
+    response
+}
+
 /// What OpenRouter would answer a plain request: the text fixtures.
 fn builtin_default(request: Option<&Value>) -> Reply {
-    let streaming = request
-        .and_then(|body| body.get("stream"))
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
-    if streaming {
+    if wants_stream(request) {
         Reply::stream(DEFAULT_STREAM_FIXTURE).into()
     } else {
         match fixture_body(DEFAULT_JSON_FIXTURE) {
@@ -354,6 +386,14 @@ fn builtin_default(request: Option<&Value>) -> Reply {
     }
 }
 
+/// Whether the request body says `stream: true`.
+fn wants_stream(request: Option<&Value>) -> bool {
+    request
+        .and_then(|body| body.get("stream"))
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
+}
+
 fn render(reply: Reply, request: Option<&Value>) -> anyhow::Result<Response<ScriptBody>> {
     match reply {
         Reply::Stream(stream) => Ok(sse_response(compile_fixture(&stream)?)),
@@ -361,7 +401,13 @@ fn render(reply: Reply, request: Option<&Value>) -> anyhow::Result<Response<Scri
             let stream = StreamReply::new(DEFAULT_STREAM_FIXTURE).stall_after_events(after_events);
             Ok(sse_response(compile_fixture(&stream)?))
         }
-        Reply::Synthetic(spec) => Ok(sse_response(compile_synthetic(&spec, request))),
+        Reply::Synthetic(spec) if wants_stream(request) => {
+            Ok(sse_response(compile_synthetic(&spec, request)))
+        }
+        Reply::Synthetic(spec) => Ok(json_response(
+            StatusCode::OK,
+            Bytes::from(synthetic_whole(&spec, request)),
+        )),
         Reply::Json { status, body } => {
             let generation_id = body.get("id").and_then(Value::as_str).map(str::to_owned);
             let mut response = json_response(status_code(status)?, Bytes::from(body.to_string()));

@@ -13,7 +13,7 @@ use super::reply::{Split, SyntheticStream};
 use super::script::{CompiledStream, ScriptBuilder};
 
 /// Used when the request names no model.
-const DEFAULT_MODEL: &str = "openai/gpt-4o-mini";
+pub(super) const DEFAULT_MODEL: &str = "openai/gpt-4o-mini";
 /// Prompt size reported in usage; the mock does not tokenize.
 const INPUT_TOKENS: u64 = 14;
 /// gpt-4o-mini's prices per token, in units of 1e-8 USD so sums stay exact before the one
@@ -131,6 +131,28 @@ pub(crate) fn compile_synthetic(spec: &SyntheticStream, request: Option<&Value>)
         steps: script.finish(Split::Whole),
         generation_id: Some(ids.generation),
     }
+}
+
+/// The whole-answer counterpart of [`compile_synthetic`], for a request without
+/// `stream: true`: the completed response object (all deltas joined), sent at once.
+pub(crate) fn synthetic_whole(spec: &SyntheticStream, request: Option<&Value>) -> Vec<u8> {
+    let model = request
+        .and_then(|body| body.get("model"))
+        .and_then(Value::as_str)
+        .unwrap_or(DEFAULT_MODEL);
+    let delta = match request.and_then(|body| last_input_text(body.get("input")?)) {
+        Some(prompt) if spec.echo_prompt => format!(" {prompt}"),
+        _ => spec.delta.clone(),
+    };
+    let ids = StreamIds::next();
+    let text = delta.repeat(spec.tokens);
+    let item = MessageItem::new(&ids.message, "completed", vec![OutputText::new(&text)]);
+    let completed = ids.response(model, vec![item], Some(Usage::new(spec.tokens as u64)));
+    // Serializing these plain structs cannot fail; an empty body would show in tests.
+    serde_json::to_vec(&completed).unwrap_or_else(|error| {
+        eprintln!("mock OpenRouter: serializing a synthetic answer: {error}");
+        Vec::new()
+    })
 }
 
 /// Serializes events as `data:` blocks with consecutive `sequence_number`s from 0.
@@ -289,13 +311,13 @@ struct ResponseObject<'a> {
 
 /// Usage with cost, shaped like `response.completed.response.usage` (API.md §3.5).
 #[derive(Serialize)]
-struct Usage {
-    input_tokens: u64,
+pub(super) struct Usage {
+    pub(super) input_tokens: u64,
     input_tokens_details: CachedTokens,
-    output_tokens: u64,
+    pub(super) output_tokens: u64,
     output_tokens_details: ReasoningTokens,
-    total_tokens: u64,
-    cost: f64,
+    pub(super) total_tokens: u64,
+    pub(super) cost: f64,
     is_byok: bool,
     cost_details: CostDetails,
 }
@@ -318,7 +340,7 @@ struct CostDetails {
 }
 
 impl Usage {
-    fn new(output_tokens: u64) -> Self {
+    pub(super) fn new(output_tokens: u64) -> Self {
         let input_units = INPUT_TOKENS * PROMPT_PRICE;
         let output_units = output_tokens.saturating_mul(COMPLETION_PRICE);
         let dollars = |units: u64| units as f64 / PRICE_UNITS_PER_USD;
@@ -344,14 +366,14 @@ impl Usage {
 }
 
 /// The identifiers of one generated response, in OpenRouter's formats (API.md §3.3).
-struct StreamIds {
-    generation: String,
+pub(super) struct StreamIds {
+    pub(super) generation: String,
     message: String,
-    created_at: u64,
+    pub(super) created_at: u64,
 }
 
 impl StreamIds {
-    fn next() -> Self {
+    pub(super) fn next() -> Self {
         static COUNTER: AtomicU64 = AtomicU64::new(1);
         let seed = COUNTER.fetch_add(1, Ordering::Relaxed);
         let created_at = SystemTime::now()

@@ -2,6 +2,7 @@
 //! harness's process handling (against stand-in scripts, so they run without orpipe), and
 //! the waiting and skipping helpers.
 
+mod chat;
 mod harness;
 mod mock;
 mod require;

@@ -10,8 +10,14 @@
 //!
 //! `--mode admission` runs the other bench, in `admission.rs`: it saturates orpipe's
 //! admission control and counts 503s and intact, mixed-up or truncated streams.
+//! `--mode peers` (`peers.rs`) runs orpipe beside nginx, TensorZero and LiteLLM.
 
 mod admission;
+mod peer_process;
+mod peer_start;
+mod peers;
+mod peers_report;
+mod peers_throughput;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -39,6 +45,8 @@ enum Mode {
     Stream,
     /// Overload: far more streams in flight than orpipe admits (see admission.rs).
     Admission,
+    /// orpipe beside nginx, TensorZero and LiteLLM (see peers.rs).
+    Peers,
 }
 
 /// Benchmark orpipe's streaming overhead against a direct-to-mock baseline, or (with
@@ -86,6 +94,19 @@ struct Args {
     /// Model named in the requests.
     #[arg(long, default_value = "openai/gpt-4o-mini")]
     model: String,
+    /// Peers mode: requests per phase for LiteLLM (about 40 ms of CPU per stream).
+    #[arg(long, default_value_t = 50)]
+    litellm_requests: usize,
+    /// Peers mode: whole answers per gateway and concurrency (16, 64) in the throughput
+    /// phase (LiteLLM: at most --litellm-requests); 0 skips the phase.
+    #[arg(long, default_value_t = 2000)]
+    throughput_requests: usize,
+    /// Peers mode: the core every gateway is pinned to (`taskset`).
+    #[arg(long, default_value_t = 1)]
+    gateway_core: usize,
+    /// Peers mode: the core this process (mock and client) is pinned to.
+    #[arg(long, default_value_t = 0)]
+    client_core: usize,
     /// Tokio worker threads for the mock and the driver (orpipe gets the rest of the machine).
     #[arg(long, default_value_t = 1)]
     driver_threads: usize,
@@ -102,6 +123,7 @@ fn main() -> anyhow::Result<()> {
     match args.mode {
         Mode::Stream => runtime.block_on(run(args)),
         Mode::Admission => runtime.block_on(admission::run(&args)),
+        Mode::Peers => runtime.block_on(peers::run(&args)),
     }
 }
 
@@ -110,8 +132,9 @@ fn main() -> anyhow::Result<()> {
 enum Path {
     /// Responses API straight to the mock: the baseline.
     Direct,
-    /// Chat Completions through orpipe, which calls the mock's Responses API.
-    Orpipe,
+    /// Chat Completions chunks: through orpipe (which calls the mock's Responses API) or
+    /// another gateway, or from the mock's own `/chat/completions`.
+    Chat,
 }
 
 /// Where to send a stream and how to recognise its text events.
@@ -135,7 +158,7 @@ impl Target {
 
     fn through(orpipe: &Orpipe, model: &str) -> Self {
         Self {
-            path: Path::Orpipe,
+            path: Path::Chat,
             url: orpipe.url("/v1/chat/completions"),
             body: json!({
                 "model": model, "stream": true,
@@ -151,7 +174,7 @@ impl Target {
             Path::Direct => {
                 event.get("type").and_then(Value::as_str) == Some("response.output_text.delta")
             }
-            Path::Orpipe => event
+            Path::Chat => event
                 .pointer("/choices/0/delta/content")
                 .and_then(Value::as_str)
                 .is_some_and(|text| !text.is_empty()),
