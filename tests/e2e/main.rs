@@ -4,6 +4,7 @@
 mod admission;
 mod artifacts;
 mod component;
+mod connect_timeout;
 mod faults;
 mod fixtures_streams;
 mod intake;
