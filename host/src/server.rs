@@ -3,7 +3,7 @@
 //! responding) and hands every other request to the guest.
 
 use crate::admission::Rejected;
-use crate::auth::ClientKeys;
+use crate::auth::{CLIENT_HEADER, Caller, ClientKeys};
 use crate::runtime::Runtime;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -109,11 +109,13 @@ impl Server {
         if request.uri().path() == "/healthz" {
             return json(StatusCode::OK, r#"{"status":"ok"}"#.into());
         }
+        // Only the host may say who the client is (below); never the client itself.
+        request.headers_mut().remove(CLIENT_HEADER);
         let authorization = request
             .headers()
             .get(hyper::header::AUTHORIZATION)
             .map(|v| v.as_bytes());
-        if !self.keys.accepts(authorization) {
+        let Some(caller) = self.keys.authenticate(authorization) else {
             return json(
                 StatusCode::UNAUTHORIZED,
                 error_body(
@@ -121,9 +123,14 @@ impl Server {
                     "invalid_api_key",
                 ),
             );
-        }
-        // The client's key is for orpipe only; the guest never sees it.
+        };
+        // The client's key is for orpipe only; the guest never sees it, only its label.
         request.headers_mut().remove(hyper::header::AUTHORIZATION);
+        if let Caller::Key(identity) = caller
+            && let Ok(value) = hyper::header::HeaderValue::from_str(&identity)
+        {
+            request.headers_mut().insert(CLIENT_HEADER, value);
+        }
         let request_id = ulid::Ulid::new().to_string();
         if let Ok(value) = hyper::header::HeaderValue::from_str(&request_id) {
             request.headers_mut().insert("x-request-id", value.clone());

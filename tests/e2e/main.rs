@@ -3,6 +3,7 @@
 
 mod admission;
 mod artifacts;
+mod client_identity;
 mod component;
 mod connect_timeout;
 mod faults;
