@@ -6,6 +6,7 @@ mod artifacts;
 mod breaker;
 mod chat;
 mod config;
+#[cfg(feature = "test-faults")]
 mod faults;
 mod fetch;
 mod fitting;
@@ -40,8 +41,9 @@ impl incoming_handler::Guest for Component {
         match route(&method, &path) {
             Route::ListModels => models::list_models(&ctx, response_out),
             Route::ChatCompletions => chat::chat_completions(&ctx, request, response_out),
-            Route::TestFault(fault) if faults::enabled() => faults::run(fault, response_out),
-            Route::TestFault(_) | Route::NotFound => http_io::respond_error(
+            #[cfg(feature = "test-faults")]
+            Route::TestFault(fault) => faults::run(fault, response_out),
+            Route::NotFound => http_io::respond_error(
                 response_out,
                 &GatewayError::NotFound(format!("no route for {method} {path}")),
                 &ctx.error_id,
