@@ -56,8 +56,8 @@ impl incoming_handler::Guest for Component {
 }
 
 impl jobs_export::Guest for Component {
-    fn run(job: String) -> Result<String, String> {
-        jobs::run(&job)
+    fn run(job: jobs_export::Job) -> Result<String, String> {
+        jobs::run(job)
     }
 }
 
