@@ -21,6 +21,12 @@ use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 /// Seconds a client refused by admission control is told to wait (`Retry-After`).
 pub const RETRY_AFTER_SECS: u64 = 2;
 
+/// Largest request body accepted: the guest's own limit (`REQUEST_BODY_LIMIT` in
+/// guest/src/component/chat.rs), checked here too so a `Content-Length` above it is
+/// refused before a guest is instantiated or a byte of the body is read. The guest
+/// enforces it on bodies without a length (chunked).
+pub const REQUEST_BODY_LIMIT: u64 = 64 * 1024 * 1024;
+
 pub struct Server {
     pub runtime: Arc<Runtime>,
     pub keys: ClientKeys,
@@ -124,6 +130,24 @@ impl Server {
                 ),
             );
         };
+        if let Some(length) = declared_length(&request)
+            && length > REQUEST_BODY_LIMIT
+        {
+            tracing::warn!(length, "request refused: body larger than the limit");
+            return json(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                serde_json::json!({"error": {
+                    "message": format!(
+                        "The request body ({length} bytes) is larger than {} MiB, the most orpipe accepts.",
+                        REQUEST_BODY_LIMIT >> 20
+                    ),
+                    "type": "invalid_request_error",
+                    "code": "request_too_large",
+                    "param": null,
+                }})
+                .to_string(),
+            );
+        }
         // The client's key is for orpipe only; the guest never sees it, only its label.
         request.headers_mut().remove(hyper::header::AUTHORIZATION);
         if let Caller::Key(identity) = caller
@@ -207,6 +231,18 @@ impl Server {
         set_request_id(&mut response, request_id);
         response
     }
+}
+
+/// The body length a request declares in `Content-Length`, when it declares one.
+fn declared_length(request: &Request<Incoming>) -> Option<u64> {
+    request
+        .headers()
+        .get(hyper::header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 fn set_request_id(response: &mut Response<HyperOutgoingBody>, request_id: &str) {

@@ -3,6 +3,7 @@
 
 mod admission;
 mod artifacts;
+mod body_limit;
 mod client_identity;
 mod component;
 mod connect_timeout;

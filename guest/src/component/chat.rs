@@ -70,9 +70,7 @@ pub fn chat_completions(ctx: &RequestCtx, request: IncomingRequest, out: Respons
             body.insert("model".into(), serde_json::Value::String(id));
         }
         fitting::prepare(ctx, &settings, &mut translated, task.as_deref())?;
-        let upstream_body = serde_json::to_vec(&translated.body).map_err(|e| {
-            GatewayError::Internal(format!("serializing the upstream request: {e}"))
-        })?;
+        let upstream_body = http_io::json_bytes(&translated.body)?;
         let response = retries::post_responses(ctx, &settings, &upstream_body, translated.stream)?;
         let response = fitting::retry_refused_effort(
             ctx,
