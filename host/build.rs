@@ -12,8 +12,11 @@
 //! It uses a lighter profile (no LTO, `opt-level = 1`), defined here with `--config`
 //! because it concerns only this nested build.
 
-// A build script reports failure by panicking: cargo shows the message and stops.
-#![allow(clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a build script reports failure by panicking: cargo shows the message and stops"
+)]
 
 use std::env;
 use std::path::{Path, PathBuf};
