@@ -445,6 +445,43 @@ mod tests {
         assert!(matches!(result, Err(Error::HttpRequestDenied)));
     }
 
+    #[tokio::test]
+    async fn the_request_connect_timeout_bounds_tcp_and_tls_together() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        // Accepts, then never says a word of TLS.
+        let holder = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                held.push(socket);
+            }
+        });
+        let base = format!("https://127.0.0.1:{port}/api/v1");
+        let outbound = outbound(&[("OPENROUTER_BASE_URL", base.as_str())]);
+        let options = RequestOptions {
+            connect_timeout: Some(Duration::from_millis(300)),
+            first_byte_timeout: Some(Duration::from_secs(30)),
+            between_bytes_timeout: None,
+        };
+        let started = std::time::Instant::now();
+        let result = outbound
+            .send(request("POST", &format!("{base}/responses")), Some(options))
+            .await;
+        assert!(
+            matches!(result, Err(Error::ConnectionTimeout)),
+            "{:?}",
+            result.err()
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+        holder.abort();
+    }
+
     #[test]
     fn origins_compare_scheme_host_and_effective_port() {
         let base =
