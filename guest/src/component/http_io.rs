@@ -110,7 +110,7 @@ impl BodyReader {
 }
 
 /// `value` as JSON bytes, in a buffer of exactly the right size. A growing `Vec` would
-/// double past the size and copy itself on the way: for a request carrying a ~60 MiB
+/// double past the size and copy itself on the way: for a request carrying a ~63 MiB
 /// image that alone is ~190 MiB at once, next to the translated body, in a 256 MiB guest.
 /// Counting first costs a second pass over the value, not memory.
 pub fn json_bytes(value: &serde_json::Value) -> Result<Vec<u8>, GatewayError> {
