@@ -112,12 +112,13 @@ pub fn counts_as_failure(error: &GatewayError) -> bool {
 }
 
 /// Who a request belongs to, most specific first: the request's `user` field, Open
-/// WebUI's user-id header, else the client's bearer key. The result is only ever used
-/// hashed (see [`storage_key`]): the bearer key must never be stored or logged.
+/// WebUI's user-id header, else the client key's label that the host sets in
+/// `x-orpipe-client` (a truncated hash of the key: the guest never sees the key itself).
+/// The result is only ever used hashed (see [`storage_key`]).
 pub fn user_identity(
     user_field: Option<&str>,
     owui_user_header: Option<&str>,
-    authorization: Option<&str>,
+    client_header: Option<&str>,
 ) -> Option<String> {
     fn present(v: Option<&str>) -> Option<&str> {
         v.map(str::trim).filter(|v| !v.is_empty())
@@ -128,13 +129,7 @@ pub fn user_identity(
     if let Some(id) = present(owui_user_header) {
         return Some(format!("owui:{id}"));
     }
-    let auth = present(authorization)?;
-    let key = match auth.split_once(' ') {
-        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
-        _ if auth.eq_ignore_ascii_case("bearer") => "",
-        _ => auth,
-    };
-    (!key.is_empty()).then(|| format!("key:{key}"))
+    present(client_header).map(|client| format!("client:{client}"))
 }
 
 /// The key-value key for an identity: a SHA-256 digest, so neither a key nor a user id
@@ -265,8 +260,8 @@ mod tests {
     }
 
     #[test]
-    fn identity_prefers_user_then_header_then_key_and_is_stored_hashed() {
-        let auth = Some("Bearer sk-secret-key");
+    fn identity_prefers_user_then_header_then_client_and_is_stored_hashed() {
+        let auth = Some("key-0123456789abcdef");
         assert_eq!(
             user_identity(Some("alice"), Some("u1"), auth).as_deref(),
             Some("user:alice")
@@ -277,9 +272,9 @@ mod tests {
         );
         assert_eq!(
             user_identity(None, None, auth).as_deref(),
-            Some("key:sk-secret-key")
+            Some("client:key-0123456789abcdef")
         );
-        assert_eq!(user_identity(None, None, Some("Bearer ")), None);
+        assert_eq!(user_identity(None, None, Some(" ")), None);
         assert_eq!(user_identity(None, None, None), None);
         let key = storage_key("key:sk-secret-key");
         assert!(!key.contains("sk-secret"));

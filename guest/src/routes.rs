@@ -4,14 +4,16 @@
 pub enum Route {
     ListModels,
     ChatCompletions,
-    /// `POST /debug/fault/{loop,alloc,stream-loop}`: served only when the host enables test faults
-    /// (`test_faults`), otherwise answered like any unknown path.
+    /// `POST /debug/fault/{loop,alloc,stream-loop}`: only in the test guest (cargo feature
+    /// `test-faults`); the shipped guest answers these paths like any unknown path.
+    #[cfg(feature = "test-faults")]
     TestFault(Fault),
     NotFound,
     MethodNotAllowed,
 }
 
 /// What a test-fault route makes the guest do, to prove the host's sandbox limits.
+#[cfg(feature = "test-faults")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
     /// Spin without calling the host, until the CPU budget stops it.
@@ -31,8 +33,11 @@ pub fn route(method: &str, path_and_query: &str) -> Route {
     let (expected, route) = match path {
         "/models" => ("GET", Route::ListModels),
         "/chat/completions" => ("POST", Route::ChatCompletions),
+        #[cfg(feature = "test-faults")]
         "/debug/fault/loop" => ("POST", Route::TestFault(Fault::Loop)),
+        #[cfg(feature = "test-faults")]
         "/debug/fault/alloc" => ("POST", Route::TestFault(Fault::Alloc)),
+        #[cfg(feature = "test-faults")]
         "/debug/fault/stream-loop" => ("POST", Route::TestFault(Fault::StreamThenLoop)),
         _ => return Route::NotFound,
     };
@@ -66,6 +71,7 @@ mod tests {
         assert_eq!(route("GET", ""), Route::NotFound);
     }
 
+    #[cfg(feature = "test-faults")]
     #[test]
     fn fault_routes_are_recognised_only_at_their_exact_paths() {
         assert_eq!(
@@ -82,5 +88,17 @@ mod tests {
         );
         assert_eq!(route("POST", "/debug/fault/other"), Route::NotFound);
         assert_eq!(route("GET", "/debug/fault/loop"), Route::MethodNotAllowed);
+    }
+
+    #[cfg(not(feature = "test-faults"))]
+    #[test]
+    fn without_the_test_feature_fault_paths_are_unknown() {
+        for path in [
+            "/debug/fault/loop",
+            "/debug/fault/alloc",
+            "/debug/fault/stream-loop",
+        ] {
+            assert_eq!(route("POST", path), Route::NotFound, "{path}");
+        }
     }
 }

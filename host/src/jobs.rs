@@ -4,19 +4,31 @@ use crate::runtime::Runtime;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use crate::bindings::exports::orpipe::gateway::jobs::Job;
+
+/// The job's name in jobs.wit, for logs.
+pub fn name(job: Job) -> &'static str {
+    match job {
+        Job::Migrate => "migrate",
+        Job::RefreshCatalog => "refresh-catalog",
+        Job::CleanupArtifacts => "cleanup-artifacts",
+    }
+}
+
 /// Runs a job and logs its outcome; failures are logged, never fatal.
-pub async fn run_logged(runtime: &Runtime, job: &str) -> bool {
+pub async fn run_logged(runtime: &Runtime, job: Job) -> bool {
+    let job_name = name(job);
     match runtime.run_job(job).await {
         Ok(Ok(summary)) => {
-            tracing::info!(job, summary, "job finished");
+            tracing::info!(job = job_name, summary, "job finished");
             true
         }
         Ok(Err(reason)) => {
-            tracing::warn!(job, reason, "job failed");
+            tracing::warn!(job = job_name, reason, "job failed");
             false
         }
         Err(error) => {
-            tracing::error!(job, error = format!("{error:#}"), "job trapped");
+            tracing::error!(job = job_name, error = format!("{error:#}"), "job trapped");
             false
         }
     }
@@ -29,7 +41,7 @@ pub async fn run_logged(runtime: &Runtime, job: &str) -> bool {
 pub async fn migrate(runtime: &Runtime) {
     const ATTEMPTS: u32 = 5;
     for attempt in 1..=ATTEMPTS {
-        if run_logged(runtime, "migrate").await {
+        if run_logged(runtime, Job::Migrate).await {
             return;
         }
         if attempt < ATTEMPTS {
@@ -40,7 +52,7 @@ pub async fn migrate(runtime: &Runtime) {
 }
 
 /// Runs `job` every `every`, starting one period from now.
-pub fn schedule(runtime: Arc<Runtime>, job: &'static str, every: Duration) {
+pub fn schedule(runtime: Arc<Runtime>, job: Job, every: Duration) {
     if every.is_zero() {
         return;
     }

@@ -71,15 +71,15 @@ pub async fn run(
 
     // Warm the catalog in the background so the first /v1/models is fast.
     let warm = runtime.clone();
-    tokio::spawn(async move { jobs::run_logged(&warm, "refresh-catalog").await });
+    tokio::spawn(async move { jobs::run_logged(&warm, jobs::Job::RefreshCatalog).await });
     jobs::schedule(
         runtime.clone(),
-        "refresh-catalog",
+        jobs::Job::RefreshCatalog,
         Duration::from_secs(settings.catalog_refresh_secs),
     );
     jobs::schedule(
         runtime.clone(),
-        "cleanup-artifacts",
+        jobs::Job::CleanupArtifacts,
         Duration::from_secs(settings.artifact_cleanup_secs),
     );
 

@@ -122,10 +122,10 @@ impl Runtime {
     }
 
     /// Runs one `jobs.run` call in a fresh instance.
-    pub async fn run_job(&self, job: &str) -> anyhow::Result<Result<String, String>> {
+    pub async fn run_job(&self, job: crate::jobs::Job) -> anyhow::Result<Result<String, String>> {
         let _ticket = self.admission.admit_job().await?;
         // Dropped before the ticket (reverse order), freeing its pool slot first.
-        let mut store = self.new_store(&format!("job:{job}"));
+        let mut store = self.new_store(&format!("job:{}", crate::jobs::name(job)));
         let gateway = self.instantiate(&mut store).await?;
         Ok(gateway
             .orpipe_gateway_jobs()

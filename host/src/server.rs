@@ -3,7 +3,7 @@
 //! responding) and hands every other request to the guest.
 
 use crate::admission::Rejected;
-use crate::auth::ClientKeys;
+use crate::auth::{CLIENT_HEADER, Caller, ClientKeys};
 use crate::runtime::Runtime;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -20,6 +20,12 @@ use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
 /// Seconds a client refused by admission control is told to wait (`Retry-After`).
 pub const RETRY_AFTER_SECS: u64 = 2;
+
+/// Largest request body accepted: the guest's own limit (`REQUEST_BODY_LIMIT` in
+/// guest/src/component/chat.rs), checked here too so a `Content-Length` above it is
+/// refused before a guest is instantiated or a byte of the body is read. The guest
+/// enforces it on bodies without a length (chunked).
+pub const REQUEST_BODY_LIMIT: u64 = 64 * 1024 * 1024;
 
 pub struct Server {
     pub runtime: Arc<Runtime>,
@@ -109,11 +115,13 @@ impl Server {
         if request.uri().path() == "/healthz" {
             return json(StatusCode::OK, r#"{"status":"ok"}"#.into());
         }
+        // Only the host may say who the client is (below); never the client itself.
+        request.headers_mut().remove(CLIENT_HEADER);
         let authorization = request
             .headers()
             .get(hyper::header::AUTHORIZATION)
             .map(|v| v.as_bytes());
-        if !self.keys.accepts(authorization) {
+        let Some(caller) = self.keys.authenticate(authorization) else {
             return json(
                 StatusCode::UNAUTHORIZED,
                 error_body(
@@ -121,9 +129,32 @@ impl Server {
                     "invalid_api_key",
                 ),
             );
+        };
+        if let Some(length) = declared_length(&request)
+            && length > REQUEST_BODY_LIMIT
+        {
+            tracing::warn!(length, "request refused: body larger than the limit");
+            return json(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                serde_json::json!({"error": {
+                    "message": format!(
+                        "The request body ({length} bytes) is larger than {} MiB, the most orpipe accepts.",
+                        REQUEST_BODY_LIMIT >> 20
+                    ),
+                    "type": "invalid_request_error",
+                    "code": "request_too_large",
+                    "param": null,
+                }})
+                .to_string(),
+            );
         }
-        // The client's key is for orpipe only; the guest never sees it.
+        // The client's key is for orpipe only; the guest never sees it, only its label.
         request.headers_mut().remove(hyper::header::AUTHORIZATION);
+        if let Caller::Key(identity) = caller
+            && let Ok(value) = hyper::header::HeaderValue::from_str(&identity)
+        {
+            request.headers_mut().insert(CLIENT_HEADER, value);
+        }
         let request_id = ulid::Ulid::new().to_string();
         if let Ok(value) = hyper::header::HeaderValue::from_str(&request_id) {
             request.headers_mut().insert("x-request-id", value.clone());
@@ -200,6 +231,18 @@ impl Server {
         set_request_id(&mut response, request_id);
         response
     }
+}
+
+/// The body length a request declares in `Content-Length`, when it declares one.
+fn declared_length(request: &Request<Incoming>) -> Option<u64> {
+    request
+        .headers()
+        .get(hyper::header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 fn set_request_id(response: &mut Response<HyperOutgoingBody>, request_id: &str) {

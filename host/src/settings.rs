@@ -61,8 +61,6 @@ pub const GUEST_SETTINGS: &[(&str, &str)] = &[
     ("ORPIPE_TEMPLATE_INTERRUPTED", "template_interrupted"),
     ("ORPIPE_TEMPLATE_INTERNAL", "template_internal"),
     ("ORPIPE_TEMPLATE_DISABLED", "template_disabled"),
-    // Test only: enables the guest's `/debug/fault/*` routes (docs/configuration.md).
-    ("ORPIPE_TEST_FAULTS", "test_faults"),
 ];
 
 /// Values given on the command line; they win over everything else.

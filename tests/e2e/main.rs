@@ -3,7 +3,10 @@
 
 mod admission;
 mod artifacts;
+mod body_limit;
+mod client_identity;
 mod component;
+mod connect_timeout;
 mod effort_retry;
 mod faults;
 mod fixtures_streams;

@@ -1,13 +1,30 @@
 //! The sandbox: a guest instance that loops or allocates without bound is stopped and its
 //! request alone fails (500 with an error id), while a concurrent request completes and
-//! the server keeps serving. The faults come from the guest's test-only routes
-//! (`ORPIPE_TEST_FAULTS=1`), which answer 404 when that is off.
+//! the server keeps serving. The faults come from the test guest's routes (built with the
+//! cargo feature `test-faults` by host/build.rs and loaded with `ORPIPE_COMPONENT`); the
+//! shipped guest has none.
 
 use crate::admission::{assert_intact, wait_for_startup_jobs};
 use crate::{CLIENT_KEY, LOG_WAIT, start};
 use orpipe_testkit::{HttpResponse, MockOpenRouter, Orpipe, Reply, StreamOutcome, client};
 use serde_json::{Value, json};
 use std::time::Duration;
+
+/// The guest with the fault routes (host/build.rs); empty when the guest was prebuilt.
+const TEST_GUEST: &str = env!("ORPIPE_TEST_GUEST_WASM");
+
+/// orpipe running the test guest, or `None` (the test is skipped) without one.
+async fn start_test_guest(mock: &MockOpenRouter, extra_env: &[(&str, &str)]) -> Option<Orpipe> {
+    if TEST_GUEST.is_empty() {
+        orpipe_testkit::skip(
+            "the guest was prebuilt (ORPIPE_GUEST_WASM), so there is no test guest with fault routes",
+        );
+        return None;
+    }
+    let mut env = vec![("ORPIPE_COMPONENT", TEST_GUEST)];
+    env.extend_from_slice(extra_env);
+    Some(start(mock, &env).await)
+}
 
 async fn fault(orpipe: &Orpipe, which: &str) -> HttpResponse {
     client::post_json(
@@ -40,15 +57,17 @@ fn assert_internal_error(response: &HttpResponse, what: &str) -> String {
 async fn a_looping_or_memory_hungry_guest_fails_alone_and_the_server_keeps_serving() {
     let mock = MockOpenRouter::start().await.expect("mock");
     mock.set_default_reply(Reply::stream("stream_text.sse").event_delay(Duration::from_millis(50)));
-    let orpipe = start(
+    let Some(orpipe) = start_test_guest(
         &mock,
         &[
-            ("ORPIPE_TEST_FAULTS", "1"),
             ("ORPIPE_GUEST_CPU_MS", "1000"),
             ("ORPIPE_GUEST_MEMORY_MB", "64"),
         ],
     )
-    .await;
+    .await
+    else {
+        return;
+    };
     wait_for_startup_jobs(&orpipe).await;
 
     let chat = json!({
@@ -86,11 +105,9 @@ async fn a_looping_or_memory_hungry_guest_fails_alone_and_the_server_keeps_servi
 #[tokio::test]
 async fn a_guest_that_fails_mid_stream_cuts_the_connection_instead_of_ending_it() {
     let mock = MockOpenRouter::start().await.expect("mock");
-    let orpipe = start(
-        &mock,
-        &[("ORPIPE_TEST_FAULTS", "1"), ("ORPIPE_GUEST_CPU_MS", "500")],
-    )
-    .await;
+    let Some(orpipe) = start_test_guest(&mock, &[("ORPIPE_GUEST_CPU_MS", "500")]).await else {
+        return;
+    };
     let result = client::stream_sse(
         &orpipe.url("/debug/fault/stream-loop"),
         &json!({}),
@@ -117,9 +134,10 @@ async fn a_guest_that_fails_mid_stream_cuts_the_connection_instead_of_ending_it(
 }
 
 #[tokio::test]
-async fn fault_routes_do_not_exist_unless_enabled() {
+async fn the_shipped_guest_has_no_fault_routes_even_with_the_old_flag() {
     let mock = MockOpenRouter::start().await.expect("mock");
-    let orpipe = start(&mock, &[]).await;
+    // `ORPIPE_TEST_FAULTS=1` once switched the routes on at run time.
+    let orpipe = start(&mock, &[("ORPIPE_TEST_FAULTS", "1")]).await;
     for which in ["loop", "alloc", "stream-loop"] {
         let response = fault(&orpipe, which).await;
         assert_eq!(response.status, 404, "{which}: {}", response.text());

@@ -23,8 +23,8 @@ pub fn chat_completions(ctx: &RequestCtx, request: IncomingRequest, out: Respons
     let chat_id_header = http_io::header(&headers, "x-openwebui-chat-id");
     let task = http_io::header(&headers, TASK_HEADER);
     let owui_user = http_io::header(&headers, "x-openwebui-user-id");
-    // Only ever hashed (breaker key); never logged or stored as it is.
-    let authorization = http_io::header(&headers, "authorization");
+    // Set by the host: a label of the client's key (breaker identity of last resort).
+    let client = http_io::header(&headers, "x-orpipe-client");
     drop(headers);
     let mut breaker: Option<UserBreaker> = None;
     let prepared = http_io::read_request_body(&request, REQUEST_BODY_LIMIT).and_then(|body| {
@@ -37,7 +37,7 @@ pub fn chat_completions(ctx: &RequestCtx, request: IncomingRequest, out: Respons
         let identity = user_identity(
             request.get("user").and_then(serde_json::Value::as_str),
             owui_user.as_deref(),
-            authorization.as_deref(),
+            client.as_deref(),
         );
         breaker = UserBreaker::load(&settings.breaker, identity.as_deref());
         if let Some(breaker) = &breaker {

@@ -1,21 +1,11 @@
 //! Test only: misbehaviour on demand, so end-to-end tests can show that the host's sandbox
-//! stops a looping or memory-hungry instance and keeps serving the others. Off unless the
-//! host sets the `wasi:config` key `test_faults` (`ORPIPE_TEST_FAULTS=1`); without it these
-//! routes answer 404 like any unknown path.
+//! stops a looping or memory-hungry instance and keeps serving the others. Compiled only
+//! with the cargo feature `test-faults` (the test guest host/build.rs builds beside the
+//! shipped one), so the shipped component cannot contain these routes.
 
 use super::http_io::ResponseWriter;
 use super::wasi::http::types::ResponseOutparam;
 use crate::routes::Fault;
-
-/// The `wasi:config` key that enables the fault routes.
-const KEY: &str = "test_faults";
-
-pub fn enabled() -> bool {
-    super::config::Config::read()
-        .get(KEY)
-        .and_then(|value| crate::settings::parse_flag(&value))
-        .unwrap_or(false)
-}
 
 /// Never returns normally: the host's CPU budget or memory cap ends the instance.
 pub fn run(fault: Fault, out: ResponseOutparam) -> ! {

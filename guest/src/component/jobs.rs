@@ -1,14 +1,13 @@
 //! The `jobs` export: work the host runs at start-up and on timers.
 
 use super::config::Config;
+use super::exports::orpipe::gateway::jobs::Job;
 use super::{artifacts, models, sql};
 use crate::db;
 
-pub const KNOWN: &str = "migrate, refresh-catalog, cleanup-artifacts";
-
-pub fn run(job: &str) -> Result<String, String> {
+pub fn run(job: Job) -> Result<String, String> {
     match job {
-        "migrate" => {
+        Job::Migrate => {
             let statements = db::migrations()
                 .into_iter()
                 .map(|sql| db::Statement {
@@ -19,7 +18,7 @@ pub fn run(job: &str) -> Result<String, String> {
             let changed = sql::batch(statements)?;
             Ok(format!("schema up to date ({} statements)", changed.len()))
         }
-        "refresh-catalog" => {
+        Job::RefreshCatalog => {
             let settings = Config::read().settings().map_err(|e| e.to_string())?;
             let catalog = models::refresh(&settings).map_err(|e| e.to_string())?;
             Ok(format!(
@@ -27,7 +26,6 @@ pub fn run(job: &str) -> Result<String, String> {
                 catalog.entries.len()
             ))
         }
-        "cleanup-artifacts" => artifacts::cleanup(),
-        other => Err(format!("unknown job {other:?}; known jobs: {KNOWN}")),
+        Job::CleanupArtifacts => artifacts::cleanup(),
     }
 }

@@ -6,6 +6,7 @@ mod artifacts;
 mod breaker;
 mod chat;
 mod config;
+#[cfg(feature = "test-faults")]
 mod faults;
 mod fetch;
 mod fitting;
@@ -42,8 +43,9 @@ impl incoming_handler::Guest for Component {
         match route(&method, &path) {
             Route::ListModels => models::list_models(&ctx, response_out),
             Route::ChatCompletions => chat::chat_completions(&ctx, request, response_out),
-            Route::TestFault(fault) if faults::enabled() => faults::run(fault, response_out),
-            Route::TestFault(_) | Route::NotFound => http_io::respond_error(
+            #[cfg(feature = "test-faults")]
+            Route::TestFault(fault) => faults::run(fault, response_out),
+            Route::NotFound => http_io::respond_error(
                 response_out,
                 &GatewayError::NotFound(format!("no route for {method} {path}")),
                 &ctx.error_id,
@@ -56,8 +58,8 @@ impl incoming_handler::Guest for Component {
 }
 
 impl jobs_export::Guest for Component {
-    fn run(job: String) -> Result<String, String> {
-        jobs::run(&job)
+    fn run(job: jobs_export::Job) -> Result<String, String> {
+        jobs::run(job)
     }
 }
 

@@ -48,8 +48,7 @@ fn post_with_retries(
     body: &Value,
     stream: bool,
 ) -> Result<UpstreamResponse, GatewayError> {
-    let bytes = serde_json::to_vec(body)
-        .map_err(|e| GatewayError::Internal(format!("serializing the upstream request: {e}")))?;
+    let bytes = super::http_io::json_bytes(body)?;
     let mut attempts = 0u32;
     let mut waited = Duration::ZERO;
     loop {

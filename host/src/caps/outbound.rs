@@ -8,6 +8,11 @@
 //! SSRF guard (`ssrf`) approved the URL and every address it resolves to; the connection
 //! then goes to exactly those addresses, with TLS still verified against the host name.
 //! Everything else is refused with `HttpRequestDenied`.
+//!
+//! Connecting (TCP and TLS handshake together) is bounded by the request's
+//! `connect-timeout` option, or by `ORPIPE_UPSTREAM_CONNECT_TIMEOUT_SECS` when the guest
+//! sets none. The timeout belongs to the connector, so each distinct value gets its own
+//! pooled client; in practice there are one or two (OpenRouter's and downloads').
 
 use super::ssrf::{self, FetchPolicy, SystemResolver};
 use crate::settings::Settings;
@@ -26,7 +31,8 @@ use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
 
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// When neither the request nor `upstream_connect_timeout_secs` says otherwise.
+const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const DEFAULT_FIRST_BYTE_TIMEOUT: Duration = Duration::from_secs(600);
 const DEFAULT_BETWEEN_BYTES_TIMEOUT: Duration = Duration::from_secs(600);
 const IDLE_CONNECTION_TIMEOUT: Duration = Duration::from_secs(90);
@@ -56,28 +62,75 @@ impl Origin {
     }
 }
 
+type PooledClient = Client<Bounded<HttpsConnector<HttpConnector>>, WasiBody>;
+
 pub struct Outbound {
-    client: Client<HttpsConnector<HttpConnector>, WasiBody>,
+    /// Keep-alive clients for the allowed origins, one per connect timeout in use.
+    clients: std::sync::Mutex<std::collections::HashMap<Duration, PooledClient>>,
+    /// The host's connect timeout, for requests that set none.
+    connect_timeout: Duration,
     allowed: Vec<Origin>,
     /// `None` when remote fetches are off.
     fetch_policy: Option<FetchPolicy>,
 }
 
-/// The TCP connector every client uses: `TCP_NODELAY`, bounded connect time.
+/// The TCP connector every client uses: `TCP_NODELAY`; its time is bounded by [`Bounded`].
 fn tcp_connector<R>(resolver: R) -> HttpConnector<R> {
     let mut http = HttpConnector::new_with_resolver(resolver);
     http.set_nodelay(true);
     http.enforce_http(false);
-    http.set_connect_timeout(Some(CONNECT_TIMEOUT));
     http
 }
 
-fn tls<R>(http: HttpConnector<R>) -> HttpsConnector<HttpConnector<R>> {
-    hyper_rustls::HttpsConnectorBuilder::new()
-        .with_webpki_roots()
-        .https_or_http()
-        .enable_http1()
-        .wrap_connector(http)
+/// TLS over `http`, the whole of it (TCP connect and handshake) bounded by `timeout`.
+fn tls<R>(http: HttpConnector<R>, timeout: Duration) -> Bounded<HttpsConnector<HttpConnector<R>>> {
+    Bounded {
+        inner: hyper_rustls::HttpsConnectorBuilder::new()
+            .with_webpki_roots()
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(http),
+        timeout,
+    }
+}
+
+/// A connector whose every connection attempt (TCP, then TLS) must finish within
+/// `timeout`, or fails with a `TimedOut` I/O error (reported as `connection-timeout`).
+#[derive(Clone)]
+struct Bounded<C> {
+    inner: C,
+    timeout: Duration,
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+impl<C> tower_service::Service<Uri> for Bounded<C>
+where
+    C: tower_service::Service<Uri>,
+    C::Future: Send + 'static,
+    C::Error: Into<BoxError>,
+{
+    type Response = C::Response;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<C::Response, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), BoxError>> {
+        self.inner.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, uri: Uri) -> Self::Future {
+        let connecting = self.inner.call(uri);
+        let timeout = self.timeout;
+        Box::pin(async move {
+            match tokio::time::timeout(timeout, connecting).await {
+                Ok(result) => result.map_err(Into::into),
+                Err(_) => Err(Box::new(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!("connecting (TCP and TLS) took longer than {timeout:?}"),
+                )) as BoxError),
+            }
+        })
+    }
 }
 
 /// A resolver that answers every name with the addresses the SSRF guard approved, so the
@@ -114,13 +167,15 @@ impl Outbound {
             )
         })?;
 
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(IDLE_CONNECTION_TIMEOUT)
-            .build(tls(tcp_connector(
-                hyper_util::client::legacy::connect::dns::GaiResolver::new(),
-            )));
+        let connect_timeout = settings
+            .guest_settings
+            .get("upstream_connect_timeout_secs")
+            .and_then(|secs| secs.trim().parse::<u64>().ok())
+            .filter(|secs| *secs > 0)
+            .map_or(DEFAULT_CONNECT_TIMEOUT, Duration::from_secs);
         Ok(Self {
-            client,
+            clients: std::sync::Mutex::default(),
+            connect_timeout,
             allowed: vec![origin],
             fetch_policy: settings
                 .remote_fetch
@@ -130,6 +185,27 @@ impl Outbound {
 
     pub fn allowed_origins(&self) -> &[Origin] {
         &self.allowed
+    }
+
+    /// The pooled client whose connections are bounded by `connect_timeout`.
+    fn pooled(&self, connect_timeout: Duration) -> PooledClient {
+        // A poisoned lock only means another request panicked while inserting; the map
+        // itself is still whole.
+        let mut clients = self
+            .clients
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        clients
+            .entry(connect_timeout)
+            .or_insert_with(|| {
+                Client::builder(TokioExecutor::new())
+                    .pool_idle_timeout(IDLE_CONNECTION_TIMEOUT)
+                    .build(tls(
+                        tcp_connector(hyper_util::client::legacy::connect::dns::GaiResolver::new()),
+                        connect_timeout,
+                    ))
+            })
+            .clone()
     }
 
     fn is_allowed(&self, uri: &Uri) -> bool {
@@ -152,15 +228,19 @@ impl Outbound {
         let between_bytes = options
             .and_then(|o| o.between_bytes_timeout)
             .unwrap_or(DEFAULT_BETWEEN_BYTES_TIMEOUT);
+        let connect = options
+            .and_then(|o| o.connect_timeout)
+            .filter(|timeout| !timeout.is_zero())
+            .unwrap_or(self.connect_timeout);
         let sending = async {
             match pinned {
-                None => self.client.request(request).await,
+                None => self.pooled(connect).request(request).await,
                 // A fresh connection per download: pooling would reuse a socket for a
                 // later request whose addresses were never checked.
                 Some(addrs) => {
                     Client::builder(TokioExecutor::new())
                         .pool_max_idle_per_host(0)
-                        .build(tls(tcp_connector(Pinned(addrs))))
+                        .build(tls(tcp_connector(Pinned(addrs)), connect))
                         .request(request)
                         .await
                 }
@@ -363,6 +443,43 @@ mod tests {
             .send(request("GET", "https://8.8.8.8/image.png"), None)
             .await;
         assert!(matches!(result, Err(Error::HttpRequestDenied)));
+    }
+
+    #[tokio::test]
+    async fn the_request_connect_timeout_bounds_tcp_and_tls_together() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        // Accepts, then never says a word of TLS.
+        let holder = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                held.push(socket);
+            }
+        });
+        let base = format!("https://127.0.0.1:{port}/api/v1");
+        let outbound = outbound(&[("OPENROUTER_BASE_URL", base.as_str())]);
+        let options = RequestOptions {
+            connect_timeout: Some(Duration::from_millis(300)),
+            first_byte_timeout: Some(Duration::from_secs(30)),
+            between_bytes_timeout: None,
+        };
+        let started = std::time::Instant::now();
+        let result = outbound
+            .send(request("POST", &format!("{base}/responses")), Some(options))
+            .await;
+        assert!(
+            matches!(result, Err(Error::ConnectionTimeout)),
+            "{:?}",
+            result.err()
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+        holder.abort();
     }
 
     #[test]

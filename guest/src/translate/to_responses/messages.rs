@@ -89,9 +89,13 @@ fn content_message(
     if parts.is_empty() {
         return Ok(None);
     }
-    Ok(Some(
-        json!({"type": "message", "role": role, "content": parts}),
-    ))
+    // Built by hand: `json!` would serialize (deep-copy) `parts`, which can hold a
+    // ~60 MiB inline image.
+    let mut item = Map::new();
+    item.insert("type".into(), Value::from("message"));
+    item.insert("role".into(), Value::from(role));
+    item.insert("content".into(), Value::Array(parts));
+    Ok(Some(Value::Object(item)))
 }
 
 fn content_parts(

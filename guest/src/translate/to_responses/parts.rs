@@ -114,7 +114,12 @@ fn image_part(at: &str, part: &Map<String, Value>) -> Result<Value, GatewayError
         .and_then(Value::as_str)
         .filter(|d| matches!(*d, "low" | "high" | "original"))
         .unwrap_or("auto");
-    Ok(json!({"type": "input_image", "image_url": url, "detail": detail}))
+    // Built by hand: `json!` would serialize (copy) `url`, which can be a ~60 MiB image.
+    let mut out = Map::new();
+    out.insert("type".into(), Value::from("input_image"));
+    out.insert("image_url".into(), Value::String(url));
+    out.insert("detail".into(), Value::from(detail));
+    Ok(Value::Object(out))
 }
 
 /// `{"type":"input_audio","input_audio":{"data":B64,"format":F}}`; also the original's

