@@ -10,17 +10,10 @@ use std::time::{Duration, Instant};
 
 #[tokio::test]
 async fn a_handshake_that_never_completes_fails_within_the_connect_timeout() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let port = listener.local_addr().expect("addr").port();
     // Accepts every connection and holds it open without a byte of TLS.
-    let holder = tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((socket, _)) = listener.accept().await {
-            held.push(socket);
-        }
-    });
+    let (port, holder) = orpipe_testkit::mute::mute_listener()
+        .await
+        .expect("listener");
     let base_url = format!("https://127.0.0.1:{port}/api/v1");
     let orpipe = Orpipe::spawn(
         Path::new(env!("CARGO_BIN_EXE_orpipe")),

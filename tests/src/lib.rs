@@ -43,6 +43,7 @@ pub mod client;
 pub mod fixtures;
 pub mod harness;
 pub mod mock;
+pub mod mute;
 pub mod require;
 pub mod stats;
 pub mod wait;

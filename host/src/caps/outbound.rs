@@ -447,17 +447,10 @@ mod tests {
 
     #[tokio::test]
     async fn the_request_connect_timeout_bounds_tcp_and_tls_together() {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let port = listener.local_addr().expect("addr").port();
         // Accepts, then never says a word of TLS.
-        let holder = tokio::spawn(async move {
-            let mut held = Vec::new();
-            while let Ok((socket, _)) = listener.accept().await {
-                held.push(socket);
-            }
-        });
+        let (port, holder) = orpipe_testkit::mute::mute_listener()
+            .await
+            .expect("listener");
         let base = format!("https://127.0.0.1:{port}/api/v1");
         let outbound = outbound(&[("OPENROUTER_BASE_URL", base.as_str())]);
         let options = RequestOptions {

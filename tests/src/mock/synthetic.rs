@@ -36,8 +36,9 @@ fn last_input_text(input: &Value) -> Option<String> {
     }
 }
 
-/// Compiles one synthetic stream; `request` is the `/responses` body the gateway sent.
-pub(crate) fn compile_synthetic(spec: &SyntheticStream, request: Option<&Value>) -> CompiledStream {
+/// The model to name in the answer (the requested one) and the text of each delta (the
+/// prompt itself when the spec echoes it).
+fn model_and_delta<'a>(spec: &SyntheticStream, request: Option<&'a Value>) -> (&'a str, String) {
     let model = request
         .and_then(|body| body.get("model"))
         .and_then(Value::as_str)
@@ -46,6 +47,12 @@ pub(crate) fn compile_synthetic(spec: &SyntheticStream, request: Option<&Value>)
         Some(prompt) if spec.echo_prompt => format!(" {prompt}"),
         _ => spec.delta.clone(),
     };
+    (model, delta)
+}
+
+/// Compiles one synthetic stream; `request` is the `/responses` body the gateway sent.
+pub(crate) fn compile_synthetic(spec: &SyntheticStream, request: Option<&Value>) -> CompiledStream {
+    let (model, delta) = model_and_delta(spec, request);
     let ids = StreamIds::next();
     let message = ids.message.as_str();
     let mut events = EventWriter::default();
@@ -136,14 +143,7 @@ pub(crate) fn compile_synthetic(spec: &SyntheticStream, request: Option<&Value>)
 /// The whole-answer counterpart of [`compile_synthetic`], for a request without
 /// `stream: true`: the completed response object (all deltas joined), sent at once.
 pub(crate) fn synthetic_whole(spec: &SyntheticStream, request: Option<&Value>) -> Vec<u8> {
-    let model = request
-        .and_then(|body| body.get("model"))
-        .and_then(Value::as_str)
-        .unwrap_or(DEFAULT_MODEL);
-    let delta = match request.and_then(|body| last_input_text(body.get("input")?)) {
-        Some(prompt) if spec.echo_prompt => format!(" {prompt}"),
-        _ => spec.delta.clone(),
-    };
+    let (model, delta) = model_and_delta(spec, request);
     let ids = StreamIds::next();
     let text = delta.repeat(spec.tokens);
     let item = MessageItem::new(&ids.message, "completed", vec![OutputText::new(&text)]);
