@@ -6,6 +6,7 @@ pub mod admission;
 pub mod auth;
 pub mod bindings;
 pub mod caps;
+pub mod compile_cache;
 pub mod guest_body;
 pub mod jobs;
 pub mod runtime;
@@ -54,7 +55,16 @@ pub async fn run(
         memory_bytes: settings.guest_memory_mb.saturating_mul(1 << 20),
         cpu_budget: settings.guest_cpu,
     };
-    let runtime = Arc::new(Runtime::new(&component, caps, admission, limits)?);
+    let cache_dir = settings
+        .compile_cache
+        .then(|| settings.data_dir.join("cache"));
+    let runtime = Arc::new(Runtime::new(
+        &component,
+        cache_dir.as_deref(),
+        caps,
+        admission,
+        limits,
+    )?);
     tracing::info!(
         compile_ms = started.elapsed().as_millis() as u64,
         "guest component ready"

@@ -15,7 +15,7 @@ use anyhow::Context;
 use http_body_util::BodyExt;
 use std::sync::Arc;
 use std::time::Instant;
-use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
+use wasmtime::component::{HasSelf, Linker, ResourceTable};
 use wasmtime::{
     Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimitsBuilder,
     UpdateDeadline,
@@ -37,13 +37,15 @@ pub struct Runtime {
 impl Runtime {
     pub fn new(
         component: &[u8],
+        // Where the compiled component is cached between starts; `None`: not cached.
+        compile_cache: Option<&std::path::Path>,
         caps: Arc<Capabilities>,
         admission: crate::admission::Limits,
         limits: GuestLimits,
     ) -> anyhow::Result<Self> {
         let engine = Engine::new(&engine_config(admission.max_concurrent, limits))?;
         sandbox::start_epoch_ticker(&engine).context("starting the epoch thread")?;
-        let component = Component::new(&engine, component)
+        let component = crate::compile_cache::load_or_compile(&engine, component, compile_cache)
             .map_err(|e| context(e, "compiling the guest component"))?;
         let mut linker = Linker::<State>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;

@@ -77,6 +77,9 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// A guest component to load instead of the embedded one.
     pub component: Option<PathBuf>,
+    /// `ORPIPE_COMPILE_CACHE`: keep the compiled guest in `<data dir>/cache` so the next
+    /// start skips compiling it (see `compile_cache.rs`).
+    pub compile_cache: bool,
     /// Bearer keys clients must present; empty means no client authentication.
     pub client_api_keys: Vec<String>,
     pub openrouter_api_key: Option<String>,
@@ -220,6 +223,7 @@ impl Settings {
                 .component
                 .clone()
                 .or_else(|| get("ORPIPE_COMPONENT").map(PathBuf::from)),
+            compile_cache: switch("ORPIPE_COMPILE_CACHE", true)?,
             client_api_keys,
             openrouter_api_key: get("OPENROUTER_API_KEY"),
             openrouter_base_url: get("OPENROUTER_BASE_URL")

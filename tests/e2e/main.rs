@@ -8,6 +8,7 @@ mod admission;
 mod artifacts;
 mod body_limit;
 mod client_identity;
+mod compile_cache;
 mod component;
 mod connect_timeout;
 mod effort_retry;
