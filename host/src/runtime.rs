@@ -155,6 +155,11 @@ fn engine_config(max_instances: usize, limits: GuestLimits) -> Config {
     // Loops and function entries check the epoch: see `sandbox.rs`.
     config.epoch_interruption(true);
     config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    // For profiling only: /tmp/perf-<pid>.map lets `perf` name JIT-compiled guest
+    // functions (see "Where the time goes" in docs/benchmarks.md).
+    if std::env::var_os("ORPIPE_PROFILER").is_some_and(|v| v == "perfmap") {
+        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
     config
 }
 

@@ -52,7 +52,7 @@ impl Sql for SqliteDb {
 
     async fn query(&self, statement: String, params: Vec<Value>) -> Result<QueryResult, SqlError> {
         self.with_conn(move |conn| {
-            let mut stmt = conn.prepare(&statement).map_err(to_sql_error)?;
+            let mut stmt = conn.prepare_cached(&statement).map_err(to_sql_error)?;
             bind(&mut stmt, &params)?;
             let columns: Vec<String> = stmt.column_names().map(str::to_owned).collect();
             let mut rows = Vec::new();
@@ -89,7 +89,7 @@ impl Sql for SqliteDb {
 }
 
 fn run(conn: &Connection, statement: &str, params: &[Value]) -> Result<u64, SqlError> {
-    let mut stmt = conn.prepare(statement).map_err(to_sql_error)?;
+    let mut stmt = conn.prepare_cached(statement).map_err(to_sql_error)?;
     bind(&mut stmt, params)?;
     let changed = stmt.raw_execute().map_err(to_sql_error)?;
     Ok(changed as u64)
