@@ -20,6 +20,7 @@ mod retries;
 mod sandbox;
 mod shutdown;
 mod spine;
+mod task_stubs;
 
 use orpipe_testkit::{MockOpenRouter, Orpipe};
 use std::path::Path;

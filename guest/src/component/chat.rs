@@ -5,13 +5,13 @@
 use super::breaker::UserBreaker;
 use super::config::Config;
 use super::http_io;
-use super::outcome::fail_before_first_byte;
+use super::outcome::{answer_task_stub, fail_before_first_byte};
 use super::wasi::http::types::{IncomingRequest, ResponseOutparam};
 use super::{RequestCtx, answer, artifacts, fetch, fitting, log, models, openrouter, unix_now};
 use crate::breaker::user_identity;
 use crate::logline::Level;
 use crate::settings::Settings;
-use crate::translate::background_task::TASK_HEADER;
+use crate::translate::background_task::{TASK_HEADER, safe_stub};
 use crate::translate::to_responses::{parse_request, translate_request_with};
 use serde_json::json;
 
@@ -27,10 +27,19 @@ pub fn chat_completions(ctx: &RequestCtx, request: IncomingRequest, out: Respons
     let client = http_io::header(&headers, "x-orpipe-client");
     drop(headers);
     let mut breaker: Option<UserBreaker> = None;
+    // The model a whole (non-streaming) answer names, known once the body is read: a
+    // background task refused for the key is answered in that form (`answer_task_stub`).
+    let mut whole_answer_model: Option<String> = None;
     let prepared = http_io::read_request_body(&request, REQUEST_BODY_LIMIT).and_then(|body| {
         drop(request);
         let mut request = parse_request(&body)?;
         drop(body);
+        if request.get("stream").and_then(serde_json::Value::as_bool) != Some(true) {
+            whole_answer_model = request
+                .get("model")
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned);
+        }
         let config = Config::read();
         let settings = config.settings()?;
         report_rejected_templates(ctx, &settings);
@@ -80,7 +89,15 @@ pub fn chat_completions(ctx: &RequestCtx, request: IncomingRequest, out: Respons
     });
     let (model, stream, response, session, templates, deadlines) = match prepared {
         Ok(prepared) => prepared,
-        Err(error) => return fail_before_first_byte(ctx, out, &error, breaker.as_ref()),
+        Err(error) => {
+            let stub = safe_stub(task.as_deref(), &error);
+            return match (stub, whole_answer_model) {
+                (Some(stub), Some(model)) => {
+                    answer_task_stub(ctx, out, &error, breaker.as_ref(), stub, model)
+                }
+                _ => fail_before_first_byte(ctx, out, &error, breaker.as_ref()),
+            };
+        }
     };
     let (created, _) = unix_now();
     let answer = answer::Answer {

@@ -8,7 +8,7 @@ use super::{RequestCtx, http_io, log, sql, unix_now};
 use crate::breaker::counts_as_failure;
 use crate::errors::GatewayError;
 use crate::logline::Level;
-use crate::openai::Usage;
+use crate::openai::{ChatCompletion, CompletionMessage, FinishReason, Usage};
 use crate::outcome::{BreakerVerdict, Outcome};
 use crate::usage_log::UsageRecord;
 use serde_json::{Value, json};
@@ -30,12 +30,40 @@ pub(super) fn fail_before_first_byte(
     error: &GatewayError,
     breaker: Option<&UserBreaker>,
 ) {
+    note_failure(ctx, error, breaker, "chat completion failed");
+    http_io::respond_error(out, error, &ctx.error_id);
+}
+
+/// A title, tags or follow-ups task whose key OpenRouter refused: Open WebUI gets the
+/// task's harmless default (`background_task::safe_stub`) as a whole answer instead of an
+/// error. The failure still counts for the breaker and is logged, so the operator sees it.
+pub(super) fn answer_task_stub(
+    ctx: &RequestCtx,
+    out: ResponseOutparam,
+    error: &GatewayError,
+    breaker: Option<&UserBreaker>,
+    stub: &str,
+    model: String,
+) {
+    note_failure(ctx, error, breaker, "task answered with its safe default");
+    let message = CompletionMessage {
+        role: "assistant",
+        content: Some(stub.to_owned()),
+        ..CompletionMessage::default()
+    };
+    let id = format!("chatcmpl-{}", super::random_id());
+    let completion =
+        ChatCompletion::new(id, model, unix_now().0, message, FinishReason::Stop, None);
+    http_io::respond_json(out, 200, &completion.to_json());
+}
+
+fn note_failure(ctx: &RequestCtx, error: &GatewayError, breaker: Option<&UserBreaker>, what: &str) {
     if let Some(breaker) = breaker.filter(|_| counts_as_failure(error)) {
         breaker.record_failure();
     }
     log::emit(
         Level::Warn,
-        "chat completion failed",
+        what,
         &[
             ("request_id", json!(ctx.request_id)),
             ("error_id", json!(ctx.error_id)),
@@ -44,7 +72,6 @@ pub(super) fn fail_before_first_byte(
             ("duration_ms", json!(ctx.elapsed_ms())),
         ],
     );
-    http_io::respond_error(out, error, &ctx.error_id);
 }
 
 /// How one answer ended, for the usage record and the finish log line.

@@ -7,6 +7,7 @@
 //! models bypass its allow-list): any client can set the header.
 
 use crate::catalog::entry::CatalogEntry;
+use crate::errors::GatewayError;
 use serde_json::{Value, json};
 
 /// The header Open WebUI sends on its background requests.
@@ -41,6 +42,31 @@ pub fn cheapen(body: &mut Value, entry: Option<&CatalogEntry>) {
         .is_some_and(|efforts| efforts.iter().any(|e| e == "none"));
     if accepts_none {
         body.insert("reasoning".into(), json!({"effort": "none"}));
+    }
+}
+
+/// The answer a title, tags or follow-ups task gets when OpenRouter refuses orpipe's key
+/// (or orpipe has none), in the JSON shape Open WebUI parses from that task: a harmless
+/// default instead of an error per task, so its chat list and tags keep working while the
+/// operator fixes the key (the original pipe's safe stubs, FEATURES §1.3). Other tasks
+/// (query generation, autocomplete…) have no harmless answer and get the error.
+pub fn safe_stub(task: Option<&str>, error: &GatewayError) -> Option<&'static str> {
+    let refused_key = matches!(
+        error,
+        GatewayError::MissingApiKey
+            | GatewayError::Upstream {
+                status: 401 | 403,
+                ..
+            }
+    );
+    if !refused_key {
+        return None;
+    }
+    match task?.trim() {
+        "title_generation" => Some(r#"{"title": "Chat"}"#),
+        "tags_generation" => Some(r#"{"tags": ["General"]}"#),
+        "follow_up_generation" => Some(r#"{"follow_ups": []}"#),
+        _ => None,
     }
 }
 
@@ -99,5 +125,57 @@ mod tests {
         let mut body = task_body();
         cheapen(&mut body, Some(&entry));
         assert!(body.get("reasoning").is_none());
+    }
+
+    fn upstream(status: u16) -> GatewayError {
+        GatewayError::Upstream {
+            status,
+            code: None,
+            message: "refused".into(),
+            provider_raw: None,
+            retry_after: None,
+        }
+    }
+
+    #[test]
+    fn title_tags_and_follow_ups_get_safe_stubs_when_the_key_is_refused() {
+        for error in [GatewayError::MissingApiKey, upstream(401), upstream(403)] {
+            assert_eq!(
+                safe_stub(Some("title_generation"), &error),
+                Some(r#"{"title": "Chat"}"#)
+            );
+            assert_eq!(
+                safe_stub(Some(" tags_generation "), &error),
+                Some(r#"{"tags": ["General"]}"#)
+            );
+            assert_eq!(
+                safe_stub(Some("follow_up_generation"), &error),
+                Some(r#"{"follow_ups": []}"#)
+            );
+            for stub in [
+                "title_generation",
+                "tags_generation",
+                "follow_up_generation",
+            ]
+            .map(|task| safe_stub(Some(task), &error).expect("stub"))
+            {
+                assert!(serde_json::from_str::<Value>(stub).is_ok(), "{stub}");
+            }
+        }
+    }
+
+    #[test]
+    fn other_tasks_other_failures_and_chats_get_the_error() {
+        let refused = upstream(401);
+        assert_eq!(safe_stub(Some("query_generation"), &refused), None);
+        assert_eq!(safe_stub(None, &refused), None);
+        for error in [
+            upstream(429),
+            upstream(500),
+            GatewayError::UpstreamConnection("down".into()),
+            GatewayError::InvalidRequest("bad".into()),
+        ] {
+            assert_eq!(safe_stub(Some("title_generation"), &error), None);
+        }
     }
 }
