@@ -325,28 +325,52 @@ async fn run_batches(
     tokens: usize,
     results: &mut PathResults,
 ) {
-    let mut started = 0;
-    let mut in_flight = JoinSet::new();
-    while started < count || !in_flight.is_empty() {
-        while started < count && in_flight.len() < concurrency {
+    run_bounded(
+        count,
+        concurrency,
+        || {
             let (client, target) = (client.clone(), target.clone());
-            in_flight.spawn(async move {
+            async move {
                 let outcome = client
                     .stream_sse(&target.url, &target.body, Some(target.bearer))
                     .await;
                 measure(&target, tokens, outcome)
-            });
-            started += 1;
-        }
-        match in_flight.join_next().await {
-            Some(Ok((sample, frames))) => results.add(sample, frames),
-            Some(Err(error)) => results.add(
+            }
+        },
+        |joined| match joined {
+            Ok((sample, frames)) => results.add(sample, frames),
+            Err(error) => results.add(
                 Sample {
                     error: Some(format!("driver task failed: {error}")),
                     ..Sample::default()
                 },
                 0,
             ),
+        },
+    )
+    .await;
+}
+
+/// Runs `count` tasks made by `make`, at most `concurrency` at a time, handing each
+/// result to `collect` as it finishes.
+async fn run_bounded<T, Fut>(
+    count: usize,
+    concurrency: usize,
+    mut make: impl FnMut() -> Fut,
+    mut collect: impl FnMut(Result<T, tokio::task::JoinError>),
+) where
+    T: Send + 'static,
+    Fut: std::future::Future<Output = T> + Send + 'static,
+{
+    let mut started = 0;
+    let mut in_flight = JoinSet::new();
+    while started < count || !in_flight.is_empty() {
+        while started < count && in_flight.len() < concurrency {
+            in_flight.spawn(make());
+            started += 1;
+        }
+        match in_flight.join_next().await {
+            Some(joined) => collect(joined),
             None => break,
         }
     }

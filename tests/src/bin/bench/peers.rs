@@ -17,12 +17,11 @@ use std::time::Duration;
 use orpipe_testkit::harness::{ProcessCpu, ProcessMemory, process_cpu};
 use orpipe_testkit::{HttpClient, MockOpenRouter, Orpipe, Reply};
 use serde_json::{Value, json};
-use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use super::peer_process::{PeerProcess, pin_process, tree_cpu, tree_memory};
 use super::peer_start::{Peer, Started};
-use super::{Args, Path as Wire, PathResults, Target, UPSTREAM_KEY, run_batches};
+use super::{Args, Path as Wire, PathResults, Target, UPSTREAM_KEY, run_batches, run_bounded};
 use super::{peers_report, peers_throughput};
 
 /// One column of requests: a baseline straight to the mock, or a gateway.
@@ -341,35 +340,34 @@ pub(super) async fn run_whole(
     concurrency: usize,
     results: &mut WholeResults,
 ) {
-    let mut started = 0;
-    let mut in_flight = JoinSet::new();
-    while started < count || !in_flight.is_empty() {
-        while started < count && in_flight.len() < concurrency {
+    run_bounded(
+        count,
+        concurrency,
+        || {
             let (client, target) = (client.clone(), target.clone());
-            in_flight.spawn(async move {
+            async move {
                 let begun = Instant::now();
                 let response = client
                     .post_json(&target.url, &target.body, Some(target.bearer))
                     .await;
                 (begun.elapsed(), check_whole(&target, response))
-            });
-            started += 1;
-        }
-        let Some(joined) = in_flight.join_next().await else {
-            break;
-        };
-        results.requests += 1;
-        match joined {
-            Ok((elapsed, None)) => results.latency.push(elapsed),
-            Ok((_, Some(error))) => *results.errors.entry(error).or_default() += 1,
-            Err(error) => {
-                *results
-                    .errors
-                    .entry(format!("driver task failed: {error}"))
-                    .or_default() += 1
             }
-        }
-    }
+        },
+        |joined| {
+            results.requests += 1;
+            match joined {
+                Ok((elapsed, None)) => results.latency.push(elapsed),
+                Ok((_, Some(error))) => *results.errors.entry(error).or_default() += 1,
+                Err(error) => {
+                    *results
+                        .errors
+                        .entry(format!("driver task failed: {error}"))
+                        .or_default() += 1
+                }
+            }
+        },
+    )
+    .await;
 }
 
 /// The error kind of a whole answer, or `None` if it carried text.
