@@ -20,6 +20,7 @@ pub(crate) mod logline;
 pub mod markers;
 pub mod openai;
 pub(crate) mod outcome;
+pub mod owui;
 pub mod pipeline;
 pub(crate) mod responses;
 pub mod retry;

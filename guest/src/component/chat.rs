@@ -6,10 +6,11 @@ use super::breaker::UserBreaker;
 use super::config::Config;
 use super::http_io;
 use super::outcome::{answer_task_stub, fail_before_first_byte};
-use super::wasi::http::types::{IncomingRequest, ResponseOutparam};
+use super::wasi::http::types::{Fields, IncomingRequest, ResponseOutparam};
 use super::{RequestCtx, answer, artifacts, fetch, fitting, log, models, openrouter, unix_now};
 use crate::breaker::user_identity;
 use crate::logline::Level;
+use crate::owui::context::{OpenWebUiContext, OpenWebUiHeaders};
 use crate::settings::Settings;
 use crate::translate::background_task::{TASK_HEADER, safe_stub};
 use crate::translate::to_responses::{parse_request, translate_request_with};
@@ -20,12 +21,12 @@ const REQUEST_BODY_LIMIT: usize = 64 * 1024 * 1024;
 
 pub fn chat_completions(ctx: &RequestCtx, request: IncomingRequest, out: ResponseOutparam) {
     let headers = request.headers();
-    let chat_id_header = http_io::header(&headers, "x-openwebui-chat-id");
-    let task = http_io::header(&headers, TASK_HEADER);
-    let owui_user = http_io::header(&headers, "x-openwebui-user-id");
+    let owui_headers = open_webui_headers(&headers);
     // Set by the host: a label of the client's key (breaker identity of last resort).
     let client = http_io::header(&headers, "x-orpipe-client");
     drop(headers);
+    // Known once the body is read; a task refused for the key gets a stub (below).
+    let mut task: Option<String> = owui_headers.task.clone();
     let mut breaker: Option<UserBreaker> = None;
     // The model a whole (non-streaming) answer names, known once the body is read: a
     // background task refused for the key is answered in that form (`answer_task_stub`).
@@ -34,6 +35,8 @@ pub fn chat_completions(ctx: &RequestCtx, request: IncomingRequest, out: Respons
         drop(request);
         let mut request = parse_request(&body)?;
         drop(body);
+        let owui = OpenWebUiContext::take(&mut request, &owui_headers);
+        task = owui.task.clone();
         if request.get("stream").and_then(serde_json::Value::as_bool) != Some(true) {
             whole_answer_model = request
                 .get("model")
@@ -45,7 +48,7 @@ pub fn chat_completions(ctx: &RequestCtx, request: IncomingRequest, out: Respons
         report_rejected_templates(ctx, &settings);
         let identity = user_identity(
             request.get("user").and_then(serde_json::Value::as_str),
-            owui_user.as_deref(),
+            owui.user_id.as_deref(),
             client.as_deref(),
         );
         breaker = UserBreaker::load(&settings.breaker, identity.as_deref());
@@ -60,9 +63,9 @@ pub fn chat_completions(ctx: &RequestCtx, request: IncomingRequest, out: Respons
         // Background tasks (titles, tags) neither replay nor store reasoning.
         let session = openrouter_id
             .as_deref()
-            .filter(|_| task.as_deref().is_none_or(|t| t.trim().is_empty()))
+            .filter(|_| owui.task().is_none())
             .and_then(|model| {
-                artifacts::Session::start(ctx, &config, chat_id_header.as_deref(), &request, model)
+                artifacts::Session::start(ctx, &config, owui.chat_id.as_deref(), &request, model)
             });
         let mut replay = session
             .as_ref()
@@ -75,7 +78,7 @@ pub fn chat_completions(ctx: &RequestCtx, request: IncomingRequest, out: Respons
         if let (Some(id), Some(body)) = (openrouter_id, translated.body.as_object_mut()) {
             body.insert("model".into(), serde_json::Value::String(id));
         }
-        fitting::prepare(ctx, &settings, &mut translated, task.as_deref())?;
+        fitting::prepare(ctx, &settings, &mut translated, owui.task())?;
         let response =
             openrouter::post_responses(ctx, &settings, &mut translated.body, translated.stream)?;
         Ok((
@@ -132,5 +135,22 @@ fn openrouter_model_id(requested: &str) -> String {
         requested.to_owned()
     } else {
         models::cached_id_map().resolve(requested)
+    }
+}
+
+/// The `X-OpenWebUI-*` headers: sent with `ENABLE_FORWARD_USER_INFO_HEADERS` or a
+/// connection's header templates (`{{TASK}}`, `{{MESSAGE_ID}}`).
+fn open_webui_headers(headers: &Fields) -> OpenWebUiHeaders {
+    let get = |name: &str| http_io::header(headers, name);
+    OpenWebUiHeaders {
+        chat_id: get("x-openwebui-chat-id"),
+        message_id: get("x-openwebui-message-id"),
+        user_id: get("x-openwebui-user-id"),
+        user_role: get("x-openwebui-user-role"),
+        task: get(TASK_HEADER),
+        other: headers
+            .entries()
+            .iter()
+            .any(|(name, _)| name.to_ascii_lowercase().starts_with("x-openwebui-")),
     }
 }

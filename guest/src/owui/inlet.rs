@@ -1,0 +1,128 @@
+//! The Pipelines inlet (`POST /{model}/filter/inlet`): Open WebUI sends
+//! `{"user": {...}, "body": {...}}` before each chat request and task of a Pipelines
+//! model, and uses the body we return as the request. Its `metadata` and `features` are
+//! stripped before the chat request is sent, so the inlet copies what orpipe needs into
+//! [`CONTEXT_FIELD`], which survives (checked against Open WebUI 0.12.4 by
+//! `scripts/owui-e2e.sh`). The user's name and email are never copied.
+
+use super::context::{CONTEXT_FIELD, Features, OpenWebUiContext};
+use serde_json::{Map, Value};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InletError {
+    #[error("the inlet request must be a JSON object with a `body` object")]
+    NoBody,
+}
+
+/// The body to hand back to Open WebUI: the one it sent, plus the context.
+pub fn enrich(request: Value) -> Result<Value, InletError> {
+    let Value::Object(mut request) = request else {
+        return Err(InletError::NoBody);
+    };
+    let Some(Value::Object(mut body)) = request.remove("body") else {
+        return Err(InletError::NoBody);
+    };
+    let context = context_of(&body, request.get("user"));
+    if let Ok(value) = serde_json::to_value(context) {
+        body.insert(CONTEXT_FIELD.into(), value);
+    }
+    Ok(Value::Object(body))
+}
+
+fn context_of(body: &Map<String, Value>, user: Option<&Value>) -> OpenWebUiContext {
+    let empty = Map::new();
+    let metadata = match body.get("metadata") {
+        Some(Value::Object(metadata)) => metadata,
+        _ => &empty,
+    };
+    let text = |map: &Map<String, Value>, key: &str| {
+        map.get(key).and_then(Value::as_str).map(str::to_owned)
+    };
+    let user_text = |key: &str| match user {
+        Some(Value::Object(user)) => text(user, key),
+        _ => None,
+    };
+    // The toggles are in the body and, copied, in the metadata; either may be missing.
+    let features = [body.get("features"), metadata.get("features")]
+        .into_iter()
+        .flatten()
+        .find_map(|value| serde_json::from_value::<Features>(value.clone()).ok())
+        .unwrap_or_default();
+    OpenWebUiContext {
+        chat_id: text(metadata, "chat_id").or_else(|| text(body, "chat_id")),
+        message_id: text(metadata, "message_id").or_else(|| text(body, "id")),
+        session_id: text(metadata, "session_id").or_else(|| text(body, "session_id")),
+        user_id: user_text("id").or_else(|| text(metadata, "user_id")),
+        user_role: user_text("role"),
+        task: text(metadata, "task"),
+        features,
+        from_open_webui: true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_context_is_added_and_the_body_kept() {
+        let body = enrich(json!({
+            "user": {"id": "u1", "email": "a@b.c", "name": "Ann", "role": "user"},
+            "body": {
+                "model": "openai.gpt-4o", "messages": [{"role": "user", "content": "hi"}],
+                "features": {"web_search": true},
+                "metadata": {"chat_id": "c1", "message_id": "m1", "session_id": "s1",
+                    "user_id": "u1", "task": "title_generation"},
+            },
+        }))
+        .unwrap();
+        assert_eq!(body["model"], "openai.gpt-4o");
+        assert_eq!(body["messages"][0]["content"], "hi");
+        assert_eq!(
+            body[CONTEXT_FIELD],
+            json!({"chat_id": "c1", "message_id": "m1", "session_id": "s1", "user_id": "u1",
+                "user_role": "user", "task": "title_generation",
+                "features": {"web_search": true}})
+        );
+        let context = body[CONTEXT_FIELD].to_string();
+        assert!(
+            !context.contains("a@b.c") && !context.contains("Ann"),
+            "{context}"
+        );
+    }
+
+    #[test]
+    fn missing_or_odd_metadata_gives_an_empty_context() {
+        for odd in [
+            json!({"body": {}}),
+            json!({"body": {"metadata": "x", "features": [1]}, "user": "u"}),
+            json!({"body": {"metadata": {"chat_id": 5}}, "user": {"name": "no id"}}),
+        ] {
+            let body = enrich(odd.clone()).unwrap();
+            assert_eq!(
+                body[CONTEXT_FIELD],
+                json!({"features": {"web_search": false}}),
+                "{odd}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_request_without_a_body_is_refused() {
+        for bad in [json!([]), json!({"user": {}}), json!({"body": "text"})] {
+            assert_eq!(enrich(bad), Err(InletError::NoBody));
+        }
+    }
+
+    #[test]
+    fn what_the_inlet_adds_is_what_the_chat_request_reads() {
+        let body = enrich(json!({"body": {"metadata": {"chat_id": "c9"}}})).unwrap();
+        let Value::Object(mut request) = body else {
+            panic!("object")
+        };
+        let context = OpenWebUiContext::take(&mut request, &Default::default());
+        assert_eq!(context.chat_id.as_deref(), Some("c9"));
+        assert!(context.from_open_webui);
+    }
+}
