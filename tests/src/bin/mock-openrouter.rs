@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 use orpipe_testkit::{MockOpenRouter, Reply};
+use serde_json::Value;
+use std::sync::Arc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Mode {
@@ -15,6 +17,10 @@ enum Mode {
     Fixture,
     /// Generate paced text streams for every `/responses` call (a whole answer without `stream: true`).
     Synthetic,
+    /// Pick the fixture a real OpenRouter would resemble for the request: a web search
+    /// answer with citations when the request offers the web search tool, a reasoning
+    /// answer with a summary when it asks for reasoning, else the text fixtures.
+    Content,
 }
 
 /// Mock OpenRouter `/api/v1` on loopback.
@@ -47,6 +53,9 @@ async fn main() -> anyhow::Result<()> {
                 .ttft(Duration::from_millis(args.ttft_ms)),
         );
     }
+    if args.mode == Mode::Content {
+        mock.set_reply_chooser(Arc::new(fixture_for));
+    }
     println!("{}", mock.base_url());
     eprintln!(
         "mock OpenRouter ({:?} mode) ready; any key but {} is accepted. Ctrl-C stops it.",
@@ -55,4 +64,28 @@ async fn main() -> anyhow::Result<()> {
     );
     tokio::signal::ctrl_c().await?;
     Ok(())
+}
+
+/// `--mode content`: the fixture for a streamed request (`None`: the default text ones).
+fn fixture_for(request: Option<&Value>) -> Option<Reply> {
+    let request = request?;
+    if request.get("stream").and_then(Value::as_bool) != Some(true) {
+        return None;
+    }
+    let searches = request
+        .get("tools")
+        .and_then(Value::as_array)
+        .is_some_and(|tools| {
+            tools.iter().any(|tool| {
+                tool.get("type")
+                    .and_then(Value::as_str)
+                    .is_some_and(|kind| kind.contains("web_search"))
+            })
+        });
+    if searches {
+        return Some(Reply::stream("stream_web_search_citations.sse").into());
+    }
+    request
+        .get("reasoning")
+        .map(|_| Reply::stream("stream_reasoning_summary.sse").into())
 }

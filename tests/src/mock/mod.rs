@@ -82,9 +82,13 @@ pub struct MockOpenRouter {
     server: JoinHandle<()>,
 }
 
+/// Picks a reply from the request body (the standalone mock's `--mode content`).
+pub type ReplyChooser = Arc<dyn Fn(Option<&Value>) -> Option<Reply> + Send + Sync>;
+
 /// What request handlers share with the test.
 struct MockState {
     queue: Mutex<VecDeque<Reply>>,
+    chooser: Mutex<Option<ReplyChooser>>,
     default_reply: Mutex<Option<Reply>>,
     /// Where `/responses` replies wait while the test's [`Gate`] is closed.
     gate: Mutex<Option<Turnstile>>,
@@ -113,6 +117,7 @@ impl MockOpenRouter {
             .context("mock OpenRouter: local address")?;
         let state = Arc::new(MockState {
             queue: Mutex::default(),
+            chooser: Mutex::default(),
             default_reply: Mutex::default(),
             gate: Mutex::default(),
             requests: Mutex::default(),
@@ -158,6 +163,10 @@ impl MockOpenRouter {
 
     /// Replaces the built-in fallback (fixtures chosen by `stream`) used when the queue is
     /// empty; the benchmark sets a [`SyntheticStream`] here.
+    pub fn set_reply_chooser(&self, chooser: ReplyChooser) {
+        *lock(&self.state.chooser) = Some(chooser);
+    }
+
     pub fn set_default_reply(&self, reply: impl Into<Reply>) {
         *lock(&self.state.default_reply) = Some(reply.into());
     }
@@ -289,9 +298,30 @@ async fn handle(
             Auth::Missing | Auth::BadKey => auth.rejection(),
             Auth::Accepted => respond_chat(&state, &body),
         },
+        // For scripts driving the standalone mock (`scripts/owui-e2e.sh`): what it received.
+        (&Method::GET, "/mock/requests") => {
+            let recorded = lock(&state.requests).iter().map(recorded_json).collect();
+            json_response(
+                StatusCode::OK,
+                Bytes::from(Value::Array(recorded).to_string()),
+            )
+        }
         _ => error_response(StatusCode::NOT_FOUND, "Not Found"),
     };
     Ok(response)
+}
+
+/// A recorded request as JSON: the body parsed when it is JSON, else as text.
+fn recorded_json(request: &RecordedRequest) -> Value {
+    let headers: serde_json::Map<String, Value> = request
+        .headers
+        .iter()
+        .map(|(name, value)| (name.clone(), Value::String(value.clone())))
+        .collect();
+    let body = request
+        .json()
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&request.body).into_owned()));
+    json!({"method": request.method, "path": request.path, "headers": headers, "body": body})
 }
 
 /// The authentication outcome, as OpenRouter decides it before anything else.
@@ -330,7 +360,11 @@ impl Auth {
 fn respond(state: &MockState, body: &Bytes) -> Response<ScriptBody> {
     let request: Option<Value> = serde_json::from_slice(body).ok();
     let queued = lock(&state.queue).pop_front();
-    let reply = queued.or_else(|| lock(&state.default_reply).clone());
+    let chooser = lock(&state.chooser).clone();
+    let chosen = || chooser.and_then(|choose| choose(request.as_ref()));
+    let reply = queued
+        .or_else(chosen)
+        .or_else(|| lock(&state.default_reply).clone());
     let reply = reply.unwrap_or_else(|| builtin_default(request.as_ref()));
     match render(reply, request.as_ref()) {
         Ok(mut response) => {
