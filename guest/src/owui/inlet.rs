@@ -4,6 +4,10 @@
 //! stripped before the chat request is sent, so the inlet copies what orpipe needs into
 //! [`CONTEXT_FIELD`], which survives (checked against Open WebUI 0.12.4 by
 //! `scripts/owui-e2e.sh`). The user's name and email are never copied.
+//!
+//! orpipe searches the web through OpenRouter when the user switches on the message box's
+//! web search toggle, so the inlet switches Open WebUI's own search off for that request
+//! (it reads the toggle from the body we return): one search, with OpenRouter's sources.
 
 use super::context::{CONTEXT_FIELD, Features, OpenWebUiContext};
 use serde_json::{Map, Value};
@@ -23,10 +27,26 @@ pub fn enrich(request: Value) -> Result<Value, InletError> {
         return Err(InletError::NoBody);
     };
     let context = context_of(&body, request.get("user"));
+    if context.features.web_search {
+        take_over_web_search(&mut body);
+    }
     if let Ok(value) = serde_json::to_value(context) {
         body.insert(CONTEXT_FIELD.into(), value);
     }
     Ok(Value::Object(body))
+}
+
+/// `features.web_search = false` in the body and its metadata copy.
+fn take_over_web_search(body: &mut Map<String, Value>) {
+    let off = |features: Option<&mut Value>| {
+        if let Some(Value::Object(features)) = features {
+            features.insert("web_search".into(), Value::Bool(false));
+        }
+    };
+    off(body.get_mut("features"));
+    if let Some(Value::Object(metadata)) = body.get_mut("metadata") {
+        off(metadata.get_mut("features"));
+    }
 }
 
 fn context_of(body: &Map<String, Value>, user: Option<&Value>) -> OpenWebUiContext {
@@ -73,7 +93,8 @@ mod tests {
                 "model": "openai.gpt-4o", "messages": [{"role": "user", "content": "hi"}],
                 "features": {"web_search": true},
                 "metadata": {"chat_id": "c1", "message_id": "m1", "session_id": "s1",
-                    "user_id": "u1", "task": "title_generation"},
+                    "user_id": "u1", "task": "title_generation",
+                    "features": {"web_search": true}},
             },
         }))
         .unwrap();
@@ -85,6 +106,8 @@ mod tests {
                 "user_role": "user", "task": "title_generation",
                 "features": {"web_search": true}})
         );
+        assert_eq!(body["features"]["web_search"], false, "Open WebUI does not search too");
+        assert_eq!(body["metadata"]["features"]["web_search"], false);
         let context = body[CONTEXT_FIELD].to_string();
         assert!(
             !context.contains("a@b.c") && !context.contains("Ann"),
