@@ -9,6 +9,7 @@ use crate::catalog::filter::ModelFilter;
 use crate::errors::cards::CardTemplates;
 use crate::intake;
 use crate::retry::RetryPolicy;
+use crate::translate::image_history;
 use crate::url::HttpUrl;
 use std::time::Duration;
 
@@ -37,6 +38,8 @@ pub mod keys {
     pub const REQUEST_DEADLINE_SECS: &str = "request_deadline_secs";
     /// The largest audio file fetched from a URL (`intake`), in MB.
     pub const REMOTE_FILE_MAX_MB: &str = "remote_file_max_mb";
+    /// Images sent from the latest user turn (1–20); earlier turns' images become notes.
+    pub const MAX_INPUT_IMAGES: &str = "max_input_images";
     // Card templates: `template_<class>`, see `errors::class::ErrorClass::config_key`.
 }
 
@@ -60,6 +63,8 @@ pub struct Settings {
     pub deadlines: Deadlines,
     /// The largest audio download for a request (`intake`), in bytes.
     pub remote_file_max_bytes: usize,
+    /// Images sent from the latest user turn (`translate::image_history`).
+    pub max_input_images: usize,
 }
 
 /// How long a chat request may wait on OpenRouter.
@@ -166,6 +171,18 @@ impl Settings {
             .and_then(|v| v.parse::<u64>().ok())
             .unwrap_or(intake::DEFAULT_MAX_MB)
             .clamp(1, intake::LARGEST_MAX_MB);
+        let max_input_images = match number(
+            keys::MAX_INPUT_IMAGES,
+            image_history::DEFAULT_MAX_IMAGES as u64,
+        )? {
+            n @ 1..=20 => n as usize,
+            n => {
+                return Err(SettingsError::Invalid {
+                    key: keys::MAX_INPUT_IMAGES,
+                    reason: format!("{n} is not between 1 and 20"),
+                });
+            }
+        };
         Ok(Self {
             base_url,
             api_key: non_empty(keys::OPENROUTER_API_KEY),
@@ -179,6 +196,7 @@ impl Settings {
             deadlines,
             remote_file_max_bytes: usize::try_from(remote_file_max_mb.saturating_mul(1024 * 1024))
                 .unwrap_or(usize::MAX),
+            max_input_images,
         })
     }
 }

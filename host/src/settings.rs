@@ -23,6 +23,7 @@ pub const GUEST_SETTINGS: &[(&str, &str)] = &[
     ("ORPIPE_ARTIFACT_RETENTION_DAYS", "artifact_retention_days"),
     ("ORPIPE_ARTIFACT_CLEANUP_BATCH", "artifact_cleanup_batch"),
     ("ORPIPE_REMOTE_FILE_MAX_MB", "remote_file_max_mb"),
+    ("ORPIPE_MAX_INPUT_IMAGES", "max_input_images"),
     ("ORPIPE_UPSTREAM_RETRIES", "upstream_retries"),
     (
         "ORPIPE_UPSTREAM_RETRY_WAIT_SECS",

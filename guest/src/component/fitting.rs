@@ -9,6 +9,7 @@ use crate::logline::Level;
 use crate::settings::Settings;
 use crate::translate::background_task::{cheapen, is_background_task};
 use crate::translate::fit_model::fit_to_model;
+use crate::translate::image_history::{ImagesLeftOut, limit_history_images};
 use crate::translate::to_responses::TranslatedRequest;
 use serde_json::{Value, json};
 
@@ -38,10 +39,17 @@ pub fn prepare(
     if is_background_task(task) {
         cheapen(&mut translated.body, entry.as_ref());
     }
-    let notes = match &entry {
+    let images = limit_history_images(&mut translated.body, settings.max_input_images);
+    let mut notes = match &entry {
         Some(entry) => fit_to_model(&mut translated.body, entry)?,
         None => Vec::new(),
     };
+    if images != ImagesLeftOut::default() {
+        notes.push(format!(
+            "images not sent: {} from earlier turns, {} over the limit of {}",
+            images.earlier, images.over_limit, settings.max_input_images
+        ));
+    }
     if task.is_some() || !notes.is_empty() {
         log::emit(
             Level::Info,
