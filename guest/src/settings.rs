@@ -9,6 +9,7 @@ use crate::catalog::filter::ModelFilter;
 use crate::errors::cards::CardTemplates;
 use crate::intake;
 use crate::retry::RetryPolicy;
+use crate::translate::identifiers::IdentifierSettings;
 use crate::translate::image_history;
 use crate::url::HttpUrl;
 use std::time::Duration;
@@ -65,6 +66,8 @@ pub struct Settings {
     pub remote_file_max_bytes: usize,
     /// Images sent from the latest user turn (`translate::image_history`).
     pub max_input_images: usize,
+    /// Which identifiers go upstream, and prompt caching (`translate::identifiers`).
+    pub identifiers: IdentifierSettings,
 }
 
 /// How long a chat request may wait on OpenRouter.
@@ -197,6 +200,7 @@ impl Settings {
             remote_file_max_bytes: usize::try_from(remote_file_max_mb.saturating_mul(1024 * 1024))
                 .unwrap_or(usize::MAX),
             max_input_images,
+            identifiers: IdentifierSettings::from_lookup(&lookup)?,
         })
     }
 }

@@ -24,6 +24,16 @@ pub const GUEST_SETTINGS: &[(&str, &str)] = &[
     ("ORPIPE_ARTIFACT_CLEANUP_BATCH", "artifact_cleanup_batch"),
     ("ORPIPE_REMOTE_FILE_MAX_MB", "remote_file_max_mb"),
     ("ORPIPE_MAX_INPUT_IMAGES", "max_input_images"),
+    ("ORPIPE_SEND_USER_ID", "send_user_id"),
+    ("ORPIPE_SEND_CACHE_SESSION_ID", "send_cache_session_id"),
+    ("ORPIPE_SEND_CHAT_ID", "send_chat_id"),
+    ("ORPIPE_SEND_MESSAGE_ID", "send_message_id"),
+    ("ORPIPE_SEND_SESSION_ID", "send_session_id"),
+    (
+        "ORPIPE_ANTHROPIC_PROMPT_CACHING",
+        "anthropic_prompt_caching",
+    ),
+    ("ORPIPE_ANTHROPIC_CACHE_TTL", "anthropic_cache_ttl"),
     ("ORPIPE_UPSTREAM_RETRIES", "upstream_retries"),
     (
         "ORPIPE_UPSTREAM_RETRY_WAIT_SECS",

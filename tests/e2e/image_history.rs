@@ -31,7 +31,11 @@ async fn a_text_only_model_answers_a_chat_whose_history_has_images() {
         .expect("an answer");
     assert_eq!(response.status, 200, "{}", response.text());
     let sent = mock.responses_requests();
-    let body = sent.last().expect("one upstream call").json().expect("json");
+    let body = sent
+        .last()
+        .expect("one upstream call")
+        .json()
+        .expect("json");
     let first_turn = body["input"][0]["content"].to_string();
     assert!(!first_turn.contains("input_image"), "{first_turn}");
     assert!(first_turn.contains("from an earlier turn"), "{first_turn}");

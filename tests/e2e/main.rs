@@ -14,6 +14,7 @@ mod connect_timeout;
 mod effort_retry;
 mod faults;
 mod fixtures_streams;
+mod identifiers;
 mod image_history;
 mod intake;
 mod openai_sdk;

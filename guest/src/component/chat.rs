@@ -13,6 +13,7 @@ use crate::logline::Level;
 use crate::owui::context::{OpenWebUiContext, OpenWebUiHeaders};
 use crate::settings::Settings;
 use crate::translate::background_task::{TASK_HEADER, safe_stub};
+use crate::translate::identifiers::apply_identifiers;
 use crate::translate::to_responses::{parse_request, translate_request_with};
 use serde_json::json;
 
@@ -76,6 +77,17 @@ pub fn chat_completions(ctx: &RequestCtx, request: IncomingRequest, out: Respons
             .is_some_and(crate::markers::supports_phase);
         let mut translated = translate_request_with(request, &replay)?;
         if let (Some(id), Some(body)) = (openrouter_id, translated.body.as_object_mut()) {
+            // Keys the per-chat session id: a secret every replica shares.
+            let secret = config
+                .get(crate::artifacts::settings::keys::ARTIFACT_KEY)
+                .or_else(|| settings.api_key.clone());
+            apply_identifiers(
+                body,
+                &owui.known_ids(),
+                &settings.identifiers,
+                secret.as_deref(),
+                &id,
+            );
             body.insert("model".into(), serde_json::Value::String(id));
         }
         fitting::prepare(ctx, &settings, &mut translated, owui.task())?;

@@ -119,6 +119,16 @@ impl OpenWebUiContext {
         self
     }
 
+    /// The ids orpipe may send upstream (`translate::identifiers`).
+    pub fn known_ids(&self) -> crate::translate::identifiers::KnownIds<'_> {
+        crate::translate::identifiers::KnownIds {
+            user_id: self.user_id.as_deref(),
+            chat_id: self.chat_id.as_deref(),
+            message_id: self.message_id.as_deref(),
+            session_id: self.session_id.as_deref(),
+        }
+    }
+
     /// The task name, when this request is a background task.
     pub fn task(&self) -> Option<&str> {
         self.task.as_deref()

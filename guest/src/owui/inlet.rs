@@ -106,7 +106,10 @@ mod tests {
                 "user_role": "user", "task": "title_generation",
                 "features": {"web_search": true}})
         );
-        assert_eq!(body["features"]["web_search"], false, "Open WebUI does not search too");
+        assert_eq!(
+            body["features"]["web_search"], false,
+            "Open WebUI does not search too"
+        );
         assert_eq!(body["metadata"]["features"]["web_search"], false);
         let context = body[CONTEXT_FIELD].to_string();
         assert!(

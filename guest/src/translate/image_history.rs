@@ -62,7 +62,11 @@ pub fn limit_history_images(body: &mut Value, max_latest: usize) -> ImagesLeftOu
 
 fn is_user_message(item: &Value) -> bool {
     item.get("role").and_then(Value::as_str) == Some("user")
-        && item.get("type").and_then(Value::as_str).unwrap_or("message") == "message"
+        && item
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or("message")
+            == "message"
 }
 
 fn is_image(part: &Value) -> bool {
@@ -109,12 +113,24 @@ mod tests {
             user(vec![text("and this?"), image(3)]),
         ]});
         let left_out = limit_history_images(&mut body, 5);
-        assert_eq!(left_out, ImagesLeftOut { earlier: 2, over_limit: 0 });
+        assert_eq!(
+            left_out,
+            ImagesLeftOut {
+                earlier: 2,
+                over_limit: 0
+            }
+        );
         assert_eq!(
             body["input"][0]["content"],
-            json!([text("look"), text("[2 image(s) from an earlier turn, not sent again]")])
+            json!([
+                text("look"),
+                text("[2 image(s) from an earlier turn, not sent again]")
+            ])
         );
-        assert_eq!(body["input"][2]["content"], json!([text("and this?"), image(3)]));
+        assert_eq!(
+            body["input"][2]["content"],
+            json!([text("and this?"), image(3)])
+        );
     }
 
     #[test]
@@ -124,8 +140,12 @@ mod tests {
         assert_eq!(left_out.over_limit, 1);
         assert_eq!(
             body["input"][0]["content"],
-            json!([image(1), text("x"), image(2),
-                text("[1 more image(s) attached here were not sent: at most 2 per request]")])
+            json!([
+                image(1),
+                text("x"),
+                image(2),
+                text("[1 more image(s) attached here were not sent: at most 2 per request]")
+            ])
         );
     }
 

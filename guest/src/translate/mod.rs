@@ -5,6 +5,7 @@ pub(crate) mod background_task;
 pub(crate) mod citations;
 pub(crate) mod efforts;
 pub(crate) mod fit_model;
+pub(crate) mod identifiers;
 pub(crate) mod image_history;
 pub(crate) mod phase;
 // Not called yet: a later issue wires it (Responses requests in, Chat Completions out).
