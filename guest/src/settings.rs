@@ -26,6 +26,10 @@ pub mod keys {
     pub const MODEL_ALLOW: &str = "model_allow";
     pub const MODEL_FREE_ONLY: &str = "model_free_only";
     pub const MODEL_TOOLS_ONLY: &str = "model_tools_only";
+    /// Only models OpenRouter's ZDR list names are listed and served.
+    pub const ZDR_ONLY: &str = "zdr_only";
+    /// As `zdr_only`, and every request asks OpenRouter for ZDR endpoints.
+    pub const ZDR_ENFORCE: &str = "zdr_enforce";
     /// Retries of a failed upstream call before the first byte (0: none).
     pub const UPSTREAM_RETRIES: &str = "upstream_retries";
     /// The most seconds one request may spend waiting between those retries.
@@ -168,6 +172,8 @@ impl Settings {
                 .unwrap_or_default(),
             free_only: flag(keys::MODEL_FREE_ONLY)?,
             tools_only: flag(keys::MODEL_TOOLS_ONLY)?,
+            zdr_only: flag(keys::ZDR_ONLY)?,
+            zdr_enforce: flag(keys::ZDR_ENFORCE)?,
         };
         // Lenient, unlike the keys above: an unreadable cap means the default one.
         let remote_file_max_mb = non_empty(keys::REMOTE_FILE_MAX_MB)
@@ -370,6 +376,7 @@ mod tests {
             (keys::MODEL_ALLOW, "openai/*, anthropic.claude-sonnet-4.5"),
             (keys::MODEL_FREE_ONLY, "TRUE"),
             (keys::MODEL_TOOLS_ONLY, "0"),
+            (keys::ZDR_ENFORCE, "on"),
         ])
         .expect("valid");
         assert_eq!(
@@ -378,6 +385,8 @@ mod tests {
                 allow: vec!["openai/*".into(), "anthropic.claude-sonnet-4.5".into()],
                 free_only: true,
                 tools_only: false,
+                zdr_only: false,
+                zdr_enforce: true,
             }
         );
     }

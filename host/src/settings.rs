@@ -24,6 +24,8 @@ pub const GUEST_SETTINGS: &[(&str, &str)] = &[
     ("ORPIPE_ARTIFACT_CLEANUP_BATCH", "artifact_cleanup_batch"),
     ("ORPIPE_REMOTE_FILE_MAX_MB", "remote_file_max_mb"),
     ("ORPIPE_MAX_INPUT_IMAGES", "max_input_images"),
+    ("ORPIPE_ZDR_ONLY", "zdr_only"),
+    ("ORPIPE_ZDR_ENFORCE", "zdr_enforce"),
     ("ORPIPE_SEND_USER_ID", "send_user_id"),
     ("ORPIPE_SEND_CACHE_SESSION_ID", "send_cache_session_id"),
     ("ORPIPE_SEND_CHAT_ID", "send_chat_id"),

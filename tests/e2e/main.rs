@@ -23,6 +23,7 @@ mod sandbox;
 mod shutdown;
 mod spine;
 mod task_stubs;
+mod zdr;
 
 use orpipe_testkit::{MockOpenRouter, Orpipe};
 use std::path::Path;

@@ -28,6 +28,14 @@ pub struct CatalogEntry {
     pub supported_parameters: Vec<String>,
     #[serde(default)]
     pub reasoning: Option<ReasoningSpec>,
+    /// orpipe's own: whether OpenRouter's ZDR list names the model (`catalog::zdr`);
+    /// `None` when that list could not be loaded. Not an OpenRouter field.
+    #[serde(
+        default,
+        rename = "orpipe_zdr",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub zdr: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]

@@ -17,6 +17,10 @@ pub struct ModelFilter {
     pub allow: Vec<String>,
     pub free_only: bool,
     pub tools_only: bool,
+    /// List and admit only models OpenRouter can serve with zero data retention.
+    pub zdr_only: bool,
+    /// Admit only ZDR models and ask OpenRouter for ZDR endpoints (`provider.zdr`).
+    pub zdr_enforce: bool,
 }
 
 impl ModelFilter {
@@ -31,7 +35,7 @@ impl ModelFilter {
 
     /// Whether deciding needs the model's catalog entry (the allow-list alone does not).
     pub fn needs_catalog(&self) -> bool {
-        self.free_only || self.tools_only
+        self.free_only || self.tools_only || self.zdr_only || self.zdr_enforce
     }
 
     /// `Ok` when the model may be used; otherwise which settings exclude it, e.g.
@@ -52,6 +56,20 @@ impl ModelFilter {
         }
         if self.tools_only && !caps.as_ref().is_some_and(|c| c.tools) {
             reasons.push("ORPIPE_MODEL_TOOLS_ONLY=true".to_owned());
+        }
+        for (on, setting) in [
+            (self.zdr_only, "ORPIPE_ZDR_ONLY=true"),
+            (self.zdr_enforce, "ORPIPE_ZDR_ENFORCE=true"),
+        ] {
+            match entry.and_then(|e| e.zdr) {
+                _ if !on => {}
+                Some(true) => {}
+                Some(false) => reasons.push(setting.to_owned()),
+                // Fail closed: without the list nothing is known to keep no data.
+                None => reasons.push(format!(
+                    "{setting} (OpenRouter's ZDR list could not be loaded)"
+                )),
+            }
         }
         if reasons.is_empty() {
             Ok(())
@@ -150,6 +168,43 @@ mod tests {
     }
 
     #[test]
+    fn zdr_filters_admit_listed_models_and_fail_closed_without_a_list() {
+        let list: std::collections::BTreeSet<String> =
+            ["anthropic/claude-sonnet-4.5".to_owned()].into();
+        let catalog = sample().with_zdr(Some(&list));
+        for filter in [
+            ModelFilter {
+                zdr_only: true,
+                ..Default::default()
+            },
+            ModelFilter {
+                zdr_enforce: true,
+                ..Default::default()
+            },
+        ] {
+            let admitted: Vec<&str> = catalog
+                .entries
+                .iter()
+                .filter(|e| filter.admits(&e.id, Some(e)).is_ok())
+                .map(|e| e.id.as_str())
+                .collect();
+            assert_eq!(admitted, ["anthropic/claude-sonnet-4.5"]);
+            assert!(filter.needs_catalog());
+        }
+        let enforce = ModelFilter {
+            zdr_enforce: true,
+            ..Default::default()
+        };
+        let unknown = sample().with_zdr(None);
+        let entry = unknown.entry("anthropic/claude-sonnet-4.5");
+        let reasons = enforce
+            .admits("anthropic/claude-sonnet-4.5", entry)
+            .expect_err("no list: refused");
+        assert!(reasons[0].contains("could not be loaded"), "{reasons:?}");
+        assert!(enforce.admits("x/unknown", None).is_err());
+    }
+
+    #[test]
     fn the_allow_list_reads_comma_separated_values() {
         assert_eq!(
             ModelFilter::parse_allow(" openai/*, ,anthropic.claude-sonnet-4.5 ,"),
@@ -217,7 +272,7 @@ mod tests {
         let filter = ModelFilter {
             allow: vec!["anthropic/claude-sonnet-4.5".into()],
             free_only: true,
-            tools_only: false,
+            ..Default::default()
         };
         let reasons = filter
             .admits("openai/gpt-4o", None)

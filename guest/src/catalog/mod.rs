@@ -7,6 +7,7 @@ pub(crate) mod entry;
 pub(crate) mod filter;
 pub(crate) mod ids;
 pub(crate) mod refresh;
+pub(crate) mod zdr;
 
 use crate::errors::GatewayError;
 use entry::CatalogEntry;
@@ -40,6 +41,14 @@ impl Catalog {
             ));
         }
         Ok(Self { entries })
+    }
+
+    /// Marks every entry with whether the ZDR list names it (`None`: no list).
+    pub fn with_zdr(mut self, list: Option<&std::collections::BTreeSet<String>>) -> Self {
+        for entry in &mut self.entries {
+            entry.zdr = list.map(|list| zdr::is_zdr(list, &entry.id));
+        }
+        self
     }
 
     pub fn id_map(&self) -> IdMap {

@@ -36,6 +36,9 @@ pub fn prepare(
             &reasons,
         )));
     }
+    if filter.zdr_enforce {
+        require_zdr(&mut translated.body);
+    }
     if is_background_task(task) {
         cheapen(&mut translated.body, entry.as_ref());
     }
@@ -64,4 +67,20 @@ pub fn prepare(
         );
     }
     Ok(())
+}
+
+/// `provider.zdr = true`: OpenRouter then routes only to endpoints that keep no data.
+fn require_zdr(body: &mut Value) {
+    let Some(body) = body.as_object_mut() else {
+        return;
+    };
+    let provider = body
+        .entry("provider")
+        .or_insert_with(|| Value::Object(Default::default()));
+    if !provider.is_object() {
+        *provider = Value::Object(Default::default());
+    }
+    if let Some(provider) = provider.as_object_mut() {
+        provider.insert("zdr".into(), Value::Bool(true));
+    }
 }

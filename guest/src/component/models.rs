@@ -10,14 +10,18 @@ use crate::catalog::Catalog;
 use crate::catalog::entry::CatalogEntry;
 use crate::catalog::ids::IdMap;
 use crate::catalog::refresh::{Decision, RefreshState};
+use crate::catalog::zdr::parse_zdr_list;
 use crate::errors::GatewayError;
 use crate::logline::Level;
 use crate::settings::Settings;
 use serde_json::json;
+use std::collections::BTreeSet;
 
 const PAYLOAD_KEY: &str = "catalog:v2:payload";
 const IDS_KEY: &str = "catalog:v2:ids";
 const STATE_KEY: &str = "catalog:v2:state";
+/// OpenRouter's ZDR model ids (JSON array), absent when the list could not be loaded.
+const ZDR_KEY: &str = "catalog:v2:zdr";
 /// One key per model (`catalog:v2:model:<openrouter id>`), so a chat request reads the
 /// one entry it needs instead of parsing the whole catalog. A model OpenRouter drops
 /// keeps its key until the store is cleared; it is only ever looked up by id.
@@ -50,7 +54,7 @@ pub fn list_models(ctx: &RequestCtx, out: ResponseOutparam) {
 /// The catalog to serve now: cached, or refetched when stale and not backing off.
 pub fn load_catalog(settings: &Settings) -> Result<Catalog, GatewayError> {
     let (_, now_ms) = unix_now();
-    let mut cached = kv::get_many(&[PAYLOAD_KEY, STATE_KEY]).into_iter();
+    let mut cached = kv::get_many(&[PAYLOAD_KEY, STATE_KEY, ZDR_KEY]).into_iter();
     let cached_catalog = cached
         .next()
         .flatten()
@@ -60,6 +64,11 @@ pub fn load_catalog(settings: &Settings) -> Result<Catalog, GatewayError> {
         .flatten()
         .and_then(|bytes| serde_json::from_slice(&bytes).ok())
         .unwrap_or_default();
+    let zdr: Option<BTreeSet<String>> = cached
+        .next()
+        .flatten()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok());
+    let cached_catalog = cached_catalog.map(|catalog| catalog.with_zdr(zdr.as_ref()));
     match (
         state.decide(now_ms, cached_catalog.is_some()),
         cached_catalog,
@@ -93,7 +102,8 @@ pub fn load_catalog(settings: &Settings) -> Result<Catalog, GatewayError> {
 pub fn refresh(settings: &Settings) -> Result<Catalog, GatewayError> {
     let response = upstream::get_models(settings)?;
     let payload = response.body.read_to_end(CATALOG_BODY_LIMIT)?;
-    let catalog = Catalog::parse(&payload)?;
+    let zdr = fetch_zdr_list(settings);
+    let catalog = Catalog::parse(&payload)?.with_zdr(zdr.as_ref());
     let (_, now_ms) = unix_now();
     let state = RefreshState::succeeded(now_ms, ttl_ms(settings));
     let model_keys: Vec<(String, Vec<u8>)> = catalog
@@ -107,6 +117,10 @@ pub fn refresh(settings: &Settings) -> Result<Catalog, GatewayError> {
         (STATE_KEY, serde_json::to_vec(&state).unwrap_or_default()),
     ];
     pairs.extend(model_keys.iter().map(|(k, v)| (k.as_str(), v.clone())));
+    // Without a list the key keeps the last good one out: an old list must not pass for
+    // a current one, so the ZDR filters fail closed until the next refresh loads it.
+    let zdr_bytes = zdr.as_ref().and_then(|list| serde_json::to_vec(list).ok());
+    pairs.push((ZDR_KEY, zdr_bytes.unwrap_or_else(|| b"null".to_vec())));
     let stored = kv::set_many(&pairs);
     if let Err(reason) = stored {
         log::emit(
@@ -116,6 +130,25 @@ pub fn refresh(settings: &Settings) -> Result<Catalog, GatewayError> {
         );
     }
     Ok(catalog)
+}
+
+/// OpenRouter's ZDR list, or `None` (logged) when it cannot be loaded: the catalog is
+/// served anyway, and the ZDR filters refuse every model meanwhile.
+fn fetch_zdr_list(settings: &Settings) -> Option<BTreeSet<String>> {
+    let list = upstream::get_zdr_endpoints(settings)
+        .and_then(|response| response.body.read_to_end(CATALOG_BODY_LIMIT))
+        .and_then(|payload| parse_zdr_list(&payload));
+    match list {
+        Ok(list) => Some(list),
+        Err(error) => {
+            log::emit(
+                Level::Warn,
+                "OpenRouter's ZDR list could not be loaded; ZDR filters refuse every model until it can",
+                &[("error", json!(error.to_string()))],
+            );
+            None
+        }
+    }
 }
 
 /// Public id → OpenRouter id, from the cache (empty when nothing is cached: the

@@ -65,6 +65,16 @@ pub fn get_models(settings: &Settings) -> Result<UpstreamResponse, GatewayError>
     send(settings, Method::Get, "/models", &headers, &[])
 }
 
+/// `GET /endpoints/zdr`: the endpoints that keep no data (`catalog::zdr`).
+pub fn get_zdr_endpoints(settings: &Settings) -> Result<UpstreamResponse, GatewayError> {
+    let mut headers = vec![("accept", "application/json".to_owned())];
+    if let Some(key) = &settings.api_key {
+        headers.push(("authorization", format!("Bearer {key}")));
+    }
+    headers.extend(attribution_headers(settings));
+    send(settings, Method::Get, "/endpoints/zdr", &headers, &[])
+}
+
 fn attribution_headers(settings: &Settings) -> Vec<(&'static str, String)> {
     let mut headers = Vec::new();
     if let Some(referer) = &settings.http_referer {

@@ -94,6 +94,8 @@ struct MockState {
     gate: Mutex<Option<Turnstile>>,
     requests: Mutex<Vec<RecordedRequest>>,
     models: Bytes,
+    /// `GET /endpoints/zdr`; `None` answers 503 (the list unavailable).
+    zdr: Mutex<Option<Bytes>>,
     abandoned: Arc<AtomicUsize>,
 }
 
@@ -109,6 +111,7 @@ impl MockOpenRouter {
     /// Starts a mock on a given address (the standalone binary uses a fixed port).
     pub async fn start_on(addr: SocketAddr) -> anyhow::Result<MockOpenRouter> {
         let models = Bytes::from(read_fixture("models_sample.json")?);
+        let zdr = Bytes::from(read_fixture("endpoints_zdr.json")?);
         let listener = TcpListener::bind(addr)
             .await
             .with_context(|| format!("mock OpenRouter: binding {addr}"))?;
@@ -122,6 +125,7 @@ impl MockOpenRouter {
             gate: Mutex::default(),
             requests: Mutex::default(),
             models,
+            zdr: Mutex::new(Some(zdr)),
             abandoned: Arc::default(),
         });
         let server = tokio::spawn(accept_loop(listener, Arc::clone(&state)));
@@ -163,6 +167,11 @@ impl MockOpenRouter {
 
     /// Replaces the built-in fallback (fixtures chosen by `stream`) used when the queue is
     /// empty; the benchmark sets a [`SyntheticStream`] here.
+    /// Makes `GET /endpoints/zdr` answer 503 from now on.
+    pub fn fail_zdr_list(&self) {
+        *lock(&self.state.zdr) = None;
+    }
+
     pub fn set_reply_chooser(&self, chooser: ReplyChooser) {
         *lock(&self.state.chooser) = Some(chooser);
     }
@@ -283,6 +292,11 @@ async fn handle(
         (&Method::GET, "/api/v1/models") => match auth {
             Auth::BadKey => auth.rejection(),
             Auth::Missing | Auth::Accepted => json_response(StatusCode::OK, state.models.clone()),
+        },
+        (&Method::GET, "/api/v1/endpoints/zdr") => match (auth, lock(&state.zdr).clone()) {
+            (Auth::BadKey, _) => auth.rejection(),
+            (_, Some(list)) => json_response(StatusCode::OK, list),
+            (_, None) => error_response(StatusCode::SERVICE_UNAVAILABLE, "ZDR list unavailable"),
         },
         (&Method::POST, "/api/v1/responses") => match auth {
             Auth::Missing | Auth::BadKey => auth.rejection(),
