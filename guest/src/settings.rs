@@ -11,6 +11,7 @@ use crate::intake;
 use crate::retry::RetryPolicy;
 use crate::translate::identifiers::IdentifierSettings;
 use crate::translate::image_history;
+use crate::translate::long_chats::LongChatSettings;
 use crate::url::HttpUrl;
 use std::time::Duration;
 
@@ -72,6 +73,8 @@ pub struct Settings {
     pub max_input_images: usize,
     /// Which identifiers go upstream, and prompt caching (`translate::identifiers`).
     pub identifiers: IdentifierSettings,
+    /// Context compression and tool-output pruning (`translate::long_chats`).
+    pub long_chats: LongChatSettings,
 }
 
 /// How long a chat request may wait on OpenRouter.
@@ -207,6 +210,7 @@ impl Settings {
                 .unwrap_or(usize::MAX),
             max_input_images,
             identifiers: IdentifierSettings::from_lookup(&lookup)?,
+            long_chats: LongChatSettings::from_lookup(&lookup)?,
         })
     }
 }

@@ -10,6 +10,7 @@ use crate::settings::Settings;
 use crate::translate::background_task::{cheapen, is_background_task};
 use crate::translate::fit_model::fit_to_model;
 use crate::translate::image_history::{ImagesLeftOut, limit_history_images};
+use crate::translate::long_chats::{Trimmed, apply_context_compression, trim_tool_outputs};
 use crate::translate::to_responses::TranslatedRequest;
 use serde_json::{Value, json};
 
@@ -43,10 +44,22 @@ pub fn prepare(
         cheapen(&mut translated.body, entry.as_ref());
     }
     let images = limit_history_images(&mut translated.body, settings.max_input_images);
+    let mut trimmed = Trimmed::default();
+    if let Some(body) = translated.body.as_object_mut() {
+        apply_context_compression(body, &settings.long_chats);
+        let context_length = entry.as_ref().and_then(|e| e.context_length);
+        trimmed = trim_tool_outputs(body, &settings.long_chats, context_length);
+    }
     let mut notes = match &entry {
         Some(entry) => fit_to_model(&mut translated.body, entry)?,
         None => Vec::new(),
     };
+    if trimmed != Trimmed::default() {
+        notes.push(format!(
+            "{} tool output(s) pruned, {} characters removed",
+            trimmed.outputs, trimmed.chars
+        ));
+    }
     if images != ImagesLeftOut::default() {
         notes.push(format!(
             "images not sent: {} from earlier turns, {} over the limit of {}",

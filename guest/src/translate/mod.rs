@@ -7,6 +7,7 @@ pub(crate) mod efforts;
 pub(crate) mod fit_model;
 pub(crate) mod identifiers;
 pub(crate) mod image_history;
+pub(crate) mod long_chats;
 pub(crate) mod phase;
 // Not called yet: a later issue wires it (Responses requests in, Chat Completions out).
 // Kept compiled and tested meanwhile, so the dead-code lint is off for it alone.
