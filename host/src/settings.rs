@@ -25,12 +25,18 @@ pub const GUEST_SETTINGS: &[(&str, &str)] = &[
     ("ORPIPE_REMOTE_FILE_MAX_MB", "remote_file_max_mb"),
     ("ORPIPE_MAX_INPUT_IMAGES", "max_input_images"),
     ("ORPIPE_ZDR_ONLY", "zdr_only"),
-    ("ORPIPE_AUTO_CONTEXT_COMPRESSION", "auto_context_compression"),
+    (
+        "ORPIPE_AUTO_CONTEXT_COMPRESSION",
+        "auto_context_compression",
+    ),
     (
         "ORPIPE_TOOL_OUTPUT_RETENTION_TURNS",
         "tool_output_retention_turns",
     ),
-    ("ORPIPE_TOOL_OUTPUT_BUDGET_PERCENT", "tool_output_budget_percent"),
+    (
+        "ORPIPE_TOOL_OUTPUT_BUDGET_PERCENT",
+        "tool_output_budget_percent",
+    ),
     ("ORPIPE_ZDR_ENFORCE", "zdr_enforce"),
     ("ORPIPE_SEND_USER_ID", "send_user_id"),
     ("ORPIPE_SEND_CACHE_SESSION_ID", "send_cache_session_id"),

@@ -155,7 +155,9 @@ fn expected_upstream_body(stream: bool) -> Value {
         "stream": stream,
         "temperature": 0.2,
         "max_output_tokens": 50,
-        "input": [{"type": "message", "role": "user", "content": [{"type": "input_text", "text": "Hi"}]}]
+        "input": [{"type": "message", "role": "user", "content": [{"type": "input_text", "text": "Hi"}]}],
+        // On by default (ORPIPE_AUTO_CONTEXT_COMPRESSION), as in the original.
+        "plugins": [{"id": "context-compression"}]
     })
 }
 

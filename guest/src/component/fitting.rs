@@ -46,7 +46,10 @@ pub fn prepare(
     let images = limit_history_images(&mut translated.body, settings.max_input_images);
     let mut trimmed = Trimmed::default();
     if let Some(body) = translated.body.as_object_mut() {
-        apply_context_compression(body, &settings.long_chats);
+        // Tasks are short single prompts: nothing to compress, and they stay cheap.
+        if !is_background_task(task) {
+            apply_context_compression(body, &settings.long_chats);
+        }
         let context_length = entry.as_ref().and_then(|e| e.context_length);
         trimmed = trim_tool_outputs(body, &settings.long_chats, context_length);
     }
