@@ -60,3 +60,28 @@ async fn open_webui_ids_go_upstream_hashed_and_plain_clients_keep_their_own() {
     assert_eq!(body["metadata"], json!({"k": "v"}));
     assert!(body.get("cache_control").is_none());
 }
+
+#[tokio::test]
+async fn a_sticky_session_shows_cached_tokens_in_the_usage() {
+    let mock = MockOpenRouter::start().await.expect("mock");
+    let orpipe = start(&mock, &[]).await;
+    let url = orpipe.url("/v1/chat/completions");
+    let turn = json!({
+        "model": "anthropic/claude-sonnet-4.5",
+        "messages": [{"role": "user", "content": "hi"}],
+        "orpipe_context": {"chat_id": "chat-cache"},
+    });
+    let mut cached = Vec::new();
+    for _ in 0..2 {
+        let response = HttpClient::new()
+            .post_json(&url, &turn, Some(CLIENT_KEY))
+            .await
+            .expect("an answer");
+        assert_eq!(response.status, 200, "{}", response.text());
+        let usage = response.json().expect("json")["usage"].clone();
+        cached.push(usage["prompt_tokens_details"]["cached_tokens"].as_u64());
+    }
+    // The mock caches per session id, as a provider kept on one session does.
+    assert_eq!(cached[0], Some(0), "first turn: nothing cached");
+    assert!(cached[1].is_some_and(|n| n > 0), "{cached:?}");
+}

@@ -94,6 +94,8 @@ struct MockState {
     gate: Mutex<Option<Turnstile>>,
     requests: Mutex<Vec<RecordedRequest>>,
     models: Bytes,
+    /// Session ids seen on `/responses`: a provider keeps a sticky session's prompt cached.
+    sessions: Mutex<std::collections::HashSet<String>>,
     /// `GET /endpoints/zdr`; `None` answers 503 (the list unavailable).
     zdr: Mutex<Option<Bytes>>,
     abandoned: Arc<AtomicUsize>,
@@ -126,6 +128,7 @@ impl MockOpenRouter {
             requests: Mutex::default(),
             models,
             zdr: Mutex::new(Some(zdr)),
+            sessions: Mutex::default(),
             abandoned: Arc::default(),
         });
         let server = tokio::spawn(accept_loop(listener, Arc::clone(&state)));
@@ -379,7 +382,20 @@ fn respond(state: &MockState, body: &Bytes) -> Response<ScriptBody> {
     let reply = queued
         .or_else(chosen)
         .or_else(|| lock(&state.default_reply).clone());
-    let reply = reply.unwrap_or_else(|| builtin_default(request.as_ref()));
+    let mut reply = reply.unwrap_or_else(|| builtin_default(request.as_ref()));
+    // A session seen before hits the provider's prompt cache (whole answers only: the
+    // stream fixtures are replayed byte for byte).
+    let session = request
+        .as_ref()
+        .and_then(|r| r.get("session_id"))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    if let Some(session) = session
+        && !lock(&state.sessions).insert(session)
+        && let Reply::Json { body, .. } = &mut reply
+    {
+        report_cached_prompt(body);
+    }
     match render(reply, request.as_ref()) {
         Ok(mut response) => {
             response
@@ -396,6 +412,21 @@ fn respond(state: &MockState, body: &Bytes) -> Response<ScriptBody> {
             )
         }
     }
+}
+
+/// All but one of the prompt's tokens came from the cache.
+fn report_cached_prompt(response: &mut Value) {
+    let Some(usage) = response.get_mut("usage").and_then(Value::as_object_mut) else {
+        return;
+    };
+    let input = usage
+        .get("input_tokens")
+        .and_then(Value::as_u64)
+        .unwrap_or(0);
+    usage.insert(
+        "input_tokens_details".into(),
+        json!({"cached_tokens": input.saturating_sub(1)}),
+    );
 }
 
 /// Answers an authenticated `/chat/completions` call with the default reply's synthetic
