@@ -7,6 +7,7 @@
 use crate::breaker::BreakerPolicy;
 use crate::catalog::filter::ModelFilter;
 use crate::errors::cards::CardTemplates;
+use crate::feature_settings::FeatureSettings;
 use crate::intake;
 use crate::retry::RetryPolicy;
 use crate::url::HttpUrl;
@@ -37,6 +38,17 @@ pub mod keys {
     pub const REQUEST_DEADLINE_SECS: &str = "request_deadline_secs";
     /// The largest audio file fetched from a URL (`intake`), in MB.
     pub const REMOTE_FILE_MAX_MB: &str = "remote_file_max_mb";
+    // What answers include and what Open WebUI shows (`feature_settings`).
+    pub const REASONING_DEFAULT: &str = "reasoning_default";
+    pub const REASONING_EFFORT: &str = "reasoning_effort";
+    pub const REASONING_SUMMARY: &str = "reasoning_summary";
+    pub const TASK_REASONING_EFFORT: &str = "task_reasoning_effort";
+    pub const STATUS_LINE: &str = "status_line";
+    pub const STATUS_LINE_FIELDS: &str = "status_line_fields";
+    pub const WEB_SEARCH_ENGINE: &str = "web_search_engine";
+    pub const WEB_SEARCH_MAX_RESULTS: &str = "web_search_max_results";
+    pub const WEB_SEARCH_CONTEXT_SIZE: &str = "web_search_context_size";
+    pub const OWUI_EVENTS: &str = "owui_events";
     // Card templates: `template_<class>`, see `errors::class::ErrorClass::config_key`.
 }
 
@@ -60,6 +72,8 @@ pub struct Settings {
     pub deadlines: Deadlines,
     /// The largest audio download for a request (`intake`), in bytes.
     pub remote_file_max_bytes: usize,
+    /// Reasoning defaults, the web search tool, Open WebUI's events and status line.
+    pub features: FeatureSettings,
 }
 
 /// How long a chat request may wait on OpenRouter.
@@ -179,6 +193,7 @@ impl Settings {
             deadlines,
             remote_file_max_bytes: usize::try_from(remote_file_max_mb.saturating_mul(1024 * 1024))
                 .unwrap_or(usize::MAX),
+            features: FeatureSettings::from_lookup(&lookup)?,
         })
     }
 }

@@ -11,6 +11,7 @@ use super::{RequestCtx, answer, artifacts, fetch, fitting, log, models, openrout
 use crate::breaker::user_identity;
 use crate::logline::Level;
 use crate::owui::context::{OpenWebUiContext, OpenWebUiHeaders};
+use crate::owui::events::OpenWebUiEvents;
 use crate::settings::Settings;
 use crate::translate::background_task::{TASK_HEADER, safe_stub};
 use crate::translate::to_responses::{parse_request, translate_request_with};
@@ -78,7 +79,11 @@ pub fn chat_completions(ctx: &RequestCtx, request: IncomingRequest, out: Respons
         if let (Some(id), Some(body)) = (openrouter_id, translated.body.as_object_mut()) {
             body.insert("model".into(), serde_json::Value::String(id));
         }
-        fitting::prepare(ctx, &settings, &mut translated, owui.task())?;
+        fitting::prepare(ctx, &settings, &mut translated, &owui)?;
+        // Event chunks only for Open WebUI: other clients may choke on them.
+        let features = &settings.features;
+        let events = (owui.from_open_webui && features.owui_events)
+            .then(|| OpenWebUiEvents::new(features.status_line));
         let response =
             openrouter::post_responses(ctx, &settings, &mut translated.body, translated.stream)?;
         Ok((
@@ -88,9 +93,10 @@ pub fn chat_completions(ctx: &RequestCtx, request: IncomingRequest, out: Respons
             session,
             settings.templates,
             settings.deadlines,
+            events,
         ))
     });
-    let (model, stream, response, session, templates, deadlines) = match prepared {
+    let (model, stream, response, session, templates, deadlines, events) = match prepared {
         Ok(prepared) => prepared,
         Err(error) => {
             let stub = safe_stub(task.as_deref(), &error);
@@ -110,6 +116,7 @@ pub fn chat_completions(ctx: &RequestCtx, request: IncomingRequest, out: Respons
         breaker: breaker.as_ref(),
         templates,
         deadlines,
+        events,
     };
     answer.send(ctx, out, response, stream);
 }
