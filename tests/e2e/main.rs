@@ -15,6 +15,7 @@ mod effort_retry;
 mod faults;
 mod fixtures_streams;
 mod intake;
+mod open_webui_events;
 mod openai_sdk;
 mod retries;
 mod sandbox;
