@@ -15,6 +15,7 @@ pub(crate) mod catalog;
 pub(crate) mod date;
 pub(crate) mod db;
 pub mod errors;
+pub(crate) mod feature_settings;
 pub(crate) mod intake;
 pub(crate) mod logline;
 pub mod markers;

@@ -5,6 +5,7 @@
 
 use crate::artifacts::capture::Capture;
 use crate::openai::{Frames, Usage};
+use crate::owui::status_line::Timing;
 use crate::sse::{SseDecoder, SseError, SseEvent, SseEventRef};
 use crate::translate::to_chunks::{ChunkTranslator, Failure};
 
@@ -81,6 +82,12 @@ impl StreamPipeline {
     /// holds, then the close of the answer (or its interruption card) and `[DONE]`.
     /// Only the first call returns frames.
     pub fn finish(&mut self) -> Frames {
+        self.finish_at(None)
+    }
+
+    /// [`Self::finish`], told when the answer happened: Open WebUI's status line (when
+    /// the translator sends events) shows the times.
+    pub fn finish_at(&mut self, timing: Option<&Timing>) -> Frames {
         let mut out = Frames::default();
         if self.finished {
             return out;
@@ -92,8 +99,14 @@ impl StreamPipeline {
             }
             self.upstream = Upstream::Ended;
         }
-        self.translator.finish(&mut out);
+        self.translator.finish_at(timing, &mut out);
         out
+    }
+
+    /// Whether the model started answering (an output item or text arrived); the
+    /// component notes when, for the status line's speed.
+    pub fn output_started(&self) -> bool {
+        self.translator.output_started()
     }
 
     pub fn usage(&self) -> Option<&Usage> {

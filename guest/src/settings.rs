@@ -7,6 +7,7 @@
 use crate::breaker::BreakerPolicy;
 use crate::catalog::filter::ModelFilter;
 use crate::errors::cards::CardTemplates;
+use crate::feature_settings::FeatureSettings;
 use crate::intake;
 use crate::retry::RetryPolicy;
 use crate::translate::identifiers::IdentifierSettings;
@@ -46,6 +47,17 @@ pub mod keys {
     pub const REMOTE_FILE_MAX_MB: &str = "remote_file_max_mb";
     /// Images sent from the latest user turn (1–20); earlier turns' images become notes.
     pub const MAX_INPUT_IMAGES: &str = "max_input_images";
+    // What answers include and what Open WebUI shows (`feature_settings`).
+    pub const REASONING_DEFAULT: &str = "reasoning_default";
+    pub const REASONING_EFFORT: &str = "reasoning_effort";
+    pub const REASONING_SUMMARY: &str = "reasoning_summary";
+    pub const TASK_REASONING_EFFORT: &str = "task_reasoning_effort";
+    pub const STATUS_LINE: &str = "status_line";
+    pub const STATUS_LINE_FIELDS: &str = "status_line_fields";
+    pub const WEB_SEARCH_ENGINE: &str = "web_search_engine";
+    pub const WEB_SEARCH_MAX_RESULTS: &str = "web_search_max_results";
+    pub const WEB_SEARCH_CONTEXT_SIZE: &str = "web_search_context_size";
+    pub const OWUI_EVENTS: &str = "owui_events";
     // Card templates: `template_<class>`, see `errors::class::ErrorClass::config_key`.
 }
 
@@ -75,6 +87,8 @@ pub struct Settings {
     pub identifiers: IdentifierSettings,
     /// Context compression and tool-output pruning (`translate::long_chats`).
     pub long_chats: LongChatSettings,
+    /// Reasoning defaults, the web search tool, Open WebUI's events and status line.
+    pub features: FeatureSettings,
 }
 
 /// How long a chat request may wait on OpenRouter.
@@ -211,6 +225,7 @@ impl Settings {
             max_input_images,
             identifiers: IdentifierSettings::from_lookup(&lookup)?,
             long_chats: LongChatSettings::from_lookup(&lookup)?,
+            features: FeatureSettings::from_lookup(&lookup)?,
         })
     }
 }

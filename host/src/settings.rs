@@ -68,6 +68,17 @@ pub const GUEST_SETTINGS: &[(&str, &str)] = &[
         "upstream_idle_timeout_secs",
     ),
     ("ORPIPE_REQUEST_DEADLINE_SECS", "request_deadline_secs"),
+    // Reasoning defaults, web search, Open WebUI's events and status line (open-webui.md).
+    ("ORPIPE_REASONING_DEFAULT", "reasoning_default"),
+    ("ORPIPE_REASONING_EFFORT", "reasoning_effort"),
+    ("ORPIPE_REASONING_SUMMARY", "reasoning_summary"),
+    ("ORPIPE_TASK_REASONING_EFFORT", "task_reasoning_effort"),
+    ("ORPIPE_STATUS_LINE", "status_line"),
+    ("ORPIPE_STATUS_LINE_FIELDS", "status_line_fields"),
+    ("ORPIPE_WEB_SEARCH_ENGINE", "web_search_engine"),
+    ("ORPIPE_WEB_SEARCH_MAX_RESULTS", "web_search_max_results"),
+    ("ORPIPE_WEB_SEARCH_CONTEXT_SIZE", "web_search_context_size"),
+    ("ORPIPE_OWUI_EVENTS", "owui_events"),
     // Error card templates, one per failure class (docs/errors.md).
     (
         "ORPIPE_TEMPLATE_INVALID_REQUEST",

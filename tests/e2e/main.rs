@@ -17,6 +17,7 @@ mod fixtures_streams;
 mod identifiers;
 mod image_history;
 mod intake;
+mod open_webui_events;
 mod openai_sdk;
 mod retries;
 mod sandbox;

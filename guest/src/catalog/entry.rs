@@ -91,7 +91,30 @@ pub struct Capabilities {
     pub free: bool,
 }
 
+/// How a request switches a model's reasoning on (API.md §2.9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReasoningControl {
+    /// `reasoning` among its parameters or a catalog `reasoning` description: an effort
+    /// can be set.
+    Effort,
+    /// Only `include_reasoning`: reasoning can be switched on (`reasoning.enabled`), with
+    /// no effort to choose.
+    Switch,
+    /// The model does not reason, or the catalog does not say.
+    None,
+}
+
 impl CatalogEntry {
+    pub fn reasoning_control(&self) -> ReasoningControl {
+        if self.supports("reasoning") || self.reasoning.is_some() {
+            ReasoningControl::Effort
+        } else if self.supports("include_reasoning") {
+            ReasoningControl::Switch
+        } else {
+            ReasoningControl::None
+        }
+    }
+
     pub fn supports(&self, parameter: &str) -> bool {
         self.supported_parameters.iter().any(|p| p == parameter)
     }
@@ -117,7 +140,7 @@ impl CatalogEntry {
             video_input: self.takes("video"),
             file_input: self.takes("file"),
             image_output: self.produces("image"),
-            reasoning: self.supports("reasoning") || self.reasoning.is_some(),
+            reasoning: self.reasoning_control() == ReasoningControl::Effort,
             reasoning_efforts: self
                 .reasoning
                 .as_ref()

@@ -13,6 +13,8 @@ use crate::errors::cards::CardTemplates;
 use crate::logline::Level;
 use crate::openai::Frames;
 use crate::outcome::Outcome;
+use crate::owui::events::OpenWebUiEvents;
+use crate::owui::status_line::Timing;
 use crate::pipeline::{StreamPipeline, Upstream};
 use crate::settings::Deadlines;
 use crate::translate::to_chunks::{ChunkTranslator, StreamContext};
@@ -37,6 +39,8 @@ pub(super) struct Answer<'a> {
     pub(super) breaker: Option<&'a UserBreaker>,
     pub(super) templates: CardTemplates,
     pub(super) deadlines: Deadlines,
+    /// Open WebUI's event chunks, for Open WebUI only (streamed answers).
+    pub(super) events: Option<OpenWebUiEvents>,
 }
 
 impl Answer<'_> {
@@ -63,6 +67,7 @@ impl Answer<'_> {
             breaker,
             templates,
             deadlines,
+            events,
         } = self;
         let mut writer = match ResponseWriter::start(out, 200, SSE_HEADERS) {
             Ok(writer) => writer,
@@ -83,6 +88,12 @@ impl Answer<'_> {
         if let Some(session) = session {
             translator = translator.with_capture(session.capture());
         }
+        // Only the status line needs to know when the model started answering.
+        let timed = events.is_some();
+        if let Some(events) = events {
+            translator = translator.with_events(events);
+        }
+        let mut first_output_ms: Option<f64> = None;
         let mut pipeline = StreamPipeline::new(translator);
         let mut outcome = Outcome::Completed;
         let mut frames = Frames::default();
@@ -135,6 +146,9 @@ impl Answer<'_> {
                 break;
             }
             frames.append(&mut pipeline.push(&bytes));
+            if timed && first_output_ms.is_none() && pipeline.output_started() {
+                first_output_ms = Some(ctx.elapsed_ms());
+            }
             let upstream_ended = match pipeline.upstream() {
                 Upstream::Open => false,
                 Upstream::Ended => true,
@@ -154,7 +168,11 @@ impl Answer<'_> {
             }
         }
         if outcome != Outcome::ClientGone {
-            frames.append(&mut pipeline.finish());
+            let timing = Timing {
+                elapsed_ms: ctx.elapsed_ms(),
+                first_output_ms,
+            };
+            frames.append(&mut pipeline.finish_at(Some(&timing)));
             // Stored before `[DONE]` goes out: a client may send its next turn at once.
             if let (Some(session), Some(capture)) = (session, pipeline.take_capture()) {
                 session.store(ctx, capture.into_captured());

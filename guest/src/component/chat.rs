@@ -11,6 +11,7 @@ use super::{RequestCtx, answer, artifacts, fetch, fitting, log, models, openrout
 use crate::breaker::user_identity;
 use crate::logline::Level;
 use crate::owui::context::{OpenWebUiContext, OpenWebUiHeaders};
+use crate::owui::events::OpenWebUiEvents;
 use crate::settings::Settings;
 use crate::translate::background_task::{TASK_HEADER, safe_stub};
 use crate::translate::identifiers::apply_identifiers;
@@ -90,7 +91,11 @@ pub fn chat_completions(ctx: &RequestCtx, request: IncomingRequest, out: Respons
             );
             body.insert("model".into(), serde_json::Value::String(id));
         }
-        fitting::prepare(ctx, &settings, &mut translated, owui.task())?;
+        fitting::prepare(ctx, &settings, &mut translated, &owui)?;
+        // Event chunks only for Open WebUI: other clients may choke on them.
+        let features = &settings.features;
+        let events = (owui.from_open_webui && features.owui_events)
+            .then(|| OpenWebUiEvents::new(features.status_line));
         let response =
             openrouter::post_responses(ctx, &settings, &mut translated.body, translated.stream)?;
         Ok((
@@ -100,9 +105,10 @@ pub fn chat_completions(ctx: &RequestCtx, request: IncomingRequest, out: Respons
             session,
             settings.templates,
             settings.deadlines,
+            events,
         ))
     });
-    let (model, stream, response, session, templates, deadlines) = match prepared {
+    let (model, stream, response, session, templates, deadlines, events) = match prepared {
         Ok(prepared) => prepared,
         Err(error) => {
             let stub = safe_stub(task.as_deref(), &error);
@@ -122,6 +128,7 @@ pub fn chat_completions(ctx: &RequestCtx, request: IncomingRequest, out: Respons
         breaker: breaker.as_ref(),
         templates,
         deadlines,
+        events,
     };
     answer.send(ctx, out, response, stream);
 }

@@ -1,27 +1,33 @@
 //! Before a chat request goes upstream: the operator's model filters, the background-task
-//! cheap path, and fitting the body to the model's catalog entry. The decisions are pure
-//! functions (`catalog::filter`, `translate::background_task`, `translate::fit_model`);
-//! this module only fetches and logs.
+//! cheap path or, for a chat turn, reasoning on by default and the web search of Open
+//! WebUI's toggle, then fitting the body to the model's catalog entry. The decisions are
+//! pure functions (`catalog::filter`, `translate::background_task`,
+//! `translate::reasoning_default`, `translate::web_search`, `translate::fit_model`); this
+//! module only fetches and logs.
 
 use super::{RequestCtx, log, models};
 use crate::errors::GatewayError;
 use crate::logline::Level;
+use crate::owui::OpenWebUiContext;
 use crate::settings::Settings;
 use crate::translate::background_task::{cheapen, is_background_task};
 use crate::translate::fit_model::fit_to_model;
 use crate::translate::image_history::{ImagesLeftOut, limit_history_images};
 use crate::translate::long_chats::{Trimmed, apply_context_compression, trim_tool_outputs};
+use crate::translate::reasoning_default::add_default_reasoning;
 use crate::translate::to_responses::TranslatedRequest;
+use crate::translate::web_search::add_web_search;
 use serde_json::{Value, json};
 
-/// Applies filters, task path and fitting to `translated.body` (whose `model` is already
-/// the OpenRouter id).
+/// Applies filters, task path (or chat defaults) and fitting to `translated.body` (whose
+/// `model` is already the OpenRouter id).
 pub fn prepare(
     ctx: &RequestCtx,
     settings: &Settings,
     translated: &mut TranslatedRequest,
-    task: Option<&str>,
+    owui: &OpenWebUiContext,
 ) -> Result<(), GatewayError> {
+    let task = owui.task();
     let openrouter_id = translated
         .body
         .get("model")
@@ -40,8 +46,21 @@ pub fn prepare(
     if filter.zdr_enforce {
         require_zdr(&mut translated.body);
     }
+    let features = &settings.features;
     if is_background_task(task) {
-        cheapen(&mut translated.body, entry.as_ref());
+        cheapen(
+            &mut translated.body,
+            entry.as_ref(),
+            features.reasoning.task_effort,
+        );
+    } else {
+        // Only the catalog says whether a model reasons: an unknown one gets no default.
+        if let Some(entry) = &entry {
+            add_default_reasoning(&mut translated.body, entry, &features.reasoning);
+        }
+        if owui.features.web_search {
+            add_web_search(&mut translated.body, &features.web_search);
+        }
     }
     let images = limit_history_images(&mut translated.body, settings.max_input_images);
     let mut trimmed = Trimmed::default();

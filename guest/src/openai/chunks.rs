@@ -144,6 +144,18 @@ struct Choice<'a> {
     finish_reason: Option<FinishReason>,
 }
 
+/// A chunk with no choices that carries an Open WebUI event (`owui::events`); the empty
+/// `choices` keep it a valid chunk for SDKs.
+#[derive(Serialize)]
+struct EventChunk<'a, E> {
+    id: &'a str,
+    object: &'static str,
+    created: u64,
+    model: &'a str,
+    choices: [(); 0],
+    event: &'a E,
+}
+
 /// The error frame that ends a broken answer; the `openai` SDKs raise it as an `APIError`.
 #[derive(Serialize)]
 struct ErrorFrame<'a> {
@@ -240,6 +252,18 @@ impl Frames {
         });
     }
 
+    /// An Open WebUI event chunk: `{…, "choices": [], "event": <event>}`.
+    pub fn push_event(&mut self, header: &ChunkHeader, event: &impl Serialize) {
+        self.push_json(&EventChunk {
+            id: &header.id,
+            object: "chat.completion.chunk",
+            created: header.created,
+            model: &header.model,
+            choices: [],
+            event,
+        });
+    }
+
     /// `{"error": {message, type: "upstream_error", code, param: null, error_id}}`.
     pub fn push_error(&mut self, code: &str, message: &str, error_id: &str) {
         self.push_json(&ErrorFrame {
@@ -327,5 +351,24 @@ mod tests {
                              "param": null, "error_id": "e1"}})
         );
         assert_eq!(texts[3], DONE_FRAME);
+    }
+
+    #[test]
+    fn an_event_chunk_has_no_choices() {
+        let header = ChunkHeader {
+            id: "gen-1".into(),
+            model: "m".into(),
+            created: 1,
+        };
+        let mut frames = Frames::default();
+        frames.push_event(&header, &json!({"type": "status", "data": {"done": true}}));
+        let text = frames.to_strings().concat();
+        let chunk: Value =
+            serde_json::from_str(text.strip_prefix("data: ").expect("frame")).expect("JSON");
+        assert_eq!(
+            chunk,
+            json!({"id": "gen-1", "object": "chat.completion.chunk", "created": 1, "model": "m",
+                   "choices": [], "event": {"type": "status", "data": {"done": true}}})
+        );
     }
 }

@@ -28,7 +28,11 @@ pub enum OutputItem<'a> {
     Reasoning(Reasoning<'a>),
     #[serde(borrow)]
     FunctionCall(FunctionCall<'a>),
-    /// Web search calls, tools OpenRouter runs itself, anything new.
+    /// A web search OpenRouter ran (`openrouter:web_search`) or OpenAI's native one
+    /// (`web_search_call`, API.md §3.4).
+    #[serde(rename = "openrouter:web_search", alias = "web_search_call")]
+    WebSearch(WebSearchCall),
+    /// Other tools OpenRouter runs itself, anything new.
     #[serde(other)]
     Unknown,
 }
@@ -163,6 +167,27 @@ pub struct FunctionCall<'a> {
     pub arguments: Cow<'a, str>,
 }
 
+/// A web search item; only its query is read (for Open WebUI's status).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct WebSearchCall {
+    #[serde(default)]
+    pub action: Option<Lenient<SearchAction>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct SearchAction {
+    #[serde(default)]
+    pub query: Option<Lenient<String>>,
+}
+
+impl WebSearchCall {
+    pub fn query(&self) -> Option<&str> {
+        valid(&self.action)
+            .and_then(|action| valid(&action.query))
+            .map(String::as_str)
+    }
+}
+
 /// An annotation on `output_text` (API.md §3.2); only url citations have a Chat
 /// Completions form.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -231,13 +256,18 @@ mod tests {
     #[test]
     fn unknown_and_malformed_items_are_unknown() {
         for item in [
-            json!({"type": "web_search_call", "status": "completed"}),
+            json!({"type": "openrouter:web_fetch", "status": "completed"}),
             json!({"type": "function_call", "name": 3}),
             json!({"no": "type"}),
             json!("message"),
         ] {
             assert_eq!(OutputItem::of(&item), OutputItem::Unknown, "{item}");
         }
+        let search = json!({"type": "web_search_call", "action": {"type": "search", "query": 4}});
+        assert!(
+            matches!(OutputItem::of(&search), OutputItem::WebSearch(s) if s.query().is_none()),
+            "a web search whose query is odd is still a web search"
+        );
         let call = json!({"type": "function_call", "call_id": "c", "name": "f", "arguments": "{}"});
         assert!(matches!(OutputItem::of(&call),
             OutputItem::FunctionCall(FunctionCall { name, .. }) if name == "f"));

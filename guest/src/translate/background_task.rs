@@ -1,12 +1,14 @@
 //! Open WebUI's background tasks (titles, tags, follow-ups, query generation…) take a
-//! cheap path: no reasoning, no tools, no plugins. Open WebUI can be configured to mark
-//! them with an `X-OpenWebUI-Task` header (INTEGRATION.md §3); the component reads it.
+//! cheap path: no tools, no plugins, and reasoning only as `task_reasoning_effort` says
+//! (none by default). Open WebUI names the task in the Pipelines inlet's context or, if
+//! configured to, in an `X-OpenWebUI-Task` header (INTEGRATION.md §3); the component
+//! reads both (`owui::context`).
 //!
 //! Pure: the header value and the translated Responses body in, the body changed in
 //! place. Model filters still apply to tasks (unlike the original pipe, which let task
 //! models bypass its allow-list): any client can set the header.
 
-use crate::catalog::entry::CatalogEntry;
+use crate::catalog::entry::{CatalogEntry, ReasoningControl};
 use crate::errors::GatewayError;
 use serde_json::{Value, json};
 
@@ -18,10 +20,15 @@ pub fn is_background_task(header: Option<&str>) -> bool {
     header.is_some_and(|value| !value.trim().is_empty())
 }
 
-/// Strips what makes a request slow or costly. Reasoning is turned off explicitly
-/// (`effort: "none"`) only when the catalog lists `none` among the model's efforts;
-/// otherwise it is left out, so a model that cannot switch it off is not refused.
-pub fn cheapen(body: &mut Value, entry: Option<&CatalogEntry>) {
+/// Strips what makes a request slow or costly, the client's reasoning included, then
+/// gives reasoning models the operator's task effort (`task_reasoning_effort`).
+///
+/// With `none` (the default) reasoning is turned off explicitly (`effort: "none"`) only
+/// when the catalog lists `none` among the model's efforts; otherwise it is left out, so a
+/// model that cannot switch it off is not refused. Any other effort goes to models with
+/// an effort control (`fit_model` clamps it next) and switches reasoning on for models
+/// that only take `include_reasoning`; it never asks for a summary, which nobody reads.
+pub fn cheapen(body: &mut Value, entry: Option<&CatalogEntry>, task_effort: &str) {
     let Some(body) = body.as_object_mut() else {
         return;
     };
@@ -36,12 +43,21 @@ pub fn cheapen(body: &mut Value, entry: Option<&CatalogEntry>) {
     ] {
         body.remove(field);
     }
-    let accepts_none = entry
-        .and_then(|e| e.reasoning.as_ref())
-        .and_then(|r| r.supported_efforts.as_ref())
-        .is_some_and(|efforts| efforts.iter().any(|e| e == "none"));
-    if accepts_none {
-        body.insert("reasoning".into(), json!({"effort": "none"}));
+    let reasoning = if task_effort == "none" {
+        let accepts_none = entry
+            .and_then(|e| e.reasoning.as_ref())
+            .and_then(|r| r.supported_efforts.as_ref())
+            .is_some_and(|efforts| efforts.iter().any(|e| e == "none"));
+        accepts_none.then(|| json!({"effort": "none"}))
+    } else {
+        match entry.map(CatalogEntry::reasoning_control) {
+            Some(ReasoningControl::Effort) => Some(json!({"effort": task_effort})),
+            Some(ReasoningControl::Switch) => Some(json!({"enabled": true})),
+            Some(ReasoningControl::None) | None => None,
+        }
+    };
+    if let Some(reasoning) = reasoning {
+        body.insert("reasoning".into(), reasoning);
     }
 }
 
@@ -101,7 +117,7 @@ mod tests {
     #[test]
     fn tasks_lose_tools_plugins_and_reasoning() {
         let mut body = task_body();
-        cheapen(&mut body, None);
+        cheapen(&mut body, None, "none");
         assert_eq!(
             body,
             json!({"model": "openai/gpt-5", "input": [], "stream": false, "temperature": 0.2})
@@ -117,14 +133,41 @@ mod tests {
         }))
         .expect("entry");
         let mut body = task_body();
-        cheapen(&mut body, Some(&entry));
+        cheapen(&mut body, Some(&entry), "none");
         assert_eq!(body["reasoning"], json!({"effort": "none"}));
 
         entry.reasoning =
             serde_json::from_value(json!({"supported_efforts": ["low", "high"]})).expect("spec");
         let mut body = task_body();
-        cheapen(&mut body, Some(&entry));
+        cheapen(&mut body, Some(&entry), "none");
         assert!(body.get("reasoning").is_none());
+    }
+
+    #[test]
+    fn a_task_effort_goes_to_reasoning_models_in_place_of_the_clients() {
+        let entry =
+            |value: Value| -> CatalogEntry { serde_json::from_value(value).expect("entry") };
+        let reasoner = entry(json!({"id": "o/r", "supported_parameters": ["reasoning"]}));
+        let mut body = task_body();
+        cheapen(&mut body, Some(&reasoner), "low");
+        assert_eq!(
+            body["reasoning"],
+            json!({"effort": "low"}),
+            "no summary, not the client's high"
+        );
+        assert!(body.get("tools").is_none());
+
+        let switch = entry(json!({"id": "o/s", "supported_parameters": ["include_reasoning"]}));
+        let mut body = task_body();
+        cheapen(&mut body, Some(&switch), "minimal");
+        assert_eq!(body["reasoning"], json!({"enabled": true}));
+
+        let plain = entry(json!({"id": "o/p", "supported_parameters": ["tools"]}));
+        for model in [Some(&plain), None] {
+            let mut body = task_body();
+            cheapen(&mut body, model, "medium");
+            assert!(body.get("reasoning").is_none(), "{model:?}");
+        }
     }
 
     fn upstream(status: u16) -> GatewayError {

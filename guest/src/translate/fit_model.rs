@@ -13,7 +13,7 @@
 //! | function tools with `tool_choice` `required` or naming a tool | tool calling | 400 |
 //! | `text.format` `json_object` / `json_schema` | `response_format` and `structured_outputs` | 400 |
 //! | an image, audio or video part | that input modality | 400 |
-//! | `reasoning` | reasoning | dropped |
+//! | `reasoning` | reasoning (`reasoning` or `include_reasoning`) | dropped |
 //! | `reasoning.effort` not among the model's listed efforts | — | the closest listed one (`efforts`) |
 //! | `reasoning.max_tokens` | `supports_max_tokens` | dropped |
 //! | `max_output_tokens` above the model's `max_completion_tokens` | — | capped |
@@ -25,7 +25,7 @@
 //! dropped for it. A model the catalog does not know is sent the body as it is.
 
 use super::efforts::closest_effort;
-use crate::catalog::entry::CatalogEntry;
+use crate::catalog::entry::{CatalogEntry, ReasoningControl};
 use crate::errors::GatewayError;
 use serde_json::{Map, Value};
 
@@ -170,7 +170,7 @@ fn fit_reasoning(body: &mut Map<String, Value>, entry: &CatalogEntry, notes: &mu
         return;
     }
     let caps = entry.capabilities();
-    if !caps.reasoning {
+    if entry.reasoning_control() == ReasoningControl::None {
         // Only a catalog that lists the model's parameters can say it does not reason.
         if says_what_it_supports(entry) {
             body.remove("reasoning");
@@ -369,6 +369,21 @@ mod tests {
         let notes = fit_to_model(&mut body, &entry).expect("fits");
         assert_eq!(body["reasoning"], json!({"effort": "high"}));
         assert_eq!(notes.len(), 2, "{notes:?}");
+    }
+
+    #[test]
+    fn a_model_that_only_takes_include_reasoning_keeps_its_reasoning_switch() {
+        let switch: CatalogEntry = serde_json::from_value(
+            json!({"id": "o/s", "supported_parameters": ["include_reasoning", "temperature"]}),
+        )
+        .expect("entry");
+        let mut body = json!({"reasoning": {"enabled": true, "summary": "auto"}});
+        let notes = fit_to_model(&mut body, &switch).expect("fits");
+        assert_eq!(
+            body["reasoning"],
+            json!({"enabled": true, "summary": "auto"})
+        );
+        assert!(notes.is_empty(), "{notes:?}");
     }
 
     #[test]

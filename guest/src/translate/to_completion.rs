@@ -74,7 +74,7 @@ pub fn completion_from_response(
                 &call.name,
                 &call.arguments,
             )),
-            OutputItem::Unknown => {}
+            OutputItem::WebSearch(_) | OutputItem::Unknown => {}
         }
     }
     let finish_reason = if response.status() == Some(Status::Incomplete) {

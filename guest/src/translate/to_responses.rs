@@ -53,6 +53,7 @@ use crate::errors::GatewayError;
 use serde_json::{Map, Value};
 
 pub use messages::Replay;
+pub(crate) use tools::is_web_search_tool_type;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct TranslatedRequest {

@@ -52,6 +52,11 @@ impl Items {
         self.tool_calls
     }
 
+    /// At least one item was added.
+    pub(super) fn any(&self) -> bool {
+        !self.by_index.is_empty()
+    }
+
     fn next_tool_index(&mut self) -> usize {
         let index = self.tool_calls;
         self.tool_calls += 1;
@@ -71,7 +76,8 @@ impl ChunkTranslator {
         let Some(index) = event.output_index() else {
             return;
         };
-        let kind = match OutputItem::of(&event.item) {
+        let item = OutputItem::of(&event.item);
+        let kind = match &item {
             OutputItem::Message(_) => ItemKind::Message,
             OutputItem::Reasoning(_) => ItemKind::Reasoning,
             OutputItem::FunctionCall(call) => {
@@ -80,9 +86,16 @@ impl ChunkTranslator {
                 out.push_delta(&self.header, &Delta::tool_call(first), None);
                 ItemKind::FunctionCall { tool_index }
             }
-            OutputItem::Unknown => ItemKind::Other,
+            OutputItem::WebSearch(_) | OutputItem::Unknown => ItemKind::Other,
         };
         self.items.by_index.insert(index, ItemState::new(kind));
+        if let Some(status) = self
+            .events
+            .as_mut()
+            .and_then(|e| e.item_added(index, &item))
+        {
+            out.push_event(&self.header, &status);
+        }
     }
 
     pub(super) fn item_done(&mut self, event: &ItemEvent, out: &mut Frames) {
@@ -101,6 +114,9 @@ impl ChunkTranslator {
         let item = OutputItem::of(&event.item);
         if !state.streamed {
             self.fill_unstreamed(index, &item, out);
+        }
+        if let Some(status) = self.events.as_mut().and_then(|e| e.item_done(index, &item)) {
+            out.push_event(&self.header, &status);
         }
         if let OutputItem::Message(message) = &item {
             self.cite(message.annotations(), out);
@@ -238,7 +254,7 @@ impl ChunkTranslator {
                         out.push_delta(&self.header, &Delta::tool_call(first), None);
                     }
                 }
-                OutputItem::Reasoning(_) | OutputItem::Unknown => {}
+                OutputItem::Reasoning(_) | OutputItem::WebSearch(_) | OutputItem::Unknown => {}
             }
         }
         let late = self

@@ -12,6 +12,8 @@
 //! the Responses `Message`, citations in [`super::citations`], the phase marker in
 //! [`super::phase`].
 
+#[cfg(test)]
+mod event_tests;
 mod items;
 #[cfg(test)]
 mod tests;
@@ -21,6 +23,8 @@ use crate::artifacts::capture::Capture;
 use crate::errors::cards::{CardContext, CardTemplates, stream_failure_card};
 use crate::markers;
 use crate::openai::{ChunkHeader, Delta, FinishReason, Frames, Usage};
+use crate::owui::events::OpenWebUiEvents;
+use crate::owui::status_line::Timing;
 use crate::responses::{Annotation, Response, StreamEvent};
 use items::Items;
 
@@ -55,6 +59,9 @@ pub struct ChunkTranslator {
     capture: Option<Capture>,
     citations: Citations,
     templates: CardTemplates,
+    /// Open WebUI's event chunks, for Open WebUI only; `None` for every other client,
+    /// whose stream then costs one branch per item or citation and nothing per delta.
+    events: Option<OpenWebUiEvents>,
 }
 
 impl ChunkTranslator {
@@ -78,7 +85,15 @@ impl ChunkTranslator {
             capture: None,
             citations: Citations::default(),
             templates: CardTemplates::default(),
+            events: None,
         }
+    }
+
+    /// Sends Open WebUI's event chunks (statuses, sources in place of annotations, the
+    /// final status line); only for a client known to be Open WebUI.
+    pub fn with_events(mut self, events: OpenWebUiEvents) -> Self {
+        self.events = Some(events);
+        self
     }
 
     /// Renders error cards with the operator's templates instead of the defaults.
@@ -137,8 +152,19 @@ impl ChunkTranslator {
         }
     }
 
+    /// Whether an output item (or text) has arrived: the model started answering.
+    pub fn output_started(&self) -> bool {
+        self.items.any() || self.sent_text
+    }
+
     /// The upstream body ended. Closes the answer (or reports it broken) and ends with `[DONE]`.
     pub fn finish(&mut self, out: &mut Frames) {
+        self.finish_at(None, out);
+    }
+
+    /// [`Self::finish`], told when the answer happened (for Open WebUI's status line,
+    /// which comes last before `[DONE]`).
+    pub fn finish_at(&mut self, timing: Option<&Timing>, out: &mut Frames) {
         if !self.finished {
             if self.started && self.items.all_done() {
                 // OpenRouter sometimes closes a complete stream without `response.completed`
@@ -153,6 +179,11 @@ impl ChunkTranslator {
                 );
             }
             self.finished = true;
+        }
+        if let Some(events) = &mut self.events {
+            for event in events.closing(timing, self.usage.as_ref()) {
+                out.push_event(&self.header, &event);
+            }
         }
         out.push_done();
     }
@@ -220,15 +251,25 @@ impl ChunkTranslator {
         self.content(&text, out);
     }
 
-    /// Sends the url citations among `annotations` that were not sent yet.
+    /// Sends the url citations among `annotations` that were not sent yet: as
+    /// `delta.annotations`, or to Open WebUI as `source` events instead (it would turn
+    /// the annotations into the same sources again).
     fn cite<'a>(
         &mut self,
         annotations: impl IntoIterator<Item = &'a Annotation>,
         out: &mut Frames,
     ) {
         let citations = self.citations.new_ones(annotations);
-        if !citations.is_empty() {
-            out.push_delta(&self.header, &Delta::annotations(&citations), None);
+        if citations.is_empty() {
+            return;
+        }
+        match &mut self.events {
+            Some(events) => {
+                for source in events.sources(&citations) {
+                    out.push_event(&self.header, &source);
+                }
+            }
+            None => out.push_delta(&self.header, &Delta::annotations(&citations), None),
         }
     }
 

@@ -122,7 +122,7 @@ fn chunks_of(body: &str) -> Vec<Value> {
     chunks(&translate(body, 64))
 }
 
-fn chunks(frames: &[String]) -> Vec<Value> {
+pub(super) fn chunks(frames: &[String]) -> Vec<Value> {
     assert_eq!(
         frames.last().map(String::as_str),
         Some(DONE_FRAME),
@@ -141,7 +141,7 @@ fn chunks(frames: &[String]) -> Vec<Value> {
         .collect()
 }
 
-fn joined(chunks: &[Value], field: &str) -> String {
+pub(super) fn joined(chunks: &[Value], field: &str) -> String {
     chunks
         .iter()
         .filter_map(|c| {
@@ -178,7 +178,7 @@ fn fixture_usage(body: &str) -> Value {
         .to_openai()
 }
 
-const STREAMS: [&str; 7] = [
+pub(super) const STREAMS: [&str; 7] = [
     fixture!("stream_text.sse"),
     fixture!("stream_reasoning.sse"),
     fixture!("stream_reasoning_summary.sse"),

@@ -25,6 +25,12 @@ const PASS_THROUGH_TOOL_TYPES: &[&str] = &[
     "web_search_2025_08_26",
 ];
 
+/// Whether a Responses tool of this type searches the web: OpenRouter's server tool or
+/// one of the OpenAI-compatible shapes it accepts.
+pub fn is_web_search_tool_type(kind: &str) -> bool {
+    kind == "openrouter:web_search" || PASS_THROUGH_TOOL_TYPES.contains(&kind)
+}
+
 pub fn translate_tools(tools: &Value) -> Result<Vec<Value>, GatewayError> {
     let Value::Array(tools) = tools else {
         return Err(invalid("`tools` must be an array"));
