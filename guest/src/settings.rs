@@ -37,6 +37,8 @@ pub mod keys {
     pub const REQUEST_DEADLINE_SECS: &str = "request_deadline_secs";
     /// The largest audio file fetched from a URL (`intake`), in MB.
     pub const REMOTE_FILE_MAX_MB: &str = "remote_file_max_mb";
+    /// Whether `/v1/models` carries the Pipelines markers Open WebUI looks for.
+    pub const OWUI_PIPELINES: &str = "owui_pipelines";
     // Card templates: `template_<class>`, see `errors::class::ErrorClass::config_key`.
 }
 
@@ -60,6 +62,9 @@ pub struct Settings {
     pub deadlines: Deadlines,
     /// The largest audio download for a request (`intake`), in bytes.
     pub remote_file_max_bytes: usize,
+    /// `/v1/models` says "I am a Pipelines server" (`valves::pipelines`), which gives
+    /// orpipe's settings a page in Open WebUI's Admin → Settings → Pipelines.
+    pub owui_pipelines: bool,
 }
 
 /// How long a chat request may wait on OpenRouter.
@@ -147,13 +152,14 @@ impl Settings {
             idle: seconds(keys::UPSTREAM_IDLE_TIMEOUT_SECS, defaults.idle)?,
             total: seconds(keys::REQUEST_DEADLINE_SECS, defaults.total)?,
         };
-        let flag = |key: &'static str| match non_empty(key) {
-            None => Ok(false),
+        let switch = |key: &'static str, default: bool| match non_empty(key) {
+            None => Ok(default),
             Some(v) => parse_flag(&v).ok_or_else(|| SettingsError::Invalid {
                 key,
                 reason: format!("{v:?} is not true or false"),
             }),
         };
+        let flag = |key: &'static str| switch(key, false);
         let model_filter = ModelFilter {
             allow: non_empty(keys::MODEL_ALLOW)
                 .map(|csv| ModelFilter::parse_allow(&csv))
@@ -179,6 +185,7 @@ impl Settings {
             deadlines,
             remote_file_max_bytes: usize::try_from(remote_file_max_mb.saturating_mul(1024 * 1024))
                 .unwrap_or(usize::MAX),
+            owui_pipelines: switch(keys::OWUI_PIPELINES, true)?,
         })
     }
 }
@@ -282,6 +289,7 @@ mod tests {
         assert_eq!(s.breaker, BreakerPolicy::default());
         assert_eq!((s.breaker.failures, s.breaker.window_secs), (5, 60));
         assert!(s.templates.rejected().is_empty());
+        assert!(s.owui_pipelines, "the Pipelines markers are on by default");
     }
 
     #[test]
@@ -296,6 +304,7 @@ mod tests {
             keys::UPSTREAM_IDLE_TIMEOUT_SECS,
             keys::REQUEST_DEADLINE_SECS,
             keys::REMOTE_FILE_MAX_MB,
+            keys::OWUI_PIPELINES,
         ];
         assert_host_passes(keys.map(|key| {
             (
@@ -422,6 +431,7 @@ mod tests {
             (keys::CATALOG_TTL_SECS, "ten"),
             (keys::MODEL_FREE_ONLY, "sometimes"),
             (keys::MODEL_TOOLS_ONLY, "2"),
+            (keys::OWUI_PIPELINES, "maybe"),
             (keys::UPSTREAM_RETRIES, "-1"),
             (keys::UPSTREAM_RETRY_WAIT_SECS, "1.5"),
             (keys::BREAKER_FAILURES, "many"),
