@@ -21,6 +21,7 @@ mod sandbox;
 mod shutdown;
 mod spine;
 mod task_stubs;
+mod valves;
 
 use orpipe_testkit::{MockOpenRouter, Orpipe};
 use std::path::Path;
