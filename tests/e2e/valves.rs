@@ -3,7 +3,7 @@
 //! shared between replicas; who may read and change them; the markers in `/v1/models`;
 //! and the filter calls Open WebUI makes around each chat.
 
-use crate::{CLIENT_KEY, LOG_WAIT, start};
+use crate::{CLIENT_KEY, LOG_WAIT, PgSchema, service_unavailable, start};
 use orpipe_testkit::{
     HttpClient, HttpResponse, MockOpenRouter, Orpipe, Reply, eventually, require_env,
 };
@@ -52,13 +52,6 @@ async fn chat(orpipe: &Orpipe, model: &str) -> u16 {
     post(orpipe, "/v1/chat/completions", &body, Some(CLIENT_KEY))
         .await
         .status
-}
-
-fn service_unavailable() -> Reply {
-    Reply::http_error(
-        503,
-        r#"{"error":{"code":503,"message":"No instances available"}}"#,
-    )
 }
 
 #[tokio::test]
@@ -414,23 +407,9 @@ async fn two_replicas_sharing_postgres_share_an_override() {
     let Some(pg) = require_env("ORPIPE_TEST_POSTGRES_URL") else {
         return;
     };
-    let schema = format!(
-        "orpipe_test_{}",
-        ulid::Ulid::new().to_string().to_lowercase()
-    );
-    let (admin, connection) = tokio_postgres::connect(&pg, tokio_postgres::NoTls)
-        .await
-        .expect("connect to PostgreSQL");
-    tokio::spawn(connection);
-    admin
-        .batch_execute(&format!("CREATE SCHEMA {schema}"))
-        .await
-        .expect("create schema");
-    let separator = if pg.contains('?') { '&' } else { '?' };
-    let database_url = format!("{pg}{separator}options=-csearch_path%3D{schema}");
-
+    let schema = PgSchema::create(&pg).await;
     let mock = MockOpenRouter::start().await.expect("mock");
-    let env = [("ORPIPE_DATABASE_URL", database_url.as_str())];
+    let env = [("ORPIPE_DATABASE_URL", schema.database_url.as_str())];
     let (a, b) = tokio::join!(start_with_admin(&mock, &env), start_with_admin(&mock, &env));
     assert_eq!(valves(&b).await["upstream_retries"], 2);
     update(&a, json!({"upstream_retries": "0"})).await;
@@ -440,9 +419,13 @@ async fn two_replicas_sharing_postgres_share_an_override() {
         async || valves(&b).await["upstream_retries"] == 0,
     )
     .await;
-    let rows = admin
+    let rows = schema
+        .admin
         .query(
-            &format!("SELECT setting, value FROM {schema}.orpipe_setting_overrides"),
+            &format!(
+                "SELECT setting, value FROM {}.orpipe_setting_overrides",
+                schema.name
+            ),
             &[],
         )
         .await
@@ -451,8 +434,5 @@ async fn two_replicas_sharing_postgres_share_an_override() {
     assert_eq!(rows[0].get::<_, String>(0), "upstream_retries");
 
     drop((a, b));
-    admin
-        .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
-        .await
-        .expect("drop schema");
+    schema.drop_schema().await;
 }
