@@ -44,11 +44,7 @@ pub fn chat_completions(ctx: &RequestCtx, request: IncomingRequest, out: Respons
         let settings = config.settings()?;
         report_rejected_templates(ctx, &settings);
         let identity = user_identity(
-            // A string, or the object Open WebUI sends to a Pipelines server: its id.
-            request.get("user").and_then(|user| {
-                user.as_str()
-                    .or_else(|| user.get("id").and_then(serde_json::Value::as_str))
-            }),
+            request.get("user").and_then(serde_json::Value::as_str),
             owui_user.as_deref(),
             client.as_deref(),
         );
