@@ -85,7 +85,7 @@ pids+=($!)
 wait_for "$owui/health" "Open WebUI" 300
 
 driver=("$venv/bin/python" tests/owui/e2e.py --owui "$owui" --orpipe "$orpipe"
-  --orpipe-data "$work/orpipe" --mock "$mock" --client-key "$client_key"
+  --orpipe-data "$work/orpipe" --mock "$mock" --client-key "$client_key" --admin-key "$admin_key"
   --email admin@example.com --password orpipe-e2e)
 "${driver[@]}" --phase first || { KEEP=1; exit 1; }
 

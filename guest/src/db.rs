@@ -45,6 +45,7 @@ pub fn migrations() -> Vec<&'static str> {
     crate::usage_log::MIGRATIONS
         .iter()
         .chain(crate::artifacts::store::MIGRATIONS)
+        .chain(crate::valves::store::MIGRATIONS)
         .copied()
         .collect()
 }

@@ -31,6 +31,7 @@ pub mod sse;
 pub mod translate;
 pub(crate) mod url;
 pub(crate) mod usage_log;
+pub(crate) mod valves;
 
 #[cfg(target_arch = "wasm32")]
 mod component;

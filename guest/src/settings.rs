@@ -58,6 +58,8 @@ pub mod keys {
     pub const WEB_SEARCH_MAX_RESULTS: &str = "web_search_max_results";
     pub const WEB_SEARCH_CONTEXT_SIZE: &str = "web_search_context_size";
     pub const OWUI_EVENTS: &str = "owui_events";
+    /// Whether `/v1/models` carries the Pipelines markers Open WebUI looks for.
+    pub const OWUI_PIPELINES: &str = "owui_pipelines";
     // Card templates: `template_<class>`, see `errors::class::ErrorClass::config_key`.
 }
 
@@ -89,6 +91,9 @@ pub struct Settings {
     pub long_chats: LongChatSettings,
     /// Reasoning defaults, the web search tool, Open WebUI's events and status line.
     pub features: FeatureSettings,
+    /// `/v1/models` says "I am a Pipelines server" (`valves::pipelines`), which gives
+    /// orpipe's settings a page in Open WebUI's Admin → Settings → Pipelines.
+    pub owui_pipelines: bool,
 }
 
 /// How long a chat request may wait on OpenRouter.
@@ -176,13 +181,14 @@ impl Settings {
             idle: seconds(keys::UPSTREAM_IDLE_TIMEOUT_SECS, defaults.idle)?,
             total: seconds(keys::REQUEST_DEADLINE_SECS, defaults.total)?,
         };
-        let flag = |key: &'static str| match non_empty(key) {
-            None => Ok(false),
+        let switch = |key: &'static str, default: bool| match non_empty(key) {
+            None => Ok(default),
             Some(v) => parse_flag(&v).ok_or_else(|| SettingsError::Invalid {
                 key,
                 reason: format!("{v:?} is not true or false"),
             }),
         };
+        let flag = |key: &'static str| switch(key, false);
         let model_filter = ModelFilter {
             allow: non_empty(keys::MODEL_ALLOW)
                 .map(|csv| ModelFilter::parse_allow(&csv))
@@ -226,6 +232,7 @@ impl Settings {
             identifiers: IdentifierSettings::from_lookup(&lookup)?,
             long_chats: LongChatSettings::from_lookup(&lookup)?,
             features: FeatureSettings::from_lookup(&lookup)?,
+            owui_pipelines: switch(keys::OWUI_PIPELINES, true)?,
         })
     }
 }
@@ -329,6 +336,7 @@ mod tests {
         assert_eq!(s.breaker, BreakerPolicy::default());
         assert_eq!((s.breaker.failures, s.breaker.window_secs), (5, 60));
         assert!(s.templates.rejected().is_empty());
+        assert!(s.owui_pipelines, "the Pipelines markers are on by default");
     }
 
     #[test]
@@ -343,6 +351,7 @@ mod tests {
             keys::UPSTREAM_IDLE_TIMEOUT_SECS,
             keys::REQUEST_DEADLINE_SECS,
             keys::REMOTE_FILE_MAX_MB,
+            keys::OWUI_PIPELINES,
         ];
         assert_host_passes(keys.map(|key| {
             (
@@ -472,6 +481,7 @@ mod tests {
             (keys::CATALOG_TTL_SECS, "ten"),
             (keys::MODEL_FREE_ONLY, "sometimes"),
             (keys::MODEL_TOOLS_ONLY, "2"),
+            (keys::OWUI_PIPELINES, "maybe"),
             (keys::UPSTREAM_RETRIES, "-1"),
             (keys::UPSTREAM_RETRY_WAIT_SECS, "1.5"),
             (keys::BREAKER_FAILURES, "many"),

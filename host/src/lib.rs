@@ -75,7 +75,12 @@ pub async fn run(
         .await
         .with_context(|| format!("binding {}", settings.listen))?;
     let local = listener.local_addr()?;
-    tracing::info!(addr = %local, client_auth = !settings.client_api_keys.is_empty(), "listening");
+    tracing::info!(
+        addr = %local,
+        client_auth = settings.client_auth(),
+        admin_keys = settings.admin_api_keys.len(),
+        "listening"
+    );
     // The one line on stdout: scripts and tests wait for it.
     println!("listening on http://{local}");
 
@@ -95,7 +100,7 @@ pub async fn run(
 
     let server = Arc::new(server::Server {
         runtime,
-        keys: auth::ClientKeys::new(&settings.client_api_keys),
+        keys: auth::ClientKeys::new(&settings.client_api_keys, &settings.admin_api_keys),
         shutdown_grace: settings.shutdown_grace,
     });
     server.serve(listener, shutdown).await;

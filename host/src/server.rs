@@ -3,7 +3,7 @@
 //! responding) and hands every other request to the guest.
 
 use crate::admission::Rejected;
-use crate::auth::{CLIENT_HEADER, Caller, ClientKeys};
+use crate::auth::{ADMIN_HEADER, CLIENT_HEADER, Caller, ClientKeys};
 use crate::runtime::Runtime;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -115,8 +115,10 @@ impl Server {
         if request.uri().path() == "/healthz" {
             return json(StatusCode::OK, r#"{"status":"ok"}"#.into());
         }
-        // Only the host may say who the client is (below); never the client itself.
+        // Only the host may say who the client is and whether it is an admin (below);
+        // never the client itself.
         request.headers_mut().remove(CLIENT_HEADER);
+        request.headers_mut().remove(ADMIN_HEADER);
         let authorization = request
             .headers()
             .get(hyper::header::AUTHORIZATION)
@@ -125,7 +127,7 @@ impl Server {
             return json(
                 StatusCode::UNAUTHORIZED,
                 error_body(
-                    "Missing or unknown API key: send `Authorization: Bearer <key>` with one of the keys in ORPIPE_API_KEYS.",
+                    "Missing or unknown API key: send `Authorization: Bearer <key>` with one of the keys in ORPIPE_API_KEYS (or ORPIPE_ADMIN_KEYS).",
                     "invalid_api_key",
                 ),
             );
@@ -150,7 +152,12 @@ impl Server {
         }
         // The client's key is for orpipe only; the guest never sees it, only its label.
         request.headers_mut().remove(hyper::header::AUTHORIZATION);
-        if let Caller::Key(identity) = caller
+        if caller.is_admin() {
+            request
+                .headers_mut()
+                .insert(ADMIN_HEADER, hyper::header::HeaderValue::from_static("1"));
+        }
+        if let Caller::Key { identity, .. } = caller
             && let Ok(value) = hyper::header::HeaderValue::from_str(&identity)
         {
             request.headers_mut().insert(CLIENT_HEADER, value);

@@ -79,6 +79,8 @@ pub const GUEST_SETTINGS: &[(&str, &str)] = &[
     ("ORPIPE_WEB_SEARCH_MAX_RESULTS", "web_search_max_results"),
     ("ORPIPE_WEB_SEARCH_CONTEXT_SIZE", "web_search_context_size"),
     ("ORPIPE_OWUI_EVENTS", "owui_events"),
+    // The Pipelines markers in /v1/models (docs/open-webui.md).
+    ("ORPIPE_OWUI_PIPELINES", "owui_pipelines"),
     // Error card templates, one per failure class (docs/errors.md).
     (
         "ORPIPE_TEMPLATE_INVALID_REQUEST",
@@ -116,8 +118,12 @@ pub struct Settings {
     /// `ORPIPE_COMPILE_CACHE`: keep the compiled guest in `<data dir>/cache` so the next
     /// start skips compiling it (see `compile_cache.rs`).
     pub compile_cache: bool,
-    /// Bearer keys clients must present; empty means no client authentication.
+    /// Bearer keys clients must present; empty (with no admin keys either) means no client
+    /// authentication.
     pub client_api_keys: Vec<String>,
+    /// `ORPIPE_ADMIN_KEYS`: bearer keys that are client keys and may also read and change
+    /// the live settings (Open WebUI's Pipelines tab).
+    pub admin_api_keys: Vec<String>,
     pub openrouter_api_key: Option<String>,
     pub openrouter_base_url: String,
     pub catalog_ttl_secs: u64,
@@ -188,15 +194,19 @@ impl Settings {
         let listen = listen_raw
             .parse()
             .with_context(|| format!("listen address {listen_raw:?} is not IP:PORT"))?;
-        let client_api_keys = get("ORPIPE_API_KEYS")
-            .map(|keys| {
-                keys.split(',')
-                    .map(str::trim)
-                    .filter(|k| !k.is_empty())
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default();
+        let key_list = |variable: &str| -> Vec<String> {
+            get(variable)
+                .map(|keys| {
+                    keys.split(',')
+                        .map(str::trim)
+                        .filter(|k| !k.is_empty())
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let client_api_keys = key_list("ORPIPE_API_KEYS");
+        let admin_api_keys = key_list("ORPIPE_ADMIN_KEYS");
         // Checked here so a typo stops start-up; the guest reads the same words.
         let flag = |key: &str| -> anyhow::Result<Option<String>> {
             match get(key).map(|v| v.to_ascii_lowercase()) {
@@ -261,6 +271,7 @@ impl Settings {
                 .or_else(|| get("ORPIPE_COMPONENT").map(PathBuf::from)),
             compile_cache: switch("ORPIPE_COMPILE_CACHE", true)?,
             client_api_keys,
+            admin_api_keys,
             openrouter_api_key: get("OPENROUTER_API_KEY"),
             openrouter_base_url: get("OPENROUTER_BASE_URL")
                 .unwrap_or_else(|| DEFAULT_BASE_URL.into()),
@@ -298,10 +309,15 @@ impl Settings {
         self.guest_settings.contains_key("artifact_key")
     }
 
-    /// Without client keys anyone who can reach the port spends the OpenRouter credit,
-    /// so only loopback is allowed then.
+    /// Whether clients must present a key: some client or admin key is configured.
+    pub fn client_auth(&self) -> bool {
+        !(self.client_api_keys.is_empty() && self.admin_api_keys.is_empty())
+    }
+
+    /// Without client keys anyone who can reach the port spends the OpenRouter credit
+    /// (and is an admin of orpipe's live settings), so only loopback is allowed then.
     pub fn check_exposure(&self) -> anyhow::Result<()> {
-        if self.client_api_keys.is_empty() && !self.listen.ip().is_loopback() {
+        if !self.client_auth() && !self.listen.ip().is_loopback() {
             bail!(
                 "refusing to listen on {} without client keys: set ORPIPE_API_KEYS (comma-separated bearer keys) \
                  or listen on a loopback address such as 127.0.0.1",
@@ -402,6 +418,28 @@ mod tests {
         assert_eq!(s.listen.port(), 9003);
         assert_eq!(s.openrouter_api_key.as_deref(), Some("env-key"));
         assert_eq!(s.client_api_keys, vec!["a".to_string(), "b".to_string()]);
+        assert!(s.admin_api_keys.is_empty());
+    }
+
+    #[test]
+    fn admin_keys_are_read_and_turn_client_authentication_on() {
+        let s = resolve(
+            &[
+                ("ORPIPE_LISTEN", "0.0.0.0:8080"),
+                ("ORPIPE_ADMIN_KEYS", " root ,, second"),
+            ],
+            &[],
+            Overrides::default(),
+        )
+        .expect("valid");
+        assert_eq!(
+            s.admin_api_keys,
+            vec!["root".to_owned(), "second".to_owned()]
+        );
+        assert!(s.client_api_keys.is_empty());
+        assert!(s.client_auth());
+        s.check_exposure()
+            .expect("admin keys alone protect a public address");
     }
 
     #[test]

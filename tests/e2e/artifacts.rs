@@ -3,7 +3,7 @@
 //! PostgreSQL and Redis — and deleted once expired. The stored rows are read raw to
 //! check that nothing readable is kept when a key is configured.
 
-use crate::{CLIENT_KEY, LOG_WAIT};
+use crate::{CLIENT_KEY, LOG_WAIT, PgSchema};
 use orpipe_testkit::{
     MockOpenRouter, Orpipe, Reply, StreamResult, client, eventually, require_env,
 };
@@ -320,20 +320,9 @@ async fn two_replicas_sharing_postgres_and_redis_replay_each_others_reasoning() 
     ) else {
         return;
     };
-    let schema = format!(
-        "orpipe_test_{}",
-        ulid::Ulid::new().to_string().to_lowercase()
-    );
-    let (admin, connection) = tokio_postgres::connect(&pg, tokio_postgres::NoTls)
-        .await
-        .expect("connect to PostgreSQL");
-    tokio::spawn(connection);
-    admin
-        .batch_execute(&format!("CREATE SCHEMA {schema}"))
-        .await
-        .expect("create schema");
-    let separator = if pg.contains('?') { '&' } else { '?' };
-    let database_url = format!("{pg}{separator}options=-csearch_path%3D{schema}");
+    let pg_schema = PgSchema::create(&pg).await;
+    let (admin, schema) = (&pg_schema.admin, &pg_schema.name);
+    let database_url = pg_schema.database_url.clone();
     let prefix = format!("{schema}:");
     let env = [
         ("ORPIPE_DATABASE_URL", database_url.as_str()),
@@ -410,8 +399,5 @@ async fn two_replicas_sharing_postgres_and_redis_replay_each_others_reasoning() 
         .query_async(&mut conn)
         .await
         .expect("clean up keys");
-    admin
-        .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
-        .await
-        .expect("drop schema");
+    pg_schema.drop_schema().await;
 }

@@ -1,7 +1,8 @@
 //! The breaker's identity of last resort: the client key's label, which only the host
 //! sets (`x-orpipe-client`), for requests without a `user` field or Open WebUI user id.
 
-use orpipe_testkit::{HttpClient, MockOpenRouter, Orpipe, Reply};
+use crate::service_unavailable;
+use orpipe_testkit::{HttpClient, MockOpenRouter, Orpipe};
 use serde_json::json;
 use std::path::Path;
 
@@ -46,13 +47,6 @@ async fn ask(orpipe: &Orpipe, key: &str, spoof: Option<&str>) -> (u16, String) {
         .and_then(|body| body["error"]["code"].as_str().map(str::to_owned))
         .unwrap_or_default();
     (response.status, code)
-}
-
-fn service_unavailable() -> Reply {
-    Reply::http_error(
-        503,
-        r#"{"error":{"code":503,"message":"No instances available"}}"#,
-    )
 }
 
 #[tokio::test]

@@ -24,9 +24,10 @@ mod sandbox;
 mod shutdown;
 mod spine;
 mod task_stubs;
+mod valves;
 mod zdr;
 
-use orpipe_testkit::{MockOpenRouter, Orpipe};
+use orpipe_testkit::{MockOpenRouter, Orpipe, Reply};
 use std::path::Path;
 
 /// How long a test waits for a log line it expects.
@@ -52,4 +53,54 @@ pub async fn start(mock: &MockOpenRouter, extra_env: &[(&str, &str)]) -> Orpipe 
     )
     .await
     .expect("orpipe starts")
+}
+
+/// OpenRouter's 503 when no provider instance is free: a transient failure, retried and
+/// counted by the breaker.
+pub fn service_unavailable() -> Reply {
+    Reply::http_error(
+        503,
+        r#"{"error":{"code":503,"message":"No instances available"}}"#,
+    )
+}
+
+/// A PostgreSQL schema of its own for one test, so runs never see each other's rows.
+pub struct PgSchema {
+    /// A connection for the test's own queries (outside the schema's search path).
+    pub admin: tokio_postgres::Client,
+    /// The schema's name; it also makes a unique Redis prefix.
+    pub name: String,
+    /// `ORPIPE_DATABASE_URL` for orpipe: the server at `pg`, searching this schema.
+    pub database_url: String,
+}
+
+impl PgSchema {
+    pub async fn create(pg: &str) -> Self {
+        let name = format!(
+            "orpipe_test_{}",
+            ulid::Ulid::new().to_string().to_lowercase()
+        );
+        let (admin, connection) = tokio_postgres::connect(pg, tokio_postgres::NoTls)
+            .await
+            .expect("connect to PostgreSQL");
+        tokio::spawn(connection);
+        admin
+            .batch_execute(&format!("CREATE SCHEMA {name}"))
+            .await
+            .expect("create schema");
+        let separator = if pg.contains('?') { '&' } else { '?' };
+        let database_url = format!("{pg}{separator}options=-csearch_path%3D{name}");
+        Self {
+            admin,
+            name,
+            database_url,
+        }
+    }
+
+    pub async fn drop_schema(self) {
+        self.admin
+            .batch_execute(&format!("DROP SCHEMA {} CASCADE", self.name))
+            .await
+            .expect("drop schema");
+    }
 }

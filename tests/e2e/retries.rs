@@ -1,7 +1,7 @@
 //! Resilience before the first byte: retries of transient upstream failures, the
 //! per-user request breaker, and operator-configured error cards.
 
-use crate::{CLIENT_KEY, start};
+use crate::{CLIENT_KEY, service_unavailable, start};
 use orpipe_testkit::{HttpResponse, MockOpenRouter, Orpipe, Reply, StreamResult, client};
 use serde_json::{Value, json};
 
@@ -58,13 +58,6 @@ fn error_frames(result: &StreamResult) -> usize {
         .filter_map(|d| serde_json::from_str::<Value>(d).ok())
         .filter(|c| c.get("error").is_some())
         .count()
-}
-
-fn service_unavailable() -> Reply {
-    Reply::http_error(
-        503,
-        r#"{"error":{"code":503,"message":"No instances available"}}"#,
-    )
 }
 
 #[tokio::test]

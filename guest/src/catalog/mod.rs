@@ -64,14 +64,20 @@ impl Catalog {
 
     /// The OpenAI list shape, each model the filter admits with its public id, limits,
     /// pricing and capabilities.
-    pub fn openai_model_list(&self, filter: &ModelFilter) -> String {
+    /// With `pipeline_markers`, the list also says "I am a Pipelines server" the way Open
+    /// WebUI looks for it (`valves::pipelines::mark_model_list`).
+    pub fn openai_model_list(&self, filter: &ModelFilter, pipeline_markers: bool) -> String {
         let models: Vec<Value> = self
             .entries
             .iter()
             .filter(|e| filter.admits(&e.id, Some(e)).is_ok())
             .map(|e| e.to_openai(&public_id(&e.id)))
             .collect();
-        json!({"object": "list", "data": models}).to_string()
+        let mut list = json!({"object": "list", "data": models});
+        if pipeline_markers {
+            crate::valves::pipelines::mark_model_list(&mut list);
+        }
+        list.to_string()
     }
 }
 
@@ -86,8 +92,9 @@ mod tests {
             "/../tests/fixtures/models_sample.json"
         ));
         let catalog = Catalog::parse(payload).expect("parses");
-        let list: Value = serde_json::from_str(&catalog.openai_model_list(&ModelFilter::default()))
-            .expect("JSON");
+        let list: Value =
+            serde_json::from_str(&catalog.openai_model_list(&ModelFilter::default(), false))
+                .expect("JSON");
         assert_eq!(list["object"], "list");
         let ids: Vec<&str> = list["data"]
             .as_array()
@@ -118,7 +125,7 @@ mod tests {
             ..Default::default()
         };
         let list: Value =
-            serde_json::from_str(&catalog.openai_model_list(&free_only)).expect("JSON");
+            serde_json::from_str(&catalog.openai_model_list(&free_only, false)).expect("JSON");
         assert_eq!(list["data"].as_array().map(Vec::len), Some(1));
         assert_eq!(list["data"][0]["id"], "deepseek.deepseek-r1-0528:free");
     }

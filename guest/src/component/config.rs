@@ -1,24 +1,50 @@
 //! `wasi:config`, read whole (`get-all`) once per request or job, so hosts can change
-//! settings live and a request costs one host call for all its keys. Every reader of a
-//! key is handed this one `Config`.
+//! settings live and a request costs one host call for all its keys; with the live
+//! overrides an admin saved (`overrides`, one key-value read while its cache is fresh)
+//! laid over it. Every reader of a key is handed this one `Config`, so every setting is
+//! read the same way whether or not it was overridden.
 
+use super::overrides;
 use super::wasi::config::store;
 use crate::artifacts::settings::ArtifactSettings;
 use crate::errors::GatewayError;
 use crate::settings::{Settings, SettingsError};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
-/// The `wasi:config` values of one request; unreadable counts as empty.
-pub struct Config(HashMap<String, String>);
+/// The settings of one request: `wasi:config` values (unreadable counts as empty) and the
+/// overrides in force.
+pub struct Config {
+    values: HashMap<String, String>,
+    overrides: BTreeMap<String, String>,
+}
 
 impl Config {
     pub fn read() -> Self {
-        Self(store::get_all().unwrap_or_default().into_iter().collect())
+        Self {
+            values: store::get_all().unwrap_or_default().into_iter().collect(),
+            overrides: overrides::current(),
+        }
     }
 
-    /// One key's value (unset: `None`).
+    /// One key's effective value (unset: `None`): its override, else its `wasi:config` value.
     pub fn get(&self, key: &str) -> Option<String> {
-        self.0.get(key).cloned()
+        self.overrides
+            .get(key)
+            .or_else(|| self.values.get(key))
+            .cloned()
+    }
+
+    /// One key's value without overrides: what it would be had no admin changed it.
+    pub fn base(&self, key: &str) -> Option<String> {
+        self.values.get(key).cloned()
+    }
+
+    /// The same `wasi:config` values under other overrides (those an update just stored).
+    pub fn with_overrides(self, overrides: BTreeMap<String, String>) -> Self {
+        Self {
+            values: self.values,
+            overrides,
+        }
     }
 
     pub fn settings(&self) -> Result<Settings, GatewayError> {

@@ -18,6 +18,8 @@ mod models;
 mod openrouter;
 mod outcome;
 mod outgoing;
+mod overrides;
+mod pipelines;
 mod sql;
 mod upstream;
 
@@ -43,6 +45,11 @@ impl incoming_handler::Guest for Component {
         match route(&method, &path) {
             Route::ListModels => models::list_models(&ctx, response_out),
             Route::ChatCompletions => chat::chat_completions(&ctx, request, response_out),
+            Route::ListPipelines => pipelines::list_pipelines(response_out),
+            Route::Valves(action, pipeline) => {
+                pipelines::valves(&ctx, request, action, &pipeline, response_out)
+            }
+            Route::Filter(stage) => pipelines::filter(&ctx, request, stage, response_out),
             #[cfg(feature = "test-faults")]
             Route::TestFault(fault) => faults::run(fault, response_out),
             Route::NotFound => http_io::respond_error(

@@ -33,9 +33,11 @@ pub fn list_models(ctx: &RequestCtx, out: ResponseOutparam) {
         .settings()
         .and_then(|settings| Ok((load_catalog(&settings)?, settings)))
     {
-        Ok((catalog, settings)) => {
-            http_io::respond_json(out, 200, &catalog.openai_model_list(&settings.model_filter))
-        }
+        Ok((catalog, settings)) => http_io::respond_json(
+            out,
+            200,
+            &catalog.openai_model_list(&settings.model_filter, settings.owui_pipelines),
+        ),
         Err(error) => {
             log::emit(
                 Level::Warn,

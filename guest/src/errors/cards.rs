@@ -21,7 +21,7 @@ const FOOTER: &str = "**Error ID:** `{error_id}` · {timestamp}";
 /// Longest override accepted; a card is a few lines, anything longer is a mistake.
 pub const MAX_TEMPLATE_BYTES: usize = 16 * 1024;
 
-fn default_body(class: ErrorClass) -> &'static str {
+pub(crate) fn default_body(class: ErrorClass) -> &'static str {
     match class {
         ErrorClass::InvalidRequest => {
             "### 🚫 {model} could not process your request\n{message}\n{{#if provider_raw}}\n> Provider: {provider_raw}\n{{/if}}\nCheck the request (message contents, attachments, parameters) and try again."

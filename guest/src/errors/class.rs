@@ -66,7 +66,9 @@ impl GatewayError {
             | GatewayError::PayloadTooLarge(_)
             | GatewayError::NotFound(_)
             | GatewayError::ModelRestricted(_) => ErrorClass::InvalidRequest,
-            GatewayError::MethodNotAllowed => ErrorClass::InvalidRequest,
+            GatewayError::MethodNotAllowed | GatewayError::AdminRequired => {
+                ErrorClass::InvalidRequest
+            }
             GatewayError::MissingApiKey => ErrorClass::Authentication,
             // Any other status OpenRouter refused a request with is about the request.
             GatewayError::Upstream { status, .. } => {

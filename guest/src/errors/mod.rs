@@ -47,6 +47,12 @@ pub enum GatewayError {
     ModelRestricted(String),
     #[error("method not allowed on this path")]
     MethodNotAllowed,
+    /// Reading or changing the live settings needs an admin key (the host says whether
+    /// the caller presented one).
+    #[error(
+        "reading or changing orpipe's settings needs an admin key: connect with one of the keys in ORPIPE_ADMIN_KEYS (in Open WebUI, as the connection's API key)"
+    )]
+    AdminRequired,
     #[error("internal error in orpipe: {0}")]
     Internal(String),
     /// The per-user request breaker is open: this user's recent requests kept failing.
@@ -93,7 +99,7 @@ impl GatewayError {
             GatewayError::UpstreamConnection(_) | GatewayError::UpstreamProtocol(_) => 502,
             GatewayError::UpstreamTimeout(_) => 504,
             GatewayError::NotFound(_) => 404,
-            GatewayError::ModelRestricted(_) => 403,
+            GatewayError::ModelRestricted(_) | GatewayError::AdminRequired => 403,
             GatewayError::MethodNotAllowed => 405,
             GatewayError::Internal(_) => 500,
             // 429, not 503: the limit is this user's, and clients already back off on a
@@ -123,6 +129,7 @@ impl GatewayError {
             GatewayError::UpstreamTimeout(_) => Some("upstream_timeout".into()),
             GatewayError::UpstreamConnection(_) => Some("upstream_unreachable".into()),
             GatewayError::ModelRestricted(_) => Some("model_restricted".into()),
+            GatewayError::AdminRequired => Some("admin_key_required".into()),
             GatewayError::UserDisabled { .. } => Some("user_temporarily_disabled".into()),
             _ => None,
         }

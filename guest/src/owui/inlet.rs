@@ -12,28 +12,16 @@
 use super::context::{CONTEXT_FIELD, Features, OpenWebUiContext};
 use serde_json::{Map, Value};
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum InletError {
-    #[error("the inlet request must be a JSON object with a `body` object")]
-    NoBody,
-}
-
-/// The body to hand back to Open WebUI: the one it sent, plus the context.
-pub fn enrich(request: Value) -> Result<Value, InletError> {
-    let Value::Object(mut request) = request else {
-        return Err(InletError::NoBody);
-    };
-    let Some(Value::Object(mut body)) = request.remove("body") else {
-        return Err(InletError::NoBody);
-    };
-    let context = context_of(&body, request.get("user"));
+/// Adds the context to the body Open WebUI sent (and will use as its request), and takes
+/// over the web search toggle. `user` is the inlet's `user` object.
+pub fn enrich(body: &mut Map<String, Value>, user: Option<&Value>) {
+    let context = context_of(body, user);
     if context.features.web_search {
-        take_over_web_search(&mut body);
+        take_over_web_search(body);
     }
     if let Ok(value) = serde_json::to_value(context) {
         body.insert(CONTEXT_FIELD.into(), value);
     }
-    Ok(Value::Object(body))
 }
 
 /// `features.web_search = false` in the body and its metadata copy.
@@ -85,19 +73,26 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn enriched(body: Value, user: Option<Value>) -> Map<String, Value> {
+        let Value::Object(mut body) = body else {
+            panic!("object")
+        };
+        enrich(&mut body, user.as_ref());
+        body
+    }
+
     #[test]
     fn the_context_is_added_and_the_body_kept() {
-        let body = enrich(json!({
-            "user": {"id": "u1", "email": "a@b.c", "name": "Ann", "role": "user"},
-            "body": {
+        let body = enriched(
+            json!({
                 "model": "openai.gpt-4o", "messages": [{"role": "user", "content": "hi"}],
                 "features": {"web_search": true},
                 "metadata": {"chat_id": "c1", "message_id": "m1", "session_id": "s1",
                     "user_id": "u1", "task": "title_generation",
                     "features": {"web_search": true}},
-            },
-        }))
-        .unwrap();
+            }),
+            Some(json!({"id": "u1", "email": "a@b.c", "name": "Ann", "role": "user"})),
+        );
         assert_eq!(body["model"], "openai.gpt-4o");
         assert_eq!(body["messages"][0]["content"], "hi");
         assert_eq!(
@@ -120,33 +115,26 @@ mod tests {
 
     #[test]
     fn missing_or_odd_metadata_gives_an_empty_context() {
-        for odd in [
-            json!({"body": {}}),
-            json!({"body": {"metadata": "x", "features": [1]}, "user": "u"}),
-            json!({"body": {"metadata": {"chat_id": 5}}, "user": {"name": "no id"}}),
+        for (body, user) in [
+            (json!({}), None),
+            (json!({"metadata": "x", "features": [1]}), Some(json!("u"))),
+            (
+                json!({"metadata": {"chat_id": 5}}),
+                Some(json!({"name": "no id"})),
+            ),
         ] {
-            let body = enrich(odd.clone()).unwrap();
+            let body = enriched(body.clone(), user);
             assert_eq!(
                 body[CONTEXT_FIELD],
                 json!({"features": {"web_search": false}}),
-                "{odd}"
+                "{body:?}"
             );
         }
     }
 
     #[test]
-    fn a_request_without_a_body_is_refused() {
-        for bad in [json!([]), json!({"user": {}}), json!({"body": "text"})] {
-            assert_eq!(enrich(bad), Err(InletError::NoBody));
-        }
-    }
-
-    #[test]
     fn what_the_inlet_adds_is_what_the_chat_request_reads() {
-        let body = enrich(json!({"body": {"metadata": {"chat_id": "c9"}}})).unwrap();
-        let Value::Object(mut request) = body else {
-            panic!("object")
-        };
+        let mut request = enriched(json!({"metadata": {"chat_id": "c9"}}), None);
         let context = OpenWebUiContext::take(&mut request, &Default::default());
         assert_eq!(context.chat_id.as_deref(), Some("c9"));
         assert!(context.from_open_webui);
