@@ -32,7 +32,7 @@ cleanup() {
 trap cleanup EXIT
 wait_for() { # url, what, seconds
   for _ in $(seq 1 "$3"); do
-    curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
+    curl -fs -o /dev/null "$1" && return 0
     sleep 1
   done
   log "ERROR: $2 did not come up; logs in $work"; KEEP=1; exit 1
@@ -58,7 +58,7 @@ start_orpipe() {
   orpipe_pid=$!
   pids+=("$orpipe_pid")
   for _ in $(seq 1 60); do
-    curl -fsS -o /dev/null -H "authorization: Bearer $client_key" "$orpipe/v1/models" && return 0
+    curl -fs -o /dev/null -H "authorization: Bearer $client_key" "$orpipe/v1/models" && return 0
     sleep 1
   done
   log "ERROR: orpipe did not come up; logs in $work"; KEEP=1; exit 1

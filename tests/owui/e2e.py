@@ -179,7 +179,8 @@ def first_phase(owui, args):
           descriptions)
     db = sqlite3.connect(f"{args.orpipe_data}/orpipe.db")
     rows = db.execute("SELECT chat_id, item_type FROM orpipe_artifacts").fetchall()
-    check((chat_id, "reasoning") in rows,
+    # orpipe namespaces conversation ids by their source (`owui:` for Open WebUI's).
+    check((f"owui:{chat_id}", "reasoning") in rows,
           "the reasoning is stored under Open WebUI's own chat id", rows)
 
     # Web search from the message box toggle.
