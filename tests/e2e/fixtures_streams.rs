@@ -3,7 +3,7 @@
 //! per-model decisions: filters from config, media a model cannot take, background tasks.
 
 use crate::{CLIENT_KEY, start};
-use orpipe_testkit::{HttpClient, MockOpenRouter, Orpipe, Reply, StreamResult, client};
+use orpipe_testkit::{HttpClient, MockOpenRouter, Reply, StreamResult, client};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
@@ -223,26 +223,12 @@ async fn a_complete_stream_without_its_terminal_event_closes_normally() {
     assert!(errors(&chunks).is_empty());
 }
 
-/// Makes sure the catalog is cached (the start-up refresh may still be running).
-async fn list_models(orpipe: &Orpipe) -> Vec<String> {
-    let response = client::get(&orpipe.url("/v1/models"), Some(CLIENT_KEY))
-        .await
-        .expect("models");
-    assert_eq!(response.status, 200, "{}", response.text());
-    response.json().expect("json")["data"]
-        .as_array()
-        .expect("data")
-        .iter()
-        .filter_map(|m| m["id"].as_str().map(str::to_owned))
-        .collect()
-}
-
 #[tokio::test]
 async fn a_model_outside_the_configured_filters_is_refused_and_not_listed() {
     let mock = MockOpenRouter::start().await.expect("mock");
     let orpipe = start(&mock, &[("ORPIPE_MODEL_ALLOW", "anthropic/*, deepseek.*")]).await;
     assert_eq!(
-        list_models(&orpipe).await,
+        crate::listed_models(&orpipe).await,
         [
             "anthropic.claude-sonnet-4.5",
             "deepseek.deepseek-r1-0528:free"
@@ -273,7 +259,7 @@ async fn a_model_outside_the_configured_filters_is_refused_and_not_listed() {
 async fn an_image_for_a_text_only_model_is_a_400_and_never_sent() {
     let mock = MockOpenRouter::start().await.expect("mock");
     let orpipe = start(&mock, &[]).await;
-    list_models(&orpipe).await;
+    crate::listed_models(&orpipe).await;
     let request = json!({
         "model": "deepseek.deepseek-r1-0528:free",
         "messages": [{"role": "user", "content": [
@@ -304,7 +290,7 @@ async fn an_image_for_a_text_only_model_is_a_400_and_never_sent() {
 async fn background_tasks_and_unsupported_parameters_are_trimmed_before_sending() {
     let mock = MockOpenRouter::start().await.expect("mock");
     let orpipe = start(&mock, &[]).await;
-    list_models(&orpipe).await;
+    crate::listed_models(&orpipe).await;
     let request = json!({
         "model": "deepseek.deepseek-r1-0528:free",
         "messages": [{"role": "user", "content": "Title for: hi"}],

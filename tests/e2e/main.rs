@@ -104,3 +104,18 @@ impl PgSchema {
             .expect("drop schema");
     }
 }
+
+/// The ids `/v1/models` lists; also makes sure the catalog is cached (the start-up
+/// refresh may still be running).
+pub async fn listed_models(orpipe: &Orpipe) -> Vec<String> {
+    let response = orpipe_testkit::client::get(&orpipe.url("/v1/models"), Some(CLIENT_KEY))
+        .await
+        .expect("models");
+    assert_eq!(response.status, 200, "{}", response.text());
+    response.json().expect("json")["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .filter_map(|m| m["id"].as_str().map(str::to_owned))
+        .collect()
+}

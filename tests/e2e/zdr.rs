@@ -14,27 +14,12 @@ async fn chat(orpipe: &Orpipe, model: &str) -> HttpResponse {
         .expect("an answer")
 }
 
-async fn listed(orpipe: &Orpipe) -> Vec<String> {
-    let list = HttpClient::new()
-        .get(&orpipe.url("/v1/models"), Some(CLIENT_KEY))
-        .await
-        .expect("a list")
-        .json()
-        .expect("json");
-    list["data"]
-        .as_array()
-        .expect("data")
-        .iter()
-        .filter_map(|m| m["id"].as_str().map(str::to_owned))
-        .collect()
-}
-
 #[tokio::test]
 async fn enforcement_lists_and_serves_only_zdr_models_and_asks_for_zdr() {
     let mock = MockOpenRouter::start().await.expect("mock");
     let orpipe = start(&mock, &[("ORPIPE_ZDR_ENFORCE", "true")]).await;
     assert_eq!(
-        listed(&orpipe).await,
+        crate::listed_models(&orpipe).await,
         ["anthropic.claude-sonnet-4.5", "google.gemini-2.5-flash"]
     );
     let response = chat(&orpipe, "anthropic/claude-sonnet-4.5").await;
@@ -61,7 +46,7 @@ async fn without_the_list_enforcement_fails_closed_and_says_why() {
     let mock = MockOpenRouter::start().await.expect("mock");
     mock.fail_zdr_list();
     let orpipe = start(&mock, &[("ORPIPE_ZDR_ENFORCE", "true")]).await;
-    assert!(listed(&orpipe).await.is_empty());
+    assert!(crate::listed_models(&orpipe).await.is_empty());
     let refused = chat(&orpipe, "anthropic/claude-sonnet-4.5").await;
     assert_eq!(refused.status, 403, "{}", refused.text());
     assert!(
@@ -79,7 +64,7 @@ async fn without_the_list_enforcement_fails_closed_and_says_why() {
 async fn the_zdr_only_filter_lists_without_changing_requests() {
     let mock = MockOpenRouter::start().await.expect("mock");
     let orpipe = start(&mock, &[("ORPIPE_ZDR_ONLY", "true")]).await;
-    assert_eq!(listed(&orpipe).await.len(), 2);
+    assert_eq!(crate::listed_models(&orpipe).await.len(), 2);
     let response = chat(&orpipe, "google/gemini-2.5-flash").await;
     assert_eq!(response.status, 200, "{}", response.text());
     let sent: Value = mock
