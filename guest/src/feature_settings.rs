@@ -5,7 +5,8 @@
 //! Pure: a lookup in, [`FeatureSettings`] out.
 
 use crate::owui::status_line::StatusLineFields;
-use crate::settings::{SettingsError, keys, parse_flag};
+use crate::setting_values::Reader;
+use crate::settings::{SettingsError, keys};
 use crate::translate::reasoning_default::ReasoningDefaults;
 use crate::translate::web_search::{CONTEXT_SIZES, ENGINES, MAX_RESULTS_RANGE, WebSearchDefaults};
 
@@ -38,7 +39,7 @@ impl Default for FeatureSettings {
 
 impl FeatureSettings {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
-        let read = Reader { lookup };
+        let read = Reader::new(lookup);
         let defaults = Self::default();
         let summary = read.one_of(keys::REASONING_SUMMARY, SUMMARIES, "auto")?;
         let reasoning = ReasoningDefaults {
@@ -53,7 +54,11 @@ impl FeatureSettings {
         };
         let web_search = WebSearchDefaults {
             engine: read.one_of(keys::WEB_SEARCH_ENGINE, ENGINES, defaults.web_search.engine)?,
-            max_results: read.max_results()?,
+            max_results: read.number_in(
+                keys::WEB_SEARCH_MAX_RESULTS,
+                WebSearchDefaults::default().max_results,
+                MAX_RESULTS_RANGE,
+            )?,
             context_size: read.one_of(
                 keys::WEB_SEARCH_CONTEXT_SIZE,
                 CONTEXT_SIZES,
@@ -75,67 +80,6 @@ impl FeatureSettings {
             status_line: read.flag(keys::STATUS_LINE, true)?.then_some(fields),
             owui_events: read.flag(keys::OWUI_EVENTS, defaults.owui_events)?,
         })
-    }
-}
-
-struct Reader<F> {
-    lookup: F,
-}
-
-impl<F: Fn(&str) -> Option<String>> Reader<F> {
-    /// The trimmed value; blank counts as unset.
-    fn value(&self, key: &str) -> Option<String> {
-        (self.lookup)(key)
-            .map(|v| v.trim().to_owned())
-            .filter(|v| !v.is_empty())
-    }
-
-    fn flag(&self, key: &'static str, default: bool) -> Result<bool, SettingsError> {
-        match self.value(key) {
-            None => Ok(default),
-            Some(v) => parse_flag(&v).ok_or_else(|| SettingsError::Invalid {
-                key,
-                reason: format!("{v:?} is not true or false"),
-            }),
-        }
-    }
-
-    /// One of `allowed` (any case), as the allowed spelling.
-    fn one_of(
-        &self,
-        key: &'static str,
-        allowed: &'static [&'static str],
-        default: &'static str,
-    ) -> Result<&'static str, SettingsError> {
-        let Some(raw) = self.value(key) else {
-            return Ok(default);
-        };
-        allowed
-            .iter()
-            .find(|a| a.eq_ignore_ascii_case(&raw))
-            .copied()
-            .ok_or_else(|| SettingsError::Invalid {
-                key,
-                reason: format!("{raw:?} is not one of {}", allowed.join(", ")),
-            })
-    }
-
-    fn max_results(&self) -> Result<u64, SettingsError> {
-        let key = keys::WEB_SEARCH_MAX_RESULTS;
-        let Some(raw) = self.value(key) else {
-            return Ok(WebSearchDefaults::default().max_results);
-        };
-        raw.parse::<u64>()
-            .ok()
-            .filter(|n| MAX_RESULTS_RANGE.contains(n))
-            .ok_or_else(|| SettingsError::Invalid {
-                key,
-                reason: format!(
-                    "{raw:?} is not a whole number from {} to {}",
-                    MAX_RESULTS_RANGE.start(),
-                    MAX_RESULTS_RANGE.end()
-                ),
-            })
     }
 }
 

@@ -26,6 +26,7 @@ pub mod pipeline;
 pub(crate) mod responses;
 pub mod retry;
 pub(crate) mod routes;
+pub(crate) mod setting_values;
 pub(crate) mod settings;
 pub mod sse;
 pub mod translate;

@@ -12,7 +12,8 @@
 //!
 //! Applied to the translated Responses body; pure, no I/O.
 
-use crate::settings::{SettingsError, parse_flag};
+use crate::setting_values::Reader;
+use crate::settings::SettingsError;
 use hkdf::Hkdf;
 use serde_json::{Map, Value, json};
 use sha2::Sha256;
@@ -61,38 +62,18 @@ impl Default for IdentifierSettings {
 impl IdentifierSettings {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
         let defaults = Self::default();
-        let flag = |key: &'static str, default: bool| match lookup(key)
-            .map(|v| v.trim().to_owned())
-            .filter(|v| !v.is_empty())
-        {
-            None => Ok(default),
-            Some(v) => parse_flag(&v).ok_or_else(|| SettingsError::Invalid {
-                key,
-                reason: format!("{v:?} is not true or false"),
-            }),
-        };
-        let ttl = lookup(keys::ANTHROPIC_CACHE_TTL).map(|v| v.trim().to_ascii_lowercase());
-        let anthropic_cache_ttl_1h = match ttl.as_deref() {
-            None | Some("" | "5m") => false,
-            Some("1h") => true,
-            Some(other) => {
-                return Err(SettingsError::Invalid {
-                    key: keys::ANTHROPIC_CACHE_TTL,
-                    reason: format!("{other:?} is neither 5m nor 1h"),
-                });
-            }
-        };
+        let read = Reader::new(lookup);
         Ok(Self {
-            send_user_id: flag(keys::SEND_USER_ID, defaults.send_user_id)?,
-            send_cache_session_id: flag(
-                keys::SEND_CACHE_SESSION_ID,
-                defaults.send_cache_session_id,
-            )?,
-            send_chat_id: flag(keys::SEND_CHAT_ID, defaults.send_chat_id)?,
-            send_message_id: flag(keys::SEND_MESSAGE_ID, defaults.send_message_id)?,
-            send_session_id: flag(keys::SEND_SESSION_ID, defaults.send_session_id)?,
-            anthropic_caching: flag(keys::ANTHROPIC_PROMPT_CACHING, defaults.anthropic_caching)?,
-            anthropic_cache_ttl_1h,
+            send_user_id: read.flag(keys::SEND_USER_ID, defaults.send_user_id)?,
+            send_cache_session_id: read
+                .flag(keys::SEND_CACHE_SESSION_ID, defaults.send_cache_session_id)?,
+            send_chat_id: read.flag(keys::SEND_CHAT_ID, defaults.send_chat_id)?,
+            send_message_id: read.flag(keys::SEND_MESSAGE_ID, defaults.send_message_id)?,
+            send_session_id: read.flag(keys::SEND_SESSION_ID, defaults.send_session_id)?,
+            anthropic_caching: read
+                .flag(keys::ANTHROPIC_PROMPT_CACHING, defaults.anthropic_caching)?,
+            anthropic_cache_ttl_1h: read.one_of(keys::ANTHROPIC_CACHE_TTL, &["5m", "1h"], "5m")?
+                == "1h",
         })
     }
 }

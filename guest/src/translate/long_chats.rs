@@ -16,7 +16,8 @@
 //! tools' replayed outputs). Characters stand in for tokens at
 //! [`CHARS_PER_TOKEN`], a deliberately generous estimate. Pure: no I/O.
 
-use crate::settings::{SettingsError, parse_flag};
+use crate::setting_values::Reader;
+use crate::settings::SettingsError;
 use serde_json::{Map, Value, json};
 
 /// Outputs shorter than this are never pruned (as the original: 800).
@@ -54,37 +55,16 @@ impl Default for LongChatSettings {
 impl LongChatSettings {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
         let defaults = Self::default();
-        let value = |key: &str| {
-            lookup(key)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
-        let auto_context_compression = match value(keys::AUTO_CONTEXT_COMPRESSION) {
-            None => defaults.auto_context_compression,
-            Some(v) => parse_flag(&v).ok_or_else(|| SettingsError::Invalid {
-                key: keys::AUTO_CONTEXT_COMPRESSION,
-                reason: format!("{v:?} is not true or false"),
-            })?,
-        };
-        let number = |key: &'static str, default: usize, range: std::ops::RangeInclusive<usize>| {
-            match value(key) {
-                None => Ok(default),
-                Some(v) => v
-                    .parse::<usize>()
-                    .ok()
-                    .filter(|n| range.contains(n))
-                    .ok_or_else(|| SettingsError::Invalid {
-                        key,
-                        reason: format!(
-                            "{v:?} is not a whole number from {} to {}",
-                            range.start(),
-                            range.end()
-                        ),
-                    }),
-            }
+        let read = Reader::new(lookup);
+        let number = |key, default: usize, range| {
+            read.number_in(key, default as u64, range)
+                .map(|n| usize::try_from(n).unwrap_or(default))
         };
         Ok(Self {
-            auto_context_compression,
+            auto_context_compression: read.flag(
+                keys::AUTO_CONTEXT_COMPRESSION,
+                defaults.auto_context_compression,
+            )?,
             retention_turns: number(
                 keys::TOOL_OUTPUT_RETENTION_TURNS,
                 defaults.retention_turns,
