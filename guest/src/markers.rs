@@ -165,12 +165,24 @@ fn texts(content: Option<&Value>) -> Vec<&str> {
     }
 }
 
-/// The text to add to an answer so that `id`'s marker sits on a line of its own after
-/// whatever was already written, and what follows starts a new paragraph.
-pub fn marker_insert(id: &str, after_text: bool) -> String {
-    // A link reference definition cannot interrupt a paragraph, hence the blank lines.
-    let before = if after_text { "\n\n" } else { "" };
-    format!("{before}{}\n\n", marker_line(id))
+/// The block of marker lines that ends an answer (FEATURES §5.6), so plain-text clients
+/// see the answer first: `"Answer"` + ids A, B → `"Answer\n\n[A]: #\n\n[B]: #\n"`.
+/// `text_before` is the answer so far (its end is enough): a link reference definition
+/// cannot interrupt a paragraph, so the block starts after a blank line, adding only the
+/// line breaks the text lacks. Empty without ids.
+pub fn marker_block(ids: &[String], text_before: &str) -> String {
+    if ids.is_empty() {
+        return String::new();
+    }
+    let before = if text_before.is_empty() || text_before.ends_with("\n\n") {
+        ""
+    } else if text_before.ends_with('\n') {
+        "\n"
+    } else {
+        "\n\n"
+    };
+    let lines: Vec<String> = ids.iter().map(|id| marker_line(id)).collect();
+    format!("{before}{}\n", lines.join("\n\n"))
 }
 
 #[cfg(test)]
@@ -277,22 +289,23 @@ mod tests {
     }
 
     #[test]
-    fn inserted_markers_are_their_own_paragraph_and_round_trip() {
-        let id = "01KB4Y1Q6ZC3N9TQ7R4X8W2M5H";
-        let answer = format!(
-            "{}Hello{}",
-            marker_insert(id, false),
-            marker_insert(id, true)
-        );
-        assert_eq!(answer, format!("[{id}]: #\n\nHello\n\n[{id}]: #\n\n"));
+    fn the_marker_block_ends_the_answer_and_round_trips() {
+        let (a, b) = ("01KB4Y1Q6ZC3N9TQ7R4X8W2M5H", "01J2VVZBDQTP1ZQJ8DSP");
+        let ids = [a.to_owned(), b.to_owned()];
+        let answer = format!("Answer{}", marker_block(&ids, "Answer"));
+        assert_eq!(answer, format!("Answer\n\n[{a}]: #\n\n[{b}]: #\n"));
         assert_eq!(
             split(&answer),
             vec![
-                Segment::Marker(id),
-                Segment::Text("\nHello\n\n"),
-                Segment::Marker(id),
+                Segment::Text("Answer\n\n"),
+                Segment::Marker(a),
                 Segment::Text("\n"),
+                Segment::Marker(b),
             ]
         );
+        assert_eq!(marker_block(&ids[..1], ""), format!("[{a}]: #\n"));
+        assert_eq!(marker_block(&ids[..1], "x\n"), format!("\n[{a}]: #\n"));
+        assert_eq!(marker_block(&ids[..1], "x\n\n"), format!("[{a}]: #\n"));
+        assert_eq!(marker_block(&[], "x"), "");
     }
 }

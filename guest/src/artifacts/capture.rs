@@ -10,6 +10,12 @@
 
 use serde_json::Value;
 
+/// Where in the answer's text (bytes of content sent before it) an item finished. Stored
+/// inside the artifact, since its marker now sits at the end of the answer: replay puts
+/// the item back at this point of the text (`translate::to_responses::messages`) and
+/// removes the field before anything goes upstream.
+pub const TEXT_OFFSET_FIELD: &str = "orpipe_text_offset";
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Captured {
     /// The artifact id (a ULID) its marker carries.
@@ -60,30 +66,41 @@ impl Capture {
         }
     }
 
-    /// A finished output item: its artifact id if it is kept.
-    pub fn item_done(&mut self, item: &Value) -> Option<String> {
+    /// A finished output item, `text_offset` bytes of answer text after the start: its
+    /// artifact id if it is kept and new. A known item is replaced by this later version
+    /// (keeping where it first finished).
+    pub fn item_done(&mut self, item: &Value, text_offset: usize) -> Option<String> {
         if !worth_keeping(item) {
             return None;
         }
         let known = self.position_of(item);
         if let Some(slot) = known.and_then(|at| self.captured.get_mut(at)) {
+            let offset = slot.item.get(TEXT_OFFSET_FIELD).cloned();
             slot.item = item.clone();
+            if let (Some(offset), Some(fields)) = (offset, slot.item.as_object_mut()) {
+                fields.insert(TEXT_OFFSET_FIELD.into(), offset);
+            }
             return None;
         }
         let id = (self.new_id)();
+        let mut item = item.clone();
+        if let Some(fields) = item.as_object_mut() {
+            fields.insert(TEXT_OFFSET_FIELD.into(), Value::from(text_offset));
+        }
         self.captured.push(Captured {
             id: id.clone(),
-            item: item.clone(),
+            item,
         });
         Some(id)
     }
 
-    /// The final payload's output: earlier captures take their final form; the ids of
-    /// items seen only now are returned, for markers at the end of the answer.
-    pub fn final_output(&mut self, output: &[Value]) -> Vec<String> {
+    /// The final payload (`response.completed`'s output), at the end of the text: its
+    /// complete versions replace what was captured, and items never seen before are
+    /// added; returns the new ids.
+    pub fn final_output(&mut self, output: &[Value], text_offset: usize) -> Vec<String> {
         output
             .iter()
-            .filter_map(|item| self.item_done(item))
+            .filter_map(|item| self.item_done(item, text_offset))
             .collect()
     }
 
@@ -117,37 +134,48 @@ mod tests {
         }
     }
 
+    fn with_offset(mut item: Value, offset: usize) -> Value {
+        item[TEXT_OFFSET_FIELD] = json!(offset);
+        item
+    }
+
     #[test]
     fn reasoning_with_content_is_kept_and_finalized_by_the_last_payload() {
         let mut capture = Capture::new(counter());
         let streamed = json!({"type": "reasoning", "id": "rs_1", "summary": [{"type": "summary_text", "text": "plan"}]});
-        assert_eq!(capture.item_done(&streamed), Some("ID1".into()));
+        assert_eq!(capture.item_done(&streamed, 0), Some("ID1".into()));
         assert_eq!(
-            capture.item_done(&json!({"type": "message", "id": "m"})),
+            capture.item_done(&json!({"type": "message", "id": "m"}), 0),
             None
         );
         assert_eq!(
-            capture.item_done(&json!({"type": "reasoning", "id": "rs_e", "summary": []})),
+            capture.item_done(
+                &json!({"type": "reasoning", "id": "rs_e", "summary": []}),
+                0
+            ),
             None
         );
         let final_version = json!({"type": "reasoning", "id": "rs_1", "summary": [{"type": "summary_text", "text": "plan"}], "encrypted_content": "gAAA"});
         let late = json!({"type": "reasoning", "id": "rs_2", "encrypted_content": "gBBB"});
-        let new_ids = capture.final_output(&[
-            final_version.clone(),
-            json!({"type": "message"}),
-            late.clone(),
-        ]);
+        let new_ids = capture.final_output(
+            &[
+                final_version.clone(),
+                json!({"type": "message"}),
+                late.clone(),
+            ],
+            42,
+        );
         assert_eq!(new_ids, vec!["ID2".to_owned()]);
         assert_eq!(
             capture.into_captured(),
             vec![
                 Captured {
                     id: "ID1".into(),
-                    item: final_version
+                    item: with_offset(final_version, 0)
                 },
                 Captured {
                     id: "ID2".into(),
-                    item: late
+                    item: with_offset(late, 42)
                 },
             ]
         );

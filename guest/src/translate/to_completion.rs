@@ -44,6 +44,7 @@ pub fn completion_from_response(
     let mut tool_calls = Vec::new();
     let mut citations = Citations::default();
     let mut annotations = Vec::new();
+    let mut marker_ids = Vec::new();
     for item in response.output() {
         match OutputItem::of(item) {
             OutputItem::Message(message) => {
@@ -65,8 +66,12 @@ pub fn completion_from_response(
                     }
                     reasoning.push_str(&text);
                 }
-                if let Some(id) = capture.as_deref_mut().and_then(|c| c.item_done(item)) {
-                    content.push_str(&markers::marker_insert(&id, !content.is_empty()));
+                let offset = content.len();
+                if let Some(id) = capture
+                    .as_deref_mut()
+                    .and_then(|c| c.item_done(item, offset))
+                {
+                    marker_ids.push(id);
                 }
             }
             OutputItem::FunctionCall(call) => tool_calls.push(ToolCall::function(
@@ -77,6 +82,9 @@ pub fn completion_from_response(
             OutputItem::WebSearch(_) | OutputItem::Unknown => {}
         }
     }
+    // The stored reasoning's markers end the text, as in the stream.
+    let block = markers::marker_block(&marker_ids, &content);
+    content.push_str(&block);
     let finish_reason = if response.status() == Some(Status::Incomplete) {
         FinishReason::cut_short(response.incomplete_reason())
     } else {
@@ -121,7 +129,7 @@ mod tests {
     }
 
     #[test]
-    fn captured_reasoning_puts_its_marker_where_the_item_stood() {
+    fn captured_reasoning_puts_its_marker_after_the_text_and_its_place_in_the_item() {
         let body = json!({"id": "resp_1", "status": "completed", "output": [
             {"type": "reasoning", "id": "rs_1", "encrypted_content": "gAAAA", "summary": []},
             {"type": "message", "content": [{"type": "output_text", "text": "Answer."}]},
@@ -134,7 +142,12 @@ mod tests {
         .expect("JSON");
         assert_eq!(
             completion["choices"][0]["message"]["content"],
-            "[01KB4Y1Q6ZC3N9TQ7R4X8W2M5H]: #\n\nAnswer."
+            "Answer.\n\n[01KB4Y1Q6ZC3N9TQ7R4X8W2M5H]: #\n"
+        );
+        assert_eq!(
+            capture.captured()[0].item[crate::artifacts::capture::TEXT_OFFSET_FIELD],
+            0,
+            "the reasoning stood before the text"
         );
         assert_eq!(
             capture.captured().len(),

@@ -102,8 +102,13 @@ impl ChunkTranslator {
         let Some(index) = event.output_index() else {
             return;
         };
-        if let Some(id) = self.capture.as_mut().and_then(|c| c.item_done(&event.item)) {
-            self.announce(&id, out);
+        let offset = self.text_bytes;
+        if let Some(id) = self
+            .capture
+            .as_mut()
+            .and_then(|c| c.item_done(&event.item, offset))
+        {
+            self.announce(id);
         }
         let state = self
             .items
@@ -173,6 +178,7 @@ impl ChunkTranslator {
         let delta = shape(text);
         if delta.content.is_some() {
             self.sent_text = true;
+            self.count_text(text);
         }
         out.push_delta(&self.header, &delta, None);
     }
@@ -257,14 +263,16 @@ impl ChunkTranslator {
                 OutputItem::Reasoning(_) | OutputItem::WebSearch(_) | OutputItem::Unknown => {}
             }
         }
+        let offset = self.text_bytes;
         let late = self
             .capture
             .as_mut()
-            .map(|c| c.final_output(output))
+            .map(|c| c.final_output(output, offset))
             .unwrap_or_default();
         for id in late {
-            self.announce(&id, out);
+            self.announce(id);
         }
+        self.flush_markers(out);
         let reason = cut_short.unwrap_or(FinishReason::whole(has_tool_calls));
         out.push_delta(&self.header, &Delta::default(), Some(reason));
         if let Some(usage) = response.and_then(Response::usage).map(Usage::from) {

@@ -53,6 +53,13 @@ pub struct ChunkTranslator {
     items: Items,
     /// Some answer text went out (markers and error cards then start on a new paragraph).
     sent_text: bool,
+    /// Bytes of content sent so far: where a captured item finished, for its replay.
+    text_bytes: usize,
+    /// The last two bytes of content sent, so the marker block adds only the line breaks
+    /// the text lacks.
+    text_tail: [u8; 2],
+    /// Ids of captured artifacts, for the marker block that ends the answer.
+    pending_markers: Vec<String>,
     usage: Option<Usage>,
     finished: bool,
     unreadable_events: usize,
@@ -79,6 +86,9 @@ impl ChunkTranslator {
             started: false,
             items: Items::default(),
             sent_text: false,
+            text_bytes: 0,
+            text_tail: [0; 2],
+            pending_markers: Vec::new(),
             usage: None,
             finished: false,
             unreadable_events: 0,
@@ -169,6 +179,7 @@ impl ChunkTranslator {
             if self.started && self.items.all_done() {
                 // OpenRouter sometimes closes a complete stream without `response.completed`
                 // (no usage then); every item finished, so the answer is whole.
+                self.flush_markers(out);
                 let reason = FinishReason::whole(self.items.tool_calls() > 0);
                 out.push_delta(&self.header, &Delta::default(), Some(reason));
             } else {
@@ -242,13 +253,42 @@ impl ChunkTranslator {
     }
 
     fn content(&mut self, text: &str, out: &mut Frames) {
+        self.count_text(text);
         out.push_delta(&self.header, &Delta::content(text), None);
     }
 
-    /// The marker line of a captured artifact, in the content where its item finished.
-    fn announce(&mut self, id: &str, out: &mut Frames) {
-        let text = markers::marker_insert(id, self.sent_text);
-        self.content(&text, out);
+    /// Keeps the length and the end of the content sent.
+    fn count_text(&mut self, text: &str) {
+        self.text_bytes += text.len();
+        match text.as_bytes() {
+            [.., a, b] => self.text_tail = [*a, *b],
+            [b] => self.text_tail = [self.text_tail[1], *b],
+            [] => {}
+        }
+    }
+
+    /// A captured artifact's marker waits for the block that ends the answer.
+    fn announce(&mut self, id: String) {
+        self.pending_markers.push(id);
+    }
+
+    /// The marker lines of the answer's artifacts, in one block after its text (FEATURES
+    /// §5.6): plain-text clients read the answer first. Each item's place in the text is
+    /// stored with it (`artifacts::capture::TEXT_OFFSET_FIELD`) for replay.
+    fn flush_markers(&mut self, out: &mut Frames) {
+        if self.pending_markers.is_empty() {
+            return;
+        }
+        let ids = std::mem::take(&mut self.pending_markers);
+        let tail: &[u8] = if self.text_bytes == 0 {
+            &[]
+        } else if self.text_bytes == 1 {
+            &self.text_tail[1..]
+        } else {
+            &self.text_tail
+        };
+        let block = markers::marker_block(&ids, std::str::from_utf8(tail).unwrap_or("x"));
+        self.content(&block, out);
     }
 
     /// Sends the url citations among `annotations` that were not sent yet: as
@@ -276,6 +316,7 @@ impl ChunkTranslator {
     /// Ends the answer with an error card (partial text stays above it) and an error
     /// frame, which the `openai` SDKs raise as an `APIError`.
     fn fail(&mut self, code: &str, message: &str, out: &mut Frames) {
+        self.flush_markers(out);
         let card = stream_failure_card(
             code,
             message,

@@ -81,7 +81,7 @@ fn an_aborted_answer_keeps_its_text_and_ends_with_card_error_and_done() {
 }
 
 #[test]
-fn captured_reasoning_is_announced_by_a_marker_before_the_text() {
+fn captured_reasoning_is_announced_by_a_marker_after_the_text() {
     let body = fixture!("stream_reasoning_summary.sse");
     let (frames, capture) = translate_capturing(
         body,
@@ -91,27 +91,31 @@ fn captured_reasoning_is_announced_by_a_marker_before_the_text() {
     let chunks = chunks(&frames);
     let content = joined(&chunks, "content");
     assert!(
-        content.starts_with(
-            "[01KB4Y1Q6ZC3N9TQ7R4X8W2M5H]: #\n\nThe train travels **150 miles** (60 mph × 2.5 hours)."
-        ),
+        content.starts_with("The train travels **150 miles** (60 mph × 2.5 hours)."),
         "{content:?}"
     );
-    assert_eq!(
-        crate::markers::split(&content)[0],
-        crate::markers::Segment::Marker("01KB4Y1Q6ZC3N9TQ7R4X8W2M5H")
+    assert!(
+        content.ends_with("[P:final_answer]: #\n\n[01KB4Y1Q6ZC3N9TQ7R4X8W2M5H]: #\n"),
+        "one blank line before the block: {content:?}"
     );
     let captured = capture.expect("capture").into_captured();
     assert_eq!(captured.len(), 1);
     let item = &captured[0].item;
     assert_eq!(item["type"], "reasoning");
+    assert_eq!(
+        item[crate::artifacts::capture::TEXT_OFFSET_FIELD],
+        0,
+        "the reasoning finished before any text"
+    );
     assert!(
         item["encrypted_content"]
             .as_str()
             .is_some_and(|c| c.starts_with("gAAAA"))
     );
-    // The message carried `phase: final_answer`; its marker follows the text.
+    // The message carried `phase: final_answer`; its marker follows the text, before the
+    // block of artifact markers.
     assert!(
-        content.ends_with("hours).\n\n[P:final_answer]: #\n\n"),
+        content.contains("hours).\n\n[P:final_answer]: #\n\n[01KB"),
         "{content:?}"
     );
     // Without a capture the same stream carries no marker.

@@ -561,6 +561,55 @@ fn c3_stored_items_are_replayed_where_their_markers_stood() {
     );
 }
 
+/// FEATURES §5.6: orpipe's markers end the answer in one block; each stored item goes back
+/// where it finished in the text (its stored offset), and the offset never goes upstream.
+#[test]
+fn items_of_a_trailing_marker_block_go_back_to_their_place_in_the_text() {
+    let text = "Checking.\nIt is -2C.\n\n[01KB4Y1Q6ZC3N9TQ7R4X8W2M5H]: #\n\n[01KB4Y1Q6ZC3N9TQ7R4X8W2M5J]: #\n";
+    let request = json!({"model": "openai/gpt-5", "messages": [
+        {"role": "user", "content": "Weather?"},
+        {"role": "assistant", "content": text},
+        {"role": "user", "content": "Thanks"}]});
+    let stored = [
+        // Finished after "Checking.\n" (10 bytes) and before any text.
+        (
+            "01KB4Y1Q6ZC3N9TQ7R4X8W2M5J",
+            json!({"type": "reasoning", "id": "rs_2", "encrypted_content": "B", "orpipe_text_offset": 10}),
+        ),
+        (
+            "01KB4Y1Q6ZC3N9TQ7R4X8W2M5H",
+            json!({"type": "reasoning", "id": "rs_1", "encrypted_content": "A", "orpipe_text_offset": 0}),
+        ),
+    ];
+    let replay = Replay {
+        items: stored
+            .into_iter()
+            .filter_map(|(id, item)| {
+                Some((id.to_owned(), crate::artifacts::replay::normalize(item)?))
+            })
+            .collect(),
+        phases: false,
+    };
+    let Value::Object(request) = request else {
+        unreachable!()
+    };
+    let t = translate_request_with(request, &replay).expect("valid");
+    let reasoning = |id: &str, content: &str| {
+        json!({"type": "reasoning", "id": id, "encrypted_content": content,
+            "summary": [], "content": [], "status": "completed"})
+    };
+    assert_eq!(
+        t.body["input"],
+        json!([user_text("Weather?"),
+            reasoning("rs_1", "A"),
+            {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "Checking."}]},
+            reasoning("rs_2", "B"),
+            {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "It is -2C."}]},
+            user_text("Thanks")])
+    );
+    assert!(!t.body.to_string().contains("orpipe_text_offset"));
+}
+
 #[test]
 fn markers_without_a_stored_item_are_dropped_and_never_reach_the_model() {
     let t = translate(json!({"model": "m", "messages": [
