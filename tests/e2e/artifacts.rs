@@ -69,15 +69,17 @@ fn fixture_reasoning() -> Value {
         .expect("the fixture's reasoning item")
 }
 
-/// Turn 1: the answer, whose content carries one marker line, and that marker's id.
+/// Turn 1: the answer, whose content ends with one marker line (FEATURES §5.6: the text
+/// comes first), and that marker's id.
 async fn first_turn(mock: &MockOpenRouter, orpipe: &Orpipe) -> (String, String) {
     mock.enqueue(Reply::stream("stream_reasoning_summary.sse").split_every(13));
     let answer = content(&ask(orpipe, json!([{"role": "user", "content": QUESTION}])).await);
-    let first_line = answer.lines().next().unwrap_or_default().to_owned();
-    let id = first_line
+    assert!(answer.starts_with("The train travels"), "{answer:?}");
+    let last_line = answer.lines().last().unwrap_or_default().to_owned();
+    let id = last_line
         .strip_prefix('[')
         .and_then(|l| l.strip_suffix("]: #"))
-        .unwrap_or_else(|| panic!("the answer starts with a marker line: {answer:?}"))
+        .unwrap_or_else(|| panic!("the answer ends with a marker line: {answer:?}"))
         .to_owned();
     assert_eq!(id.len(), 26, "a ULID: {id}");
     assert_eq!(
@@ -104,7 +106,8 @@ async fn second_turn(mock: &MockOpenRouter, orpipe: &Orpipe, answer: &str) -> Va
     requests[before].json().expect("JSON body")
 }
 
-/// Asserts the reasoning went back in its place and no marker reached the model.
+/// Asserts the reasoning went back in its place (before the answer's text, where it
+/// finished, although its marker ends the text) and no marker reached the model.
 fn assert_replayed(sent: &Value) {
     let input = sent["input"].as_array().expect("input");
     let types: Vec<&str> = input.iter().filter_map(|i| i["type"].as_str()).collect();
@@ -186,7 +189,8 @@ async fn reasoning_is_replayed_after_a_restart_and_never_stored_readable() {
     let second = spawn(&mock, &env, Some(dir.path())).await;
     assert_replayed(&second_turn(&mock, &second, &answer).await);
     // A history without the marker replays nothing, and a user's marker is only text.
-    let plain = answer.lines().skip(1).collect::<Vec<_>>().join("\n");
+    let lines: Vec<&str> = answer.lines().collect();
+    let plain = lines[..lines.len() - 1].join("\n");
     assert_not_replayed(&second_turn(&mock, &second, &plain).await);
 }
 
