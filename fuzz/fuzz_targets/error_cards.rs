@@ -1,12 +1,14 @@
 //! Untrusted text that becomes an error: OpenRouter's error bodies and Retry-After
-//! headers, and operator templates. Parsing and rendering never panic, and a card
-//! always carries the error id.
+//! headers, in-stream error events, and operator templates. Parsing and rendering never
+//! panic, and a default card always carries the error id.
 #![no_main]
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use orpipe_guest::errors::GatewayError;
-use orpipe_guest::errors::cards::{CardContext, CardTemplates, ErrorClass};
+use orpipe_guest::errors::cards::{
+    CardContext, CardTemplates, ErrorClass, StreamFailure, stream_failure_card,
+};
 use orpipe_guest::retry::retry_after_secs;
 
 #[derive(Arbitrary, Debug)]
@@ -17,6 +19,7 @@ struct Input {
     template: String,
     class: u8,
     now: u64,
+    code: String,
 }
 
 fuzz_target!(|input: Input| {
@@ -34,7 +37,19 @@ fuzz_target!(|input: Input| {
         error_id: "00000000000000f3",
         timestamp: "2026-01-01T00:00:00Z",
         model: "m",
+        facts: None,
     };
-    let card = error.card(&ctx, &templates);
+    let card = error.card(&ctx, &CardTemplates::default());
     assert!(card.contains("00000000000000f3"), "{card}");
+    let _ = error.card(&ctx, &templates);
+    // The body as an in-stream error event.
+    let event = String::from_utf8_lossy(&input.body);
+    let failure = StreamFailure {
+        code: input.code.as_str(),
+        message: "m",
+        event: Some(&*event),
+    };
+    let card = stream_failure_card(&failure, &ctx, &CardTemplates::default());
+    assert!(card.contains("00000000000000f3"), "{card}");
+    let _ = stream_failure_card(&failure, &ctx, &templates);
 });

@@ -240,6 +240,7 @@ mod tests {
             message: String::new(),
             provider_raw: None,
             retry_after: None,
+            detail: None,
         };
         for status in [408, 429, 500, 502, 503, 504, 599] {
             assert!(counts_as_failure(&upstream(status)), "{status}");

@@ -130,6 +130,7 @@ mod tests {
             message: "m".into(),
             provider_raw: None,
             retry_after,
+            detail: None,
         }
     }
 

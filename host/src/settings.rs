@@ -99,6 +99,18 @@ pub const GUEST_SETTINGS: &[(&str, &str)] = &[
     ("ORPIPE_TEMPLATE_INTERRUPTED", "template_interrupted"),
     ("ORPIPE_TEMPLATE_INTERNAL", "template_internal"),
     ("ORPIPE_TEMPLATE_DISABLED", "template_disabled"),
+    (
+        "ORPIPE_TEMPLATE_PAYLOAD_TOO_LARGE",
+        "template_payload_too_large",
+    ),
+    ("ORPIPE_TEMPLATE_SERVER_TIMEOUT", "template_server_timeout"),
+    (
+        "ORPIPE_TEMPLATE_MODEL_RESTRICTED",
+        "template_model_restricted",
+    ),
+    // Support contacts the cards show (docs/errors.md).
+    ("ORPIPE_SUPPORT_EMAIL", "support_email"),
+    ("ORPIPE_SUPPORT_URL", "support_url"),
 ];
 
 /// Values given on the command line; they win over everything else.

@@ -175,7 +175,7 @@ async fn an_error_event_ends_the_stream_with_a_card_an_error_frame_and_done() {
             .is_some_and(|m| m.contains("Rate limit exceeded"))
     );
     assert!(
-        joined(&chunks, "content").contains("### ⏸️ Rate limit reached"),
+        joined(&chunks, "content").contains("### ⏸️ Rate Limit Exceeded"),
         "the card of the failure's class"
     );
     assert!(finish_reasons(&chunks).is_empty());

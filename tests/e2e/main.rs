@@ -12,6 +12,7 @@ mod compile_cache;
 mod component;
 mod connect_timeout;
 mod effort_retry;
+mod error_cards;
 mod faults;
 mod fixtures_streams;
 mod identifiers;

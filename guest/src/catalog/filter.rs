@@ -10,6 +10,7 @@
 
 use super::entry::CatalogEntry;
 use super::ids::public_id;
+use crate::errors::restriction::ModelRestriction;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ModelFilter {
@@ -78,23 +79,22 @@ impl ModelFilter {
         }
     }
 
-    /// The one-line refusal a client gets, worded after the original's
-    /// `MODEL_RESTRICTED_TEMPLATE` (case C18).
-    pub fn refusal(&self, requested: &str, openrouter_id: &str, reasons: &[String]) -> String {
-        let mut text =
-            format!("Model restricted: orpipe's configuration does not allow model `{requested}`");
-        if requested != openrouter_id {
-            text.push_str(&format!(" (OpenRouter id `{openrouter_id}`)"));
+    /// Why the model is refused: its one-line text is what a client gets, its card the
+    /// original's `MODEL_RESTRICTED_TEMPLATE` (case C18).
+    pub fn refusal(
+        &self,
+        requested: &str,
+        openrouter_id: &str,
+        reasons: &[String],
+    ) -> ModelRestriction {
+        ModelRestriction {
+            requested: requested.to_owned(),
+            openrouter_id: openrouter_id.to_owned(),
+            reasons: reasons.to_vec(),
+            allow: self.allow.clone(),
+            free_only: self.free_only,
+            tools_only: self.tools_only,
         }
-        text.push_str(&format!("; restricted by: {}", reasons.join(", ")));
-        if reasons.iter().any(|r| r == "ORPIPE_MODEL_ALLOW") {
-            text.push_str(&format!(
-                "; ORPIPE_MODEL_ALLOW is `{}`",
-                self.allow.join(",")
-            ));
-        }
-        text.push_str(". Choose an allowed model (GET /v1/models lists them) or ask your admin to update the filters.");
-        text
     }
 }
 
@@ -278,7 +278,9 @@ mod tests {
             .admits("openai/gpt-4o", None)
             .expect_err("restricted");
         assert_eq!(
-            filter.refusal("openai.gpt-4o", "openai/gpt-4o", &reasons),
+            filter
+                .refusal("openai.gpt-4o", "openai/gpt-4o", &reasons)
+                .to_string(),
             "Model restricted: orpipe's configuration does not allow model `openai.gpt-4o` \
              (OpenRouter id `openai/gpt-4o`); restricted by: ORPIPE_MODEL_ALLOW, \
              ORPIPE_MODEL_FREE_ONLY=true; ORPIPE_MODEL_ALLOW is `anthropic/claude-sonnet-4.5`. \

@@ -133,7 +133,9 @@ pub fn chat_completions(ctx: &RequestCtx, request: IncomingRequest, out: Respons
     answer.send(ctx, out, response, stream);
 }
 
-/// A broken override is not used (the default card is), and the operator should know.
+/// A broken override is not used (the default card is), and the operator should know;
+/// so should they of names an override uses that no card has (they render empty): one
+/// line per template.
 fn report_rejected_templates(ctx: &RequestCtx, settings: &Settings) {
     for (class, reason) in settings.templates.rejected() {
         log::emit(
@@ -143,6 +145,17 @@ fn report_rejected_templates(ctx: &RequestCtx, settings: &Settings) {
                 ("request_id", json!(ctx.request_id)),
                 ("key", json!(class.config_key())),
                 ("reason", json!(reason)),
+            ],
+        );
+    }
+    for (class, names) in settings.templates.unknown_variables() {
+        log::emit(
+            Level::Warn,
+            "card template uses unknown variables, they render empty",
+            &[
+                ("request_id", json!(ctx.request_id)),
+                ("key", json!(class.config_key())),
+                ("variables", json!(names)),
             ],
         );
     }

@@ -6,8 +6,16 @@
 
 pub mod cards;
 pub(crate) mod class;
+mod defaults;
+pub mod detail;
+mod pretty;
+pub mod restriction;
 pub(crate) mod template;
+mod vars;
 
+use detail::ErrorDetail;
+use pretty::cap;
+use restriction::ModelRestriction;
 use serde_json::{Value, json};
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -31,6 +39,9 @@ pub enum GatewayError {
         message: String,
         provider_raw: Option<String>,
         retry_after: Option<u64>,
+        /// Everything else the body said, for the error card (`None` for failures orpipe
+        /// derives itself).
+        detail: Option<Box<ErrorDetail>>,
     },
     /// OpenRouter could not be reached, or the connection broke.
     #[error("could not reach OpenRouter: {0}")]
@@ -44,7 +55,7 @@ pub enum GatewayError {
     NotFound(String),
     /// The operator's model filters (allow-list, free-only, tools-only) exclude the model.
     #[error("{0}")]
-    ModelRestricted(String),
+    ModelRestricted(ModelRestriction),
     #[error("method not allowed on this path")]
     MethodNotAllowed,
     /// Reading or changing the live settings needs an admin key (the host says whether
@@ -198,6 +209,7 @@ impl GatewayError {
             message,
             provider_raw,
             retry_after,
+            detail: Some(Box::new(ErrorDetail::from_http_body(body))),
         }
     }
 }
@@ -220,7 +232,7 @@ fn raw_text(raw: &Value) -> Option<String> {
             .map(str::to_owned)
             .unwrap_or_else(|| other.to_string()),
     };
-    Some(truncate(text.trim(), 500))
+    Some(cap(text.trim(), 500))
 }
 
 fn fallback_message(status: u16, body: &[u8]) -> String {
@@ -229,14 +241,7 @@ fn fallback_message(status: u16, body: &[u8]) -> String {
     if text.is_empty() {
         format!("HTTP {status} with an empty body")
     } else {
-        truncate(text, 300)
-    }
-}
-
-fn truncate(text: &str, max_chars: usize) -> String {
-    match text.char_indices().nth(max_chars) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_owned(),
+        cap(text, 300)
     }
 }
 
@@ -305,15 +310,31 @@ mod tests {
     fn both_envelopes_and_non_json_bodies_are_understood() {
         let generic = br#"{"error":{"code":429,"message":"Provider returned error","metadata":{"provider_name":"Venice","raw":"{\"error\":{\"message\":\"slow down\"}}","retry_after_seconds":16.2}}}"#;
         let error = GatewayError::from_upstream_http(429, generic, None);
+        let GatewayError::Upstream {
+            status,
+            code,
+            message,
+            provider_raw,
+            retry_after,
+            detail,
+        } = error
+        else {
+            panic!("upstream")
+        };
         assert_eq!(
-            error,
-            GatewayError::Upstream {
-                status: 429,
-                code: Some("429".into()),
-                message: "Provider returned error".into(),
-                provider_raw: Some("slow down".into()),
-                retry_after: Some(17),
-            }
+            (status, code, message, provider_raw, retry_after),
+            (
+                429,
+                Some("429".into()),
+                "Provider returned error".into(),
+                Some("slow down".into()),
+                Some(17)
+            )
+        );
+        assert_eq!(
+            detail.and_then(|d| d.provider).as_deref(),
+            Some("Venice"),
+            "the details are kept for the card"
         );
         let skin = br#"{"error":{"code":"invalid_prompt","message":"Invalid Responses API request"},"metadata":{"raw":"[{\"code\":\"invalid_union\"}]"}}"#;
         let GatewayError::Upstream {

@@ -1,14 +1,18 @@
 //! The error-card template language of the original pipe (its FEATURES §9.1), so
 //! operators' existing templates keep working:
 //!
-//! - `{name}` is replaced by the variable's value; a name with no variable stays as written.
+//! - `{name}` is replaced by the variable's value.
 //! - `{{#if name}}` … `{{/if}}` keeps its content only when `name` is non-empty; blocks nest
 //!   and the tokens may sit inline or on their own lines.
 //! - A line whose placeholder has an empty value is dropped, so optional details vanish
-//!   with their labels; a line holding only block tokens produces nothing.
+//!   with their labels; a line holding only block tokens produces nothing; a blank line
+//!   stays only where every enclosing block is kept.
 //! - The result is trimmed.
 //!
-//! Rendering never fails: malformed tokens are kept as text.
+//! One deliberate difference (issue 11): a name no card knows renders empty (its line is
+//! dropped) instead of staying as written, and the operator is told once per template
+//! ([`placeholder_names`] finds them). Rendering never fails: malformed tokens are kept
+//! as text.
 
 use std::collections::HashMap;
 
@@ -26,11 +30,11 @@ pub fn render(template: &str, vars: &Vars<'_>) -> String {
     let mut active: Vec<bool> = Vec::new();
     let mut out: Vec<String> = Vec::new();
     for line in template.lines() {
-        let tokens = tokenize(line);
         let mut rendered = String::new();
-        let mut only_block_tokens = !tokens.is_empty();
+        // Whether any text or placeholder of the line is in a block that is kept.
+        let mut produced = false;
         let mut drop_line = false;
-        for token in &tokens {
+        for token in tokenize(line) {
             let showing = active.iter().all(|a| *a);
             match token {
                 Token::If(name) => active.push(showing && truthy(name)),
@@ -38,43 +42,48 @@ pub fn render(template: &str, vars: &Vars<'_>) -> String {
                     active.pop();
                 }
                 Token::Text(text) => {
-                    if !text.trim().is_empty() {
-                        only_block_tokens = false;
-                    }
-                    if showing {
+                    if showing && !text.is_empty() {
                         rendered.push_str(text);
+                        produced = true;
                     }
                 }
                 Token::Placeholder(name) => {
-                    only_block_tokens = false;
-                    if !showing {
-                        continue;
-                    }
-                    match vars.get(name) {
-                        Some(value) if value.is_empty() => drop_line = true,
-                        Some(value) => rendered.push_str(value),
-                        None => {
-                            rendered.push('{');
-                            rendered.push_str(name);
-                            rendered.push('}');
+                    if showing {
+                        produced = true;
+                        match vars.get(name).filter(|value| !value.is_empty()) {
+                            Some(value) => rendered.push_str(value),
+                            None => drop_line = true,
                         }
                     }
                 }
             }
         }
-        if only_block_tokens || drop_line {
-            continue;
-        }
-        if tokens.is_empty() {
-            // A blank line survives only where every enclosing block is active.
-            if active.iter().all(|a| *a) {
+        if !produced {
+            // A blank line survives only where every enclosing block is kept; a line
+            // of block tokens (or of text in blocks left out) produces nothing.
+            if line.trim().is_empty() && active.iter().all(|a| *a) {
                 out.push(String::new());
             }
-        } else if !rendered.trim().is_empty() {
+        } else if !drop_line {
             out.push(rendered);
         }
     }
     out.join("\n").trim().to_owned()
+}
+
+/// Every variable name `template` uses, in placeholders and in `{{#if}}` blocks.
+pub fn placeholder_names(template: &str) -> Vec<&str> {
+    let mut names = Vec::new();
+    for line in template.lines() {
+        for token in tokenize(line) {
+            if let Token::Placeholder(name) | Token::If(name) = token
+                && !names.contains(&name)
+            {
+                names.push(name);
+            }
+        }
+    }
+    names
 }
 
 /// Why a template an operator supplied is not used: its `{{#if}}` / `{{/if}}` blocks do
@@ -169,12 +178,29 @@ mod tests {
     }
 
     #[test]
-    fn placeholders_are_filled_and_unknown_ones_kept() {
+    fn placeholders_are_filled_and_unknown_names_render_empty() {
         let out = render(
-            "Hello {name}, see {unknown} and {not a name} {",
+            "Hello {name}, see {not a name} {\nGone: {unknown}\n{{#if unknown}}hidden{{/if}}kept",
             &vars(&[("name", "Ada")]),
         );
-        assert_eq!(out, "Hello Ada, see {unknown} and {not a name} {");
+        assert_eq!(out, "Hello Ada, see {not a name} {\nkept");
+        assert_eq!(
+            placeholder_names("{a} {{#if b}}{a}{c}{{/if}} {not a name} {{#if}}"),
+            ["a", "b", "c"]
+        );
+    }
+
+    #[test]
+    fn whitespace_and_blank_lines_follow_the_original() {
+        // A line of text that is only spaces is kept (as Python's renderer did), a line
+        // whose text sits in a block left out is not.
+        assert_eq!(
+            render(
+                "A\n  \n{{#if x}}  {{/if}}\n{{#if y}} y{{/if}} \nB",
+                &vars(&[("y", "1")])
+            ),
+            "A\n  \n y \nB"
+        );
     }
 
     #[test]

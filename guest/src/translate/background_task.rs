@@ -177,6 +177,7 @@ mod tests {
             message: "refused".into(),
             provider_raw: None,
             retry_after: None,
+            detail: None,
         }
     }
 

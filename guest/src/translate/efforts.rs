@@ -155,6 +155,7 @@ mod tests {
             message: "Provider returned error".into(),
             provider_raw: Some(message.into()),
             retry_after: None,
+            detail: None,
         }
     }
 
@@ -195,6 +196,7 @@ mod tests {
             message: "Supported values are: 'low'.".into(),
             provider_raw: None,
             retry_after: None,
+            detail: None,
         };
         assert_eq!(effort_fallback(&body, &other), None);
         assert_eq!(

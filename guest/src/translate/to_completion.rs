@@ -36,6 +36,7 @@ pub fn completion_from_response(
                 .unwrap_or_else(|| "the model's provider failed".into()),
             provider_raw: None,
             retry_after: None,
+            detail: None,
         });
     }
     let mut content = String::new();

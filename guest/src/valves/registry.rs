@@ -415,6 +415,33 @@ pub static VALVES: &[Valve] = &[
         "Card: temporarily disabled",
         ErrorClass::Disabled,
     ),
+    template(
+        "template_payload_too_large",
+        "Card: request too large",
+        ErrorClass::PayloadTooLarge,
+    ),
+    template(
+        "template_server_timeout",
+        "Card: OpenRouter timed out",
+        ErrorClass::ServerTimeout,
+    ),
+    template(
+        "template_model_restricted",
+        "Card: model restricted",
+        ErrorClass::ModelRestricted,
+    ),
+    text(
+        "support_email",
+        "Cards: support email",
+        "Shown at the end of every built-in error card ({support_email} in templates). None: no support line.",
+        300,
+    ),
+    text(
+        "support_url",
+        "Cards: support URL",
+        "A support URL or other contact, shown on every built-in error card ({support_url}). None: no support line.",
+        300,
+    ),
 ];
 
 #[cfg(test)]

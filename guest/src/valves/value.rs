@@ -327,7 +327,7 @@ mod tests {
         let default = card.shown(None);
         let default = default.as_str().expect("text");
         assert!(
-            default.starts_with("### ⏸️ Rate limit reached\\n"),
+            default.starts_with("### ⏸️ Rate Limit Exceeded\\n"),
             "{default}"
         );
         assert!(!default.contains('\n'));

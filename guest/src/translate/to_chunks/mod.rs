@@ -20,7 +20,7 @@ mod tests;
 
 use super::citations::Citations;
 use crate::artifacts::capture::Capture;
-use crate::errors::cards::{CardContext, CardTemplates, stream_failure_card};
+use crate::errors::cards::{CardContext, CardTemplates, StreamFailure, stream_failure_card};
 use crate::markers;
 use crate::openai::{ChunkHeader, Delta, FinishReason, Frames, Usage};
 use crate::owui::events::OpenWebUiEvents;
@@ -149,7 +149,7 @@ impl ChunkTranslator {
             return;
         }
         match serde_json::from_str::<StreamEvent<'_>>(data) {
-            Ok(event) => self.on_event(&event, out),
+            Ok(event) => self.on_event(&event, data, out),
             Err(_) => self.unreadable_events += 1,
         }
     }
@@ -199,7 +199,7 @@ impl ChunkTranslator {
         out.push_done();
     }
 
-    fn on_event(&mut self, event: &StreamEvent<'_>, out: &mut Frames) {
+    fn on_event(&mut self, event: &StreamEvent<'_>, data: &str, out: &mut Frames) {
         if let Some(error) = event.failure() {
             self.ensure_started(event.response(), out);
             let code = error.code.as_deref().unwrap_or("upstream_error");
@@ -207,7 +207,7 @@ impl ChunkTranslator {
                 .message
                 .as_deref()
                 .unwrap_or("OpenRouter reported an error");
-            return self.fail(code, message, out);
+            return self.fail_with(code, message, Some(data), out);
         }
         match event {
             StreamEvent::Created(_) | StreamEvent::InProgress(_) => {
@@ -316,14 +316,24 @@ impl ChunkTranslator {
     /// Ends the answer with an error card (partial text stays above it) and an error
     /// frame, which the `openai` SDKs raise as an `APIError`.
     fn fail(&mut self, code: &str, message: &str, out: &mut Frames) {
+        self.fail_with(code, message, None, out);
+    }
+
+    /// [`Self::fail`] for a failure upstream reported in `event` (its payload), whose
+    /// details (provider, request id, streaming fields) go on the card.
+    fn fail_with(&mut self, code: &str, message: &str, event: Option<&str>, out: &mut Frames) {
         self.flush_markers(out);
         let card = stream_failure_card(
-            code,
-            message,
+            &StreamFailure {
+                code,
+                message,
+                event,
+            },
             &CardContext {
                 error_id: &self.error_id,
                 timestamp: &self.timestamp,
                 model: &self.header.model,
+                facts: None,
             },
             &self.templates,
         );

@@ -375,11 +375,11 @@ fn errors_mid_stream_keep_the_partial_text_then_notice_error_frame_and_done() {
     for (body, heading) in [
         (
             fixture!("stream_error_midstream.sse"),
-            "### 🔴 OpenRouter service error",
+            "### 🔴 OpenRouter Service Error",
         ),
         (
             fixture!("stream_error_event.sse"),
-            "### ⏸️ Rate limit reached",
+            "### ⏸️ Rate Limit Exceeded",
         ),
     ] {
         let chunks = chunks(&translate(body, 64));
@@ -429,7 +429,12 @@ fn each_error_shape_reports_its_own_code_and_message() {
     ]
     .join("\n\n");
     let chunks = chunks(&translate(&embedded, 9));
-    assert!(joined(&chunks, "content").starts_with("Par\n\n### 🔴 OpenRouter service error\ngone"));
+    let content = joined(&chunks, "content");
+    assert!(
+        content.starts_with("Par\n\n### 🔴 OpenRouter Service Error\n"),
+        "{content}"
+    );
+    assert!(content.contains("**Status:** 500 gone"), "{content}");
     assert_eq!(
         chunks.last().expect("chunks")["error"]["code"],
         "server_error"
