@@ -367,7 +367,7 @@ async fn the_markers_follow_owui_pipelines_live() {
 }
 
 #[tokio::test]
-async fn filter_calls_answer_with_the_body_unchanged() {
+async fn the_inlet_adds_the_chat_context_and_the_outlet_passes_the_body_through() {
     let mock = MockOpenRouter::start().await.expect("mock");
     let orpipe = start(&mock, &[]).await;
     let body = json!({
@@ -376,15 +376,33 @@ async fn filter_calls_answer_with_the_body_unchanged() {
         "metadata": {"chat_id": "c1", "message_id": "m1", "features": {"web_search": true}},
     });
     let call = json!({"body": body, "user": {"id": "u1", "name": "Ann", "role": "user"}});
+    // The inlet: the body with its context added and Open WebUI's own search switched off
+    // (orpipe searches through OpenRouter); never the user's name.
+    let mut expected = body.clone();
+    expected["metadata"]["features"]["web_search"] = json!(false);
+    expected["orpipe_context"] = json!({"chat_id": "c1", "message_id": "m1", "user_id": "u1",
+        "user_role": "user", "features": {"web_search": true}});
     for path in [
         "/v1/openai.gpt-4o-mini/filter/inlet",
         "/openai/gpt-4o-mini/filter/inlet",
-        "/v1/openai.gpt-4o-mini/filter/outlet",
     ] {
         let response = post(&orpipe, path, &call, Some(CLIENT_KEY)).await;
         assert_eq!(response.status, 200, "{path}: {}", response.text());
-        assert_eq!(response.json().expect("JSON"), body, "{path}");
+        assert_eq!(response.json().expect("JSON"), expected, "{path}");
     }
+    let response = post(
+        &orpipe,
+        "/v1/openai.gpt-4o-mini/filter/outlet",
+        &call,
+        Some(CLIENT_KEY),
+    )
+    .await;
+    assert_eq!(response.status, 200, "{}", response.text());
+    assert_eq!(
+        response.json().expect("JSON"),
+        body,
+        "the outlet changes nothing"
+    );
     let bad = post(
         &orpipe,
         "/v1/openai.gpt-4o-mini/filter/inlet",
