@@ -41,6 +41,7 @@
 //!
 //! This module never performs I/O and never panics on input.
 
+mod assistant_replay;
 mod ids;
 mod messages;
 mod pairs;
