@@ -99,3 +99,33 @@ async fn a_client_cannot_choose_its_own_identity() {
         200
     );
 }
+
+/// Open WebUI sends the user as an object (Pipelines models): one connection key, yet each
+/// Open WebUI user has their own breaker, without `ENABLE_FORWARD_USER_INFO_HEADERS`.
+#[tokio::test]
+async fn open_webui_users_behind_one_key_have_their_own_breakers() {
+    let mock = MockOpenRouter::start().await.expect("mock");
+    let orpipe = start_with_two_keys(&mock).await;
+    let ask_as = |user: &'static str| {
+        let body = json!({
+            "model": "openai/gpt-4o-mini",
+            "messages": [{"role": "user", "content": "Hi"}],
+            "user": {"id": user, "name": "N", "email": "n@example.com", "role": "user"},
+            "orpipe_context": {"chat_id": format!("chat-{user}")},
+        });
+        let url = orpipe.url("/v1/chat/completions");
+        async move {
+            HttpClient::new()
+                .post_json(&url, &body, Some(KEY_A))
+                .await
+                .expect("request")
+                .status
+        }
+    };
+    for _ in 0..2 {
+        mock.enqueue(service_unavailable());
+        assert_eq!(ask_as("owui-user-1").await, 502);
+    }
+    assert_eq!(ask_as("owui-user-1").await, 429, "user 1's breaker is open");
+    assert_eq!(ask_as("owui-user-2").await, 200, "user 2 is not affected");
+}
