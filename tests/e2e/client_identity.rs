@@ -1,5 +1,6 @@
-//! The breaker's identity of last resort: the client key's label, which only the host
-//! sets (`x-orpipe-client`), for requests without a `user` field or Open WebUI user id.
+//! Whom the per-user breaker counts a failure against: the Open WebUI user (its `user`
+//! object), and as a last resort the client key's label, which only the host sets
+//! (`x-orpipe-client`), for requests without a `user` field or Open WebUI user id.
 
 use crate::service_unavailable;
 use orpipe_testkit::{HttpClient, MockOpenRouter, Orpipe};
