@@ -173,16 +173,27 @@ fn openrouter_model_id(requested: &str) -> String {
 /// The `X-OpenWebUI-*` headers: sent with `ENABLE_FORWARD_USER_INFO_HEADERS` or a
 /// connection's header templates (`{{TASK}}`, `{{MESSAGE_ID}}`).
 fn open_webui_headers(headers: &Fields) -> OpenWebUiHeaders {
-    let get = |name: &str| http_io::header(headers, name);
-    OpenWebUiHeaders {
-        chat_id: get("x-openwebui-chat-id"),
-        message_id: get("x-openwebui-message-id"),
-        user_id: get("x-openwebui-user-id"),
-        user_role: get("x-openwebui-user-role"),
-        task: get(TASK_HEADER),
-        other: headers
-            .entries()
-            .iter()
-            .any(|(name, _)| name.to_ascii_lowercase().starts_with("x-openwebui-")),
+    // One host call for all of them (rather than one per name); the first value wins.
+    let mut found = OpenWebUiHeaders::default();
+    for (name, value) in headers.entries() {
+        let name = name.to_ascii_lowercase();
+        let Some(suffix) = name.strip_prefix("x-openwebui-") else {
+            continue;
+        };
+        let slot = match suffix {
+            "chat-id" => &mut found.chat_id,
+            "message-id" => &mut found.message_id,
+            "user-id" => &mut found.user_id,
+            "user-role" => &mut found.user_role,
+            _ if name == TASK_HEADER => &mut found.task,
+            _ => {
+                found.other = true;
+                continue;
+            }
+        };
+        if slot.is_none() {
+            *slot = String::from_utf8(value).ok();
+        }
     }
+    found
 }
