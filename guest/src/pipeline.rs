@@ -7,6 +7,7 @@ use crate::artifacts::capture::Capture;
 use crate::openai::{Frames, Usage};
 use crate::owui::status_line::Timing;
 use crate::sse::{SseDecoder, SseError, SseEvent, SseEventRef};
+use crate::translate::from_chat::ChatEventAdapter;
 use crate::translate::to_chunks::{ChunkTranslator, Failure};
 
 /// Whether the pipeline still wants upstream bytes.
@@ -21,9 +22,41 @@ pub enum Upstream {
 
 pub struct StreamPipeline {
     decoder: SseDecoder,
+    /// For an answer from `/chat/completions`: its chunks become Responses events first.
+    chat: Option<ChatEventAdapter>,
     translator: ChunkTranslator,
     upstream: Upstream,
     finished: bool,
+}
+
+/// One upstream payload into the translator, through the chat adapter when there is one.
+fn translate(
+    chat: &mut Option<ChatEventAdapter>,
+    translator: &mut ChunkTranslator,
+    data: &str,
+    out: &mut Frames,
+) {
+    match chat {
+        Some(adapter) => {
+            for event in adapter.push(data) {
+                translator.on_data(&event, out);
+            }
+        }
+        None => translator.on_data(data, out),
+    }
+}
+
+/// The chat stream ended: what the adapter held back (the finish and the usage).
+fn end_chat(
+    chat: &mut Option<ChatEventAdapter>,
+    translator: &mut ChunkTranslator,
+    out: &mut Frames,
+) {
+    if let Some(adapter) = chat {
+        for event in adapter.finish() {
+            translator.on_data(&event, out);
+        }
+    }
 }
 
 impl StreamPipeline {
@@ -31,10 +64,18 @@ impl StreamPipeline {
         Self::with_decoder(SseDecoder::new(), translator)
     }
 
+    /// For an answer streamed by OpenRouter's `/chat/completions`.
+    pub fn for_chat(translator: ChunkTranslator) -> Self {
+        let mut pipeline = Self::new(translator);
+        pipeline.chat = Some(ChatEventAdapter::new());
+        pipeline
+    }
+
     /// With a decoder of another event size limit.
     pub fn with_decoder(decoder: SseDecoder, translator: ChunkTranslator) -> Self {
         Self {
             decoder,
+            chat: None,
             translator,
             upstream: Upstream::Open,
             finished: false,
@@ -50,9 +91,12 @@ impl StreamPipeline {
         self.decoder.push(bytes);
         loop {
             match self.decoder.next_event_ref() {
-                Ok(Some(SseEventRef::Data(data))) => self.translator.on_data(&data, &mut out),
+                Ok(Some(SseEventRef::Data(data))) => {
+                    translate(&mut self.chat, &mut self.translator, &data, &mut out)
+                }
                 Ok(Some(SseEventRef::Comment)) => {}
                 Ok(Some(SseEventRef::Done)) => {
+                    end_chat(&mut self.chat, &mut self.translator, &mut out);
                     self.upstream = Upstream::Ended;
                     break;
                 }
@@ -95,8 +139,9 @@ impl StreamPipeline {
         self.finished = true;
         if self.upstream == Upstream::Open {
             if let Some(SseEvent::Data(data)) = self.decoder.finish() {
-                self.translator.on_data(&data, &mut out);
+                translate(&mut self.chat, &mut self.translator, &data, &mut out);
             }
+            end_chat(&mut self.chat, &mut self.translator, &mut out);
             self.upstream = Upstream::Ended;
         }
         self.translator.finish_at(timing, &mut out);

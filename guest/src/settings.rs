@@ -10,8 +10,10 @@ use crate::errors::cards::CardTemplates;
 use crate::feature_settings::FeatureSettings;
 use crate::intake;
 use crate::retry::RetryPolicy;
+use crate::translate::endpoint::EndpointSettings;
 use crate::translate::identifiers::IdentifierSettings;
 use crate::translate::image_history;
+use crate::translate::image_output::ImageOutput;
 use crate::translate::long_chats::LongChatSettings;
 use crate::url::HttpUrl;
 use std::time::Duration;
@@ -94,6 +96,10 @@ pub struct Settings {
     /// `/v1/models` says "I am a Pipelines server" (`valves::pipelines`), which gives
     /// orpipe's settings a page in Open WebUI's Admin → Settings → Pipelines.
     pub owui_pipelines: bool,
+    /// Which OpenRouter endpoint a request goes to (`translate::endpoint`).
+    pub endpoints: EndpointSettings,
+    /// Generated images: Markdown, size cap, automatic `modalities`.
+    pub image_output: ImageOutput,
 }
 
 /// How long a chat request may wait on OpenRouter.
@@ -233,6 +239,8 @@ impl Settings {
             long_chats: LongChatSettings::from_lookup(&lookup)?,
             features: FeatureSettings::from_lookup(&lookup)?,
             owui_pipelines: switch(keys::OWUI_PIPELINES, true)?,
+            endpoints: EndpointSettings::from_lookup(&lookup)?,
+            image_output: ImageOutput::from_lookup(&lookup)?,
         })
     }
 }

@@ -25,6 +25,19 @@ pub const GUEST_SETTINGS: &[(&str, &str)] = &[
     ("ORPIPE_REMOTE_FILE_MAX_MB", "remote_file_max_mb"),
     ("ORPIPE_MAX_INPUT_IMAGES", "max_input_images"),
     ("ORPIPE_ZDR_ONLY", "zdr_only"),
+    ("ORPIPE_DEFAULT_ENDPOINT", "default_endpoint"),
+    (
+        "ORPIPE_FORCE_CHAT_COMPLETIONS_MODELS",
+        "force_chat_completions_models",
+    ),
+    ("ORPIPE_FORCE_RESPONSES_MODELS", "force_responses_models"),
+    (
+        "ORPIPE_AUTO_FALLBACK_CHAT_COMPLETIONS",
+        "auto_fallback_chat_completions",
+    ),
+    ("ORPIPE_IMAGE_OUTPUT_AUTO", "image_output_auto"),
+    ("ORPIPE_IMAGE_OUTPUT_MARKDOWN", "image_output_markdown"),
+    ("ORPIPE_IMAGE_OUTPUT_MAX_MB", "image_output_max_mb"),
     (
         "ORPIPE_AUTO_CONTEXT_COMPRESSION",
         "auto_context_compression",

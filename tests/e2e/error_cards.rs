@@ -108,3 +108,59 @@ async fn an_operator_template_with_unknown_variables_renders_them_empty_and_says
         "{line}"
     );
 }
+
+/// An Open WebUI chat (the context its Pipelines inlet adds) asking for a stream or not.
+async fn open_webui_stream(orpipe: &Orpipe, stream: bool) -> orpipe_testkit::StreamResult {
+    client::stream_sse(
+        &orpipe.url("/v1/chat/completions"),
+        &json!({
+            "model": "anthropic/claude-sonnet-4.5",
+            "stream": stream,
+            "messages": [{"role": "user", "content": "Hello"}],
+            "orpipe_context": {"chat_id": "chat-1", "user_id": "u-1"}
+        }),
+        Some(CLIENT_KEY),
+    )
+    .await
+    .expect("request")
+}
+
+#[tokio::test]
+async fn an_open_webui_chat_refused_before_the_first_byte_shows_the_card() {
+    let mock = MockOpenRouter::start().await.expect("mock");
+    mock.enqueue(Reply::http_error_case("insufficient_credits").expect("case"));
+    let orpipe = start(&mock, &[]).await;
+    let result = open_webui_stream(&orpipe, true).await;
+    assert_eq!(
+        result.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&result.raw)
+    );
+    assert!(result.saw_done());
+    let chunks = result.json_events().expect("JSON frames");
+    let text = content(&chunks);
+    assert!(text.starts_with("### 💳 Insufficient Credits\n"), "{text}");
+    let error = &chunks.last().expect("chunks")["error"];
+    let error_id = error["error_id"].as_str().expect("an error id");
+    assert!(
+        text.contains(error_id),
+        "the card names the error id: {text}"
+    );
+
+    // Not streamed: the status, as for every other client.
+    mock.enqueue(Reply::http_error_case("insufficient_credits").expect("case"));
+    let whole = open_webui_stream(&orpipe, false).await;
+    assert_eq!(whole.status, 402, "{}", String::from_utf8_lossy(&whole.raw));
+    // And another client's stream keeps the status too.
+    mock.enqueue(Reply::http_error_case("insufficient_credits").expect("case"));
+    let plain = client::stream_sse(
+        &orpipe.url("/v1/chat/completions"),
+        &json!({"model": "anthropic/claude-sonnet-4.5", "stream": true,
+            "messages": [{"role": "user", "content": "Hello"}]}),
+        Some(CLIENT_KEY),
+    )
+    .await
+    .expect("request");
+    assert_eq!(plain.status, 402);
+}

@@ -2,7 +2,7 @@
 //! receives (spine.rs covers plain text, reasoning text and a cut connection); and the
 //! per-model decisions: filters from config, media a model cannot take, background tasks.
 
-use crate::{CLIENT_KEY, start};
+use crate::{CLIENT_KEY, joined, start};
 use orpipe_testkit::{HttpClient, MockOpenRouter, Reply, StreamResult, client};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -40,13 +40,6 @@ async fn stream_fixture(fixture: &'static str) -> (StreamResult, Vec<Value>) {
         .into_iter()
         .collect();
     (result, chunks)
-}
-
-fn joined(chunks: &[Value], field: &str) -> String {
-    chunks
-        .iter()
-        .filter_map(|c| c["choices"][0]["delta"][field].as_str())
-        .collect()
 }
 
 fn finish_reasons(chunks: &[Value]) -> Vec<&str> {

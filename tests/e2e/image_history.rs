@@ -18,6 +18,8 @@ fn turn_with_image(text: &str) -> Value {
 async fn a_text_only_model_answers_a_chat_whose_history_has_images() {
     let mock = MockOpenRouter::start().await.expect("mock");
     let orpipe = start(&mock, &[]).await;
+    // The refusal below needs the catalog entry: wait for the start-up refresh.
+    crate::listed_models(&orpipe).await;
     let url = orpipe.url("/v1/chat/completions");
     // deepseek-r1 takes text only (models_sample.json).
     let history = json!({"model": "deepseek/deepseek-r1-0528:free", "messages": [

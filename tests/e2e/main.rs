@@ -7,6 +7,7 @@
 mod admission;
 mod artifacts;
 mod body_limit;
+mod chat_endpoint;
 mod client_identity;
 mod compile_cache;
 mod component;
@@ -38,6 +39,14 @@ pub const LOG_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 /// (`[<ULID>]: #`, one per stored reasoning item) removed.
 pub fn rendered(content: &str) -> String {
     orpipe_testkit::markers::strip(content).trim().to_owned()
+}
+
+/// The text a stream's chunks carry in `delta.<field>` (`content`, `reasoning`, …), joined.
+pub fn joined(chunks: &[serde_json::Value], field: &str) -> String {
+    chunks
+        .iter()
+        .filter_map(|c| c["choices"][0]["delta"][field].as_str())
+        .collect()
 }
 
 /// The client key the tests configure orpipe with.

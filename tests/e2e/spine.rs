@@ -1,7 +1,7 @@
 //! One chat request end to end: streamed and whole answers, the model list, the exact
 //! body OpenRouter receives, keys, upstream errors and broken streams.
 
-use crate::{CLIENT_KEY, LOG_WAIT, rendered, start};
+use crate::{CLIENT_KEY, LOG_WAIT, joined, rendered, start};
 use orpipe_testkit::{
     HttpResponse, MockOpenRouter, Orpipe, Reply, SseEvent, StreamResult, client, eventually,
 };
@@ -52,13 +52,6 @@ fn chunks(result: &StreamResult) -> Vec<Value> {
         .into_iter()
         .filter(|d| *d != "[DONE]")
         .map(|d| serde_json::from_str(d).expect("every frame is JSON"))
-        .collect()
-}
-
-fn joined(chunks: &[Value], field: &str) -> String {
-    chunks
-        .iter()
-        .filter_map(|c| c["choices"][0]["delta"][field].as_str())
         .collect()
 }
 

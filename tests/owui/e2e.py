@@ -18,6 +18,8 @@ import requests
 
 REASONING_MODEL = "anthropic.claude-sonnet-4.5"
 SEARCH_MODEL = "openai.gpt-4o-mini"
+# Served by the mock in content mode (tests/fixtures/model_image_output.json).
+IMAGE_MODEL = "google.gemini-2.5-flash-image"
 
 
 class Check:
@@ -100,9 +102,33 @@ class OpenWebUI:
         return chat_id, message
 
 
-def mock_requests(mock):
+def mock_requests(mock, path="/api/v1/responses"):
     recorded = requests.get(f"{mock}/mock/requests", timeout=10).json()
-    return [r for r in recorded if r["path"] == "/api/v1/responses"]
+    return [r for r in recorded if r["path"] == path]
+
+
+def image_and_card_checks(owui, args):
+    """Image output through the chat endpoint, and a failure before the first byte."""
+    chat_path = "/api/v1/chat/completions"
+    before = len(mock_requests(args.mock, chat_path))
+    _, message = owui.chat(IMAGE_MODEL, "Draw a red dot")
+    sent = mock_requests(args.mock, chat_path)[before:]
+    check(sent and sent[-1]["body"].get("modalities") == ["image", "text"],
+          "the image model was asked for images on OpenRouter's /chat/completions",
+          [r["body"].get("modalities") for r in sent])
+    check("Here is a red dot." in (message.get("content") or ""),
+          "the image answer's text is shown", message.get("content"))
+    files = message.get("files") or []
+    check(any(f.get("type") == "image" for f in files),
+          "Open WebUI keeps the generated image as a file of the message", files)
+    check("base64" not in (message.get("content") or ""),
+          "the image data is not in the message text")
+
+    _, message = owui.chat(REASONING_MODEL, "Hello [mock:credits]")
+    content = message.get("content") or ""
+    check(content.startswith("### 💳 Insufficient Credits"),
+          "a refusal before the answer started shows the original's card in the chat",
+          {"content": content[:300], "error": message.get("error")})
 
 
 def last_status(message):
@@ -203,6 +229,8 @@ def first_phase(owui, args):
     check(not any("tokens" in (s.get("description") or "")
                   for s in message.get("statusHistory") or []),
           "no status line after switching it off", message.get("statusHistory"))
+
+    image_and_card_checks(owui, args)
 
     # A plain client (no Open WebUI) straight to orpipe: no event chunks.
     stream = requests.post(

@@ -126,7 +126,7 @@ impl CatalogEntry {
             .any(|m| m == modality)
     }
 
-    fn produces(&self, modality: &str) -> bool {
+    pub(crate) fn produces(&self, modality: &str) -> bool {
         self.architecture
             .output_modalities
             .iter()

@@ -10,6 +10,7 @@ use super::wasi::http::types::ResponseOutparam;
 use super::{RequestCtx, artifacts, log, random_id};
 use crate::errors::GatewayError;
 use crate::errors::cards::CardTemplates;
+use crate::errors::cards::ModelFacts;
 use crate::logline::Level;
 use crate::openai::Frames;
 use crate::outcome::Outcome;
@@ -17,14 +18,17 @@ use crate::owui::events::OpenWebUiEvents;
 use crate::owui::status_line::Timing;
 use crate::pipeline::{StreamPipeline, Upstream};
 use crate::settings::Deadlines;
+use crate::translate::endpoint::Endpoint;
+use crate::translate::from_chat::response_from_chat_completion;
+use crate::translate::image_output::ImageOutput;
 use crate::translate::to_chunks::{ChunkTranslator, StreamContext};
-use crate::translate::to_completion::completion_from_response;
+use crate::translate::to_completion::completion_with_images;
 use serde_json::json;
 
 /// Largest non-streaming upstream answer accepted.
 const RESPONSE_BODY_LIMIT: usize = 64 * 1024 * 1024;
 
-const SSE_HEADERS: &[(&str, &str)] = &[
+pub(super) const SSE_HEADERS: &[(&str, &str)] = &[
     ("content-type", "text/event-stream"),
     ("cache-control", "no-cache"),
     // Tells nginx-style proxies in front of orpipe not to buffer the stream.
@@ -41,6 +45,11 @@ pub(super) struct Answer<'a> {
     pub(super) deadlines: Deadlines,
     /// Open WebUI's event chunks, for Open WebUI only (streamed answers).
     pub(super) events: Option<OpenWebUiEvents>,
+    /// The endpoint that answered, which decides how its body reads.
+    pub(super) endpoint: Endpoint,
+    pub(super) image_output: ImageOutput,
+    /// The catalog's facts about the model, for error cards.
+    pub(super) facts: Option<ModelFacts>,
 }
 
 impl Answer<'_> {
@@ -68,6 +77,9 @@ impl Answer<'_> {
             templates,
             deadlines,
             events,
+            endpoint,
+            image_output,
+            facts,
         } = self;
         let mut writer = match ResponseWriter::start(out, 200, SSE_HEADERS) {
             Ok(writer) => writer,
@@ -84,7 +96,10 @@ impl Answer<'_> {
             error_id: ctx.error_id.clone(),
             timestamp: ctx.started_at.clone(),
         });
-        translator = translator.with_templates(templates);
+        translator = translator
+            .with_templates(templates)
+            .with_image_output(image_output)
+            .with_facts(facts);
         if let Some(session) = session {
             translator = translator.with_capture(session.capture());
         }
@@ -94,7 +109,10 @@ impl Answer<'_> {
             translator = translator.with_events(events);
         }
         let mut first_output_ms: Option<f64> = None;
-        let mut pipeline = StreamPipeline::new(translator);
+        let mut pipeline = match endpoint {
+            Endpoint::Responses => StreamPipeline::new(translator),
+            Endpoint::ChatCompletions => StreamPipeline::for_chat(translator),
+        };
         let mut outcome = Outcome::Completed;
         let mut frames = Frames::default();
         let mut last_bytes_ms = ctx.elapsed_ms();
@@ -206,13 +224,21 @@ impl Answer<'_> {
             created,
             session,
             breaker,
+            endpoint,
+            image_output,
             ..
         } = self;
         let mut capture = session.map(artifacts::Session::capture);
         let result = response
             .body
             .read_to_end(RESPONSE_BODY_LIMIT)
-            .and_then(|body| completion_from_response(&body, &model, created, capture.as_mut()));
+            .and_then(|body| match endpoint {
+                Endpoint::Responses => Ok(body),
+                Endpoint::ChatCompletions => response_from_chat_completion(&body),
+            })
+            .and_then(|body| {
+                completion_with_images(&body, &model, created, capture.as_mut(), &image_output)
+            });
         match result {
             Ok(completion) => {
                 if let (Some(session), Some(capture)) = (session, capture) {

@@ -5,16 +5,20 @@
 use super::breaker::UserBreaker;
 use super::config::Config;
 use super::http_io;
-use super::outcome::{answer_task_stub, fail_before_first_byte};
+use super::openrouter::Route;
+use super::outcome::{answer_task_stub, fail_before_first_byte, fail_with_card};
 use super::wasi::http::types::{Fields, IncomingRequest, ResponseOutparam};
 use super::{RequestCtx, answer, artifacts, fetch, fitting, log, models, openrouter, unix_now};
 use crate::breaker::user_identity;
+use crate::errors::cards::ModelFacts;
 use crate::logline::Level;
 use crate::owui::context::{OpenWebUiContext, OpenWebUiHeaders};
 use crate::owui::events::OpenWebUiEvents;
 use crate::settings::Settings;
-use crate::translate::background_task::{TASK_HEADER, safe_stub};
+use crate::translate::background_task::{TASK_HEADER, is_background_task, safe_stub};
+use crate::translate::endpoint::{self, Endpoint};
 use crate::translate::identifiers::apply_identifiers;
+use crate::translate::image_output::settle_modalities;
 use crate::translate::to_responses::{parse_request, translate_request_with};
 use serde_json::json;
 
@@ -33,17 +37,22 @@ pub fn chat_completions(ctx: &RequestCtx, request: IncomingRequest, out: Respons
     // The model a whole (non-streaming) answer names, known once the body is read: a
     // background task refused for the key is answered in that form (`answer_task_stub`).
     let mut whole_answer_model: Option<String> = None;
+    // An Open WebUI chat that asked for a stream: a failure is shown as a card in it.
+    let mut card_model: Option<String> = None;
     let prepared = http_io::read_request_body(&request, REQUEST_BODY_LIMIT).and_then(|body| {
         drop(request);
         let mut request = parse_request(&body)?;
         drop(body);
         let owui = OpenWebUiContext::take(&mut request, &owui_headers);
         task = owui.task.clone();
+        let model = request
+            .get("model")
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned);
         if request.get("stream").and_then(serde_json::Value::as_bool) != Some(true) {
-            whole_answer_model = request
-                .get("model")
-                .and_then(serde_json::Value::as_str)
-                .map(str::to_owned);
+            whole_answer_model = model;
+        } else if owui.from_open_webui && task.is_none() {
+            card_model = model;
         }
         let config = Config::read();
         let settings = config.settings()?;
@@ -62,6 +71,26 @@ pub fn chat_completions(ctx: &RequestCtx, request: IncomingRequest, out: Respons
             .get("model")
             .and_then(serde_json::Value::as_str)
             .map(openrouter_model_id);
+        let entry = match openrouter_id.as_deref() {
+            Some(id) => models::entry_for(&settings, id)?,
+            None => None,
+        };
+        settle_modalities(
+            &mut request,
+            entry.as_ref(),
+            &settings.image_output,
+            is_background_task(owui.task()),
+        )?;
+        let route = match openrouter_id.as_deref() {
+            Some(id) => match endpoint::choose(&request, id, &settings.endpoints)? {
+                (Endpoint::ChatCompletions, Some(reason)) => Route::Chat {
+                    reason,
+                    chat_only: endpoint::take_chat_only(&mut request),
+                },
+                _ => Route::Responses,
+            },
+            None => Route::Responses,
+        };
         // Background tasks (titles, tags) neither replay nor store reasoning.
         let session = openrouter_id
             .as_deref()
@@ -77,7 +106,7 @@ pub fn chat_completions(ctx: &RequestCtx, request: IncomingRequest, out: Respons
             .as_deref()
             .is_some_and(crate::markers::supports_phase);
         let mut translated = translate_request_with(request, &replay)?;
-        if let (Some(id), Some(body)) = (openrouter_id, translated.body.as_object_mut()) {
+        if let (Some(id), Some(body)) = (openrouter_id.clone(), translated.body.as_object_mut()) {
             // Keys the per-chat session id: a secret every replica shares.
             let secret = config
                 .get(crate::artifacts::settings::keys::ARTIFACT_KEY)
@@ -91,44 +120,50 @@ pub fn chat_completions(ctx: &RequestCtx, request: IncomingRequest, out: Respons
             );
             body.insert("model".into(), serde_json::Value::String(id));
         }
-        fitting::prepare(ctx, &settings, &mut translated, &owui)?;
+        fitting::prepare(ctx, &settings, &mut translated, &owui, entry.as_ref())?;
         // Event chunks only for Open WebUI: other clients may choke on them.
         let features = &settings.features;
         let events = (owui.from_open_webui && features.owui_events)
             .then(|| OpenWebUiEvents::new(features.status_line));
-        let response =
-            openrouter::post_responses(ctx, &settings, &mut translated.body, translated.stream)?;
-        Ok((
-            translated.model,
+        let sent = openrouter::send(
+            ctx,
+            &settings,
+            &mut translated.body,
             translated.stream,
-            response,
-            session,
-            settings.templates,
-            settings.deadlines,
+            route,
+            openrouter_id.as_deref().unwrap_or_default(),
+        )?;
+        let answer = answer::Answer {
+            model: translated.model,
+            created: unix_now().0,
+            session: None,
+            breaker: None,
+            templates: settings.templates,
+            deadlines: settings.deadlines,
             events,
-        ))
+            endpoint: sent.endpoint,
+            image_output: settings.image_output,
+            facts: entry.as_ref().map(ModelFacts::of),
+        };
+        Ok((answer, translated.stream, sent.response, session))
     });
-    let (model, stream, response, session, templates, deadlines, events) = match prepared {
+    let (answer, stream, response, session) = match prepared {
         Ok(prepared) => prepared,
         Err(error) => {
             let stub = safe_stub(task.as_deref(), &error);
-            return match (stub, whole_answer_model) {
-                (Some(stub), Some(model)) => {
+            return match (stub, whole_answer_model, card_model) {
+                (Some(stub), Some(model), _) => {
                     answer_task_stub(ctx, out, &error, breaker.as_ref(), stub, model)
                 }
+                (_, _, Some(model)) => fail_with_card(ctx, out, &error, breaker.as_ref(), &model),
                 _ => fail_before_first_byte(ctx, out, &error, breaker.as_ref()),
             };
         }
     };
-    let (created, _) = unix_now();
     let answer = answer::Answer {
-        model,
-        created,
         session: session.as_ref(),
         breaker: breaker.as_ref(),
-        templates,
-        deadlines,
-        events,
+        ..answer
     };
     answer.send(ctx, out, response, stream);
 }
@@ -162,7 +197,7 @@ fn report_rejected_templates(ctx: &RequestCtx, settings: &Settings) {
 }
 
 /// Clients name models by their listed (URL-safe) ids; OpenRouter wants its own.
-fn openrouter_model_id(requested: &str) -> String {
+pub(super) fn openrouter_model_id(requested: &str) -> String {
     if requested.contains('/') {
         requested.to_owned()
     } else {

@@ -3,9 +3,10 @@
 //! WebUI's toggle, then fitting the body to the model's catalog entry. The decisions are
 //! pure functions (`catalog::filter`, `translate::background_task`,
 //! `translate::reasoning_default`, `translate::web_search`, `translate::fit_model`); this
-//! module only fetches and logs.
+//! module only logs. The caller fetched the model's catalog entry.
 
-use super::{RequestCtx, log, models};
+use super::{RequestCtx, log};
+use crate::catalog::entry::CatalogEntry;
 use crate::errors::GatewayError;
 use crate::logline::Level;
 use crate::owui::OpenWebUiContext;
@@ -26,6 +27,7 @@ pub fn prepare(
     settings: &Settings,
     translated: &mut TranslatedRequest,
     owui: &OpenWebUiContext,
+    entry: Option<&CatalogEntry>,
 ) -> Result<(), GatewayError> {
     let task = owui.task();
     let openrouter_id = translated
@@ -34,9 +36,8 @@ pub fn prepare(
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_owned();
-    let entry = models::entry_for(settings, &openrouter_id)?;
     let filter = &settings.model_filter;
-    if let Err(reasons) = filter.admits(&openrouter_id, entry.as_ref()) {
+    if let Err(reasons) = filter.admits(&openrouter_id, entry) {
         return Err(GatewayError::ModelRestricted(filter.refusal(
             &translated.model,
             &openrouter_id,
@@ -48,14 +49,10 @@ pub fn prepare(
     }
     let features = &settings.features;
     if is_background_task(task) {
-        cheapen(
-            &mut translated.body,
-            entry.as_ref(),
-            features.reasoning.task_effort,
-        );
+        cheapen(&mut translated.body, entry, features.reasoning.task_effort);
     } else {
         // Only the catalog says whether a model reasons: an unknown one gets no default.
-        if let Some(entry) = &entry {
+        if let Some(entry) = entry {
             add_default_reasoning(&mut translated.body, entry, &features.reasoning);
         }
         if owui.features.web_search {
@@ -69,10 +66,10 @@ pub fn prepare(
         if !is_background_task(task) {
             apply_context_compression(body, &settings.long_chats);
         }
-        let context_length = entry.as_ref().and_then(|e| e.context_length);
+        let context_length = entry.and_then(|e| e.context_length);
         trimmed = trim_tool_outputs(body, &settings.long_chats, context_length);
     }
-    let mut notes = match &entry {
+    let mut notes = match entry {
         Some(entry) => fit_to_model(&mut translated.body, entry)?,
         None => Vec::new(),
     };

@@ -1,7 +1,9 @@
-//! The one way to OpenRouter's `/responses`, before anything was sent to the client:
-//! transient failures are retried (the policy is `crate::retry`, pure), and a refused
-//! reasoning effort is retried once with the closest accepted one (FEATURES §9.5; the
-//! decision is `translate::efforts`, pure). This module only sends, sleeps and logs.
+//! The one way to OpenRouter's chat endpoints, before anything was sent to the client:
+//! the endpoint the request was routed to (`translate::endpoint`), transient failures
+//! retried (the policy is `crate::retry`, pure), a refused reasoning effort retried once
+//! with the closest accepted one (FEATURES §9.5, `translate::efforts`), and one fallback
+//! from `/responses` to `/chat/completions` when the former cannot serve the model
+//! (§5.1). This module only sends, sleeps and logs.
 
 use super::upstream::{self, UpstreamResponse};
 use super::{RequestCtx, log};
@@ -10,18 +12,89 @@ use crate::logline::Level;
 use crate::retry::{Decision, decide};
 use crate::settings::Settings;
 use crate::translate::efforts::adjust_refused_effort;
-use serde_json::{Value, json};
+use crate::translate::endpoint::{ChatReason, Endpoint};
+use crate::translate::to_chat_request::chat_body;
+use serde_json::{Map, Value, json};
 use std::time::Duration;
 
-/// A successful response, or the error the client should see. `body` is the
-/// translated request; a refused effort is adjusted in it before the second try.
-pub fn post_responses(
+const RESPONSES: &str = "/responses";
+const CHAT_COMPLETIONS: &str = "/chat/completions";
+
+/// Where a request goes: `/responses`, or `/chat/completions` with the request's
+/// chat-only fields (`endpoint::take_chat_only`) and the reason.
+pub enum Route {
+    Responses,
+    Chat {
+        reason: ChatReason,
+        chat_only: Map<String, Value>,
+    },
+}
+
+/// A successful response and the endpoint that gave it (its answer's format).
+pub struct Sent {
+    pub response: UpstreamResponse,
+    pub endpoint: Endpoint,
+}
+
+/// Sends the translated Responses `body` by `route`. `openrouter_id` decides whether a
+/// refusal may fall back to the chat endpoint.
+pub fn send(
+    ctx: &RequestCtx,
+    settings: &Settings,
+    body: &mut Value,
+    stream: bool,
+    route: Route,
+    openrouter_id: &str,
+) -> Result<Sent, GatewayError> {
+    let (reason, chat_only) = match route {
+        Route::Chat { reason, chat_only } => (reason, chat_only),
+        Route::Responses => match post_responses(ctx, settings, body, stream) {
+            Ok(response) => {
+                return Ok(Sent {
+                    response,
+                    endpoint: Endpoint::Responses,
+                });
+            }
+            Err(error) if settings.endpoints.may_fall_back(openrouter_id, &error) => {
+                log::emit(
+                    Level::Info,
+                    "OpenRouter's /responses cannot serve the model; asking /chat/completions",
+                    &[
+                        ("request_id", json!(ctx.request_id)),
+                        ("model", json!(openrouter_id)),
+                        ("error", json!(error.to_string())),
+                    ],
+                );
+                (ChatReason::Fallback, Map::new())
+            }
+            Err(error) => return Err(error),
+        },
+    };
+    let chat = chat_body(body, chat_only);
+    log::emit(
+        Level::Debug,
+        "request sent to /chat/completions",
+        &[
+            ("request_id", json!(ctx.request_id)),
+            ("reason", json!(reason.as_str())),
+        ],
+    );
+    let response = post_with_retries(ctx, settings, CHAT_COMPLETIONS, &chat, stream)?;
+    Ok(Sent {
+        response,
+        endpoint: Endpoint::ChatCompletions,
+    })
+}
+
+/// `/responses`, with the refused-effort retry. `body` is the translated request; a
+/// refused effort is adjusted in it before the second try.
+fn post_responses(
     ctx: &RequestCtx,
     settings: &Settings,
     body: &mut Value,
     stream: bool,
 ) -> Result<UpstreamResponse, GatewayError> {
-    let error = match post_with_retries(ctx, settings, body, stream) {
+    let error = match post_with_retries(ctx, settings, RESPONSES, body, stream) {
         Ok(response) => return Ok(response),
         Err(error) => error,
     };
@@ -37,7 +110,7 @@ pub fn post_responses(
             ("to", json!(to)),
         ],
     );
-    post_with_retries(ctx, settings, body, stream)
+    post_with_retries(ctx, settings, RESPONSES, body, stream)
 }
 
 /// Sends `body`, again after each transient failure, until it succeeds, fails for good,
@@ -45,6 +118,7 @@ pub fn post_responses(
 fn post_with_retries(
     ctx: &RequestCtx,
     settings: &Settings,
+    endpoint: &str,
     body: &Value,
     stream: bool,
 ) -> Result<UpstreamResponse, GatewayError> {
@@ -53,7 +127,7 @@ fn post_with_retries(
     let mut waited = Duration::ZERO;
     loop {
         attempts = attempts.saturating_add(1);
-        let error = match upstream::post_responses(settings, &bytes, stream) {
+        let error = match upstream::post(settings, endpoint, &bytes, stream) {
             Ok(response) => return Ok(response),
             Err(error) => error,
         };

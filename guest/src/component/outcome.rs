@@ -3,12 +3,16 @@
 //! answer, and the usage record with its finish log line.
 
 use super::breaker::UserBreaker;
+use super::config::Config;
 use super::wasi::http::types::ResponseOutparam;
 use super::{RequestCtx, http_io, log, sql, unix_now};
 use crate::breaker::counts_as_failure;
 use crate::errors::GatewayError;
+use crate::errors::cards::{CardContext, ModelFacts};
 use crate::logline::Level;
-use crate::openai::{ChatCompletion, CompletionMessage, FinishReason, Usage};
+use crate::openai::{
+    ChatCompletion, ChunkHeader, CompletionMessage, Delta, FinishReason, Frames, Usage,
+};
 use crate::outcome::{BreakerVerdict, Outcome};
 use crate::usage_log::UsageRecord;
 use serde_json::{Value, json};
@@ -32,6 +36,64 @@ pub(super) fn fail_before_first_byte(
 ) {
     note_failure(ctx, error, breaker, "chat completion failed");
     http_io::respond_error(out, error, &ctx.error_id);
+}
+
+/// A failure before the first byte of an Open WebUI chat that asked for a stream: the
+/// failure's card in the stream (as the original pipe showed every failure, in the chat),
+/// then an error frame and `[DONE]`, with status 200 so Open WebUI renders the card.
+/// Other clients get the HTTP status (`fail_before_first_byte`), which SDKs raise.
+pub(super) fn fail_with_card(
+    ctx: &RequestCtx,
+    out: ResponseOutparam,
+    error: &GatewayError,
+    breaker: Option<&UserBreaker>,
+    model: &str,
+) {
+    note_failure(
+        ctx,
+        error,
+        breaker,
+        "chat completion failed, shown as a card",
+    );
+    // Read again only on this path: the settings (templates, the model's catalog entry)
+    // may be what failed, and then the default card is used.
+    let settings = Config::read().settings().ok();
+    let facts = settings.as_ref().and_then(|settings| {
+        let id = super::chat::openrouter_model_id(model);
+        super::models::entry_for(settings, &id)
+            .ok()
+            .flatten()
+            .map(|entry| ModelFacts::of(&entry))
+    });
+    let templates = settings.map(|s| s.templates).unwrap_or_default();
+    let card = error.card(
+        &CardContext {
+            error_id: &ctx.error_id,
+            timestamp: &ctx.started_at,
+            model,
+            facts: facts.as_ref(),
+        },
+        &templates,
+    );
+    let header = ChunkHeader {
+        id: format!("chatcmpl-{}", super::random_id()),
+        model: model.to_owned(),
+        created: unix_now().0,
+    };
+    let mut frames = Frames::default();
+    frames.push_delta(&header, &Delta::start(), None);
+    frames.push_delta(&header, &Delta::content(&card), None);
+    let code = error.code().unwrap_or_else(|| "error".into());
+    let message = format!("{error} (error id {})", ctx.error_id);
+    frames.push_error(&code, &message, &ctx.error_id);
+    frames.push_done();
+    match http_io::ResponseWriter::start(out, 200, super::answer::SSE_HEADERS) {
+        Ok(mut writer) => {
+            let _ = writer.write(frames.as_bytes());
+            writer.finish();
+        }
+        Err(error) => log_internal(ctx, &error),
+    }
 }
 
 /// A title, tags or follow-ups task whose key OpenRouter refused: Open WebUI gets the

@@ -1,4 +1,4 @@
-//! Calls to OpenRouter: which endpoint, which headers, and what a failed call means as a
+//! Calls to OpenRouter: the endpoint's URL, which headers, and what a failed call means as a
 //! `GatewayError` (a non-2xx answer, a transport failure). Sending is `outgoing`'s.
 
 use super::http_io::{BodyReader, header};
@@ -29,10 +29,11 @@ fn error_from(status: u16, retry_after: Option<&str>, body: BodyReader) -> Gatew
     GatewayError::from_upstream_http(status, &body, retry_after.as_deref())
 }
 
-/// Sends one `/responses` call; a non-2xx answer comes back as the error it means.
-/// Retries are the caller's (`openrouter`).
-pub fn post_responses(
+/// Sends one call to `endpoint` (`/responses` or `/chat/completions`); a non-2xx answer
+/// comes back as the error it means. Retries are the caller's (`openrouter`).
+pub fn post(
     settings: &Settings,
+    endpoint: &str,
     body: &[u8],
     stream: bool,
 ) -> Result<UpstreamResponse, GatewayError> {
@@ -52,7 +53,7 @@ pub fn post_responses(
         ("accept", accept.to_owned()),
     ];
     headers.extend(attribution_headers(settings));
-    send(settings, Method::Post, "/responses", &headers, body)
+    send(settings, Method::Post, endpoint, &headers, body)
 }
 
 pub fn get_models(settings: &Settings) -> Result<UpstreamResponse, GatewayError> {

@@ -132,7 +132,7 @@ impl GatewayError {
         }
     }
 
-    fn code(&self) -> Option<String> {
+    pub(crate) fn code(&self) -> Option<String> {
         match self {
             GatewayError::MissingApiKey => Some("missing_openrouter_key".into()),
             GatewayError::PayloadTooLarge(_) => Some("request_too_large".into()),

@@ -1,6 +1,6 @@
 //! Streaming: `chat.completion.chunk` objects, each sent as one SSE frame.
 
-use super::{ChatAnnotation, FinishReason, Usage};
+use super::{ChatAnnotation, ChatImage, FinishReason, Usage};
 use serde::Serialize;
 
 /// The fields every chunk of one stream shares.
@@ -31,6 +31,9 @@ pub struct Delta<'a> {
     pub tool_calls: Option<[ToolCallDelta<'a>; 1]>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub annotations: Option<&'a [ChatAnnotation]>,
+    /// Generated images, in the form OpenRouter's Chat Completions API sends them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub images: Option<&'a [ChatImage]>,
 }
 
 impl<'a> Delta<'a> {
@@ -75,6 +78,13 @@ impl<'a> Delta<'a> {
     pub fn annotations(annotations: &'a [ChatAnnotation]) -> Self {
         Self {
             annotations: Some(annotations),
+            ..Self::default()
+        }
+    }
+
+    pub fn images(images: &'a [ChatImage]) -> Self {
+        Self {
+            images: Some(images),
             ..Self::default()
         }
     }

@@ -1,6 +1,6 @@
 //! A whole answer: the `chat.completion` object.
 
-use super::{ChatAnnotation, FinishReason, Usage};
+use super::{ChatAnnotation, ChatImage, FinishReason, Usage};
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -38,6 +38,8 @@ pub struct CompletionMessage {
     pub tool_calls: Vec<ToolCall>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub annotations: Vec<ChatAnnotation>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub images: Vec<ChatImage>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

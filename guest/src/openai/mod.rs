@@ -152,6 +152,27 @@ pub struct UrlCitationFields {
     pub content: Option<String>,
 }
 
+/// A generated image as OpenRouter's Chat Completions API returns it (`images` on the
+/// message or the delta): `{"type": "image_url", "image_url": {"url": "data:…"}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ChatImage {
+    ImageUrl { image_url: ImageUrl },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ImageUrl {
+    pub url: String,
+}
+
+impl ChatImage {
+    pub fn new(url: String) -> Self {
+        Self::ImageUrl {
+            image_url: ImageUrl { url },
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

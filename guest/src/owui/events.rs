@@ -54,12 +54,15 @@ pub struct SourceMetadata {
 enum Activity {
     Thinking,
     Searching,
+    Imaging,
 }
 
 const THINKING: &str = "Thinking…";
 const THOUGHT: &str = "Finished thinking";
 const SEARCHING: &str = "Searching the web…";
 const SEARCHED: &str = "Searched the web";
+const IMAGING: &str = "Generating image…";
+const IMAGED: &str = "Generated an image";
 
 /// The events of one answer.
 #[derive(Debug)]
@@ -85,6 +88,7 @@ impl OpenWebUiEvents {
         let (activity, description) = match item {
             OutputItem::Reasoning(_) => (Activity::Thinking, THINKING),
             OutputItem::WebSearch(_) => (Activity::Searching, SEARCHING),
+            OutputItem::Image(_) => (Activity::Imaging, IMAGING),
             _ => return None,
         };
         self.running.insert(index, activity);
@@ -99,6 +103,9 @@ impl OpenWebUiEvents {
             OutputItem::WebSearch(search) => Some(status(searched(search), true)),
             OutputItem::Reasoning(_) if running == Some(Activity::Thinking) => {
                 Some(status(Cow::Borrowed(THOUGHT), true))
+            }
+            OutputItem::Image(_) if running == Some(Activity::Imaging) => {
+                Some(status(Cow::Borrowed(IMAGED), true))
             }
             _ => None,
         }
@@ -126,6 +133,7 @@ impl OpenWebUiEvents {
                 let description = match activity {
                     Activity::Thinking => THOUGHT,
                     Activity::Searching => SEARCHED,
+                    Activity::Imaging => IMAGED,
                 };
                 status(Cow::Borrowed(description), true)
             })

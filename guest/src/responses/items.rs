@@ -32,6 +32,14 @@ pub enum OutputItem<'a> {
     /// (`web_search_call`, API.md §3.4).
     #[serde(rename = "openrouter:web_search", alias = "web_search_call")]
     WebSearch(WebSearchCall),
+    /// A generated image: the Responses API's `image_generation_call`, OpenRouter's
+    /// `openrouter:image_generation`, and the images of a chat-endpoint answer
+    /// (`translate::from_chat`), whose `result` is then a data URL.
+    #[serde(
+        rename = "image_generation_call",
+        alias = "openrouter:image_generation"
+    )]
+    Image(ImageCall),
     /// Other tools OpenRouter runs itself, anything new.
     #[serde(other)]
     Unknown,
@@ -41,6 +49,31 @@ impl<'a> OutputItem<'a> {
     /// The typed view of an item; one of an unexpected shape is `Unknown`.
     pub fn of(item: &'a Value) -> Self {
         Self::deserialize(item).unwrap_or(Self::Unknown)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct ImageCall {
+    /// Base64 image data, or a data URL.
+    pub result: Option<Lenient<String>>,
+    /// `png`, `jpeg` or `webp`, when `result` is bare base64.
+    pub output_format: Option<Lenient<String>>,
+    pub status: Option<Lenient<String>>,
+}
+
+impl ImageCall {
+    pub fn result(&self) -> Option<&str> {
+        valid(&self.result)
+            .map(String::as_str)
+            .filter(|r| !r.is_empty())
+    }
+
+    pub fn output_format(&self) -> Option<&str> {
+        valid(&self.output_format).map(String::as_str)
+    }
+
+    pub fn failed(&self) -> bool {
+        valid(&self.status).is_some_and(|s| s == "failed")
     }
 }
 

@@ -3,12 +3,13 @@
 //! sending a request to OpenRouter's `/chat/completions` when `/responses` cannot take it.
 //!
 //! Pure and total: anything it does not recognise is left out, never an error. The
-//! component does not call it yet (orpipe has no chat-endpoint fallback so far).
+//! component calls it for requests routed to the chat endpoint (`translate::endpoint`).
 //!
 //! - `instructions` → a leading `system` message; `message` items → messages (user parts
 //!   back to `text` / `image_url` / `input_audio` / `file` / `video_url`; other roles' text
 //!   joined); consecutive `function_call` items → one assistant message with `tool_calls`
-//!   (content `null`); `function_call_output` → `tool` messages; reasoning items dropped.
+//!   (content `null`); `function_call_output` → `tool` messages; reasoning items dropped,
+//!   their `reasoning_details` carried on the next assistant message (signatures).
 //! - `max_output_tokens` → `max_tokens`; `text.format` → `response_format` (`json_schema`
 //!   wrapped as `{"json_schema": {name, schema, …}}`; an explicit `response_format` wins);
 //!   `text.verbosity` → `verbosity`; `top_k`, `seed`, `top_logprobs`, `max_tokens` rounded
@@ -105,6 +106,23 @@ pub fn chat_request_from_responses(body: &Value) -> Value {
     Value::Object(out)
 }
 
+/// The body for OpenRouter's `/chat/completions`: the translated Responses body converted
+/// back, plus the request's chat-only fields (`endpoint::take_chat_only`); a stream asks
+/// for its usage chunk.
+pub fn chat_body(responses: &Value, chat_only: Map<String, Value>) -> Value {
+    let mut chat = chat_request_from_responses(responses);
+    if let Some(body) = chat.as_object_mut() {
+        body.extend(chat_only);
+        if body.get("stream").and_then(Value::as_bool) == Some(true) {
+            let options = body.entry("stream_options").or_insert_with(|| json!({}));
+            if let Some(options) = options.as_object_mut() {
+                options.insert("include_usage".into(), Value::Bool(true));
+            }
+        }
+    }
+    chat
+}
+
 fn text_settings(body: &Map<String, Value>, out: &mut Map<String, Value>) {
     let Some(text) = body.get("text").and_then(Value::as_object) else {
         return;
@@ -167,10 +185,19 @@ fn messages(body: &Map<String, Value>) -> Vec<Value> {
         Some(Value::Array(items)) => items.as_slice(),
         _ => return messages,
     };
+    // Replayed reasoning's `reasoning_details` (with their signatures) ride on the next
+    // assistant message, the form the chat endpoint takes them back in.
+    let mut details: Vec<Value> = Vec::new();
     for item in items {
         let kind = item.get("type").and_then(Value::as_str);
         let role = item.get("role").and_then(Value::as_str);
+        let before = messages.len();
         match (kind, role) {
+            (Some("reasoning"), _) => {
+                if let Some(Value::Array(entries)) = item.get("reasoning_details") {
+                    details.extend(entries.iter().cloned());
+                }
+            }
             (Some("function_call"), _) => push_call(&mut messages, item),
             (Some("function_call_output"), _) => messages.push(json!({
                 "role": "tool",
@@ -183,6 +210,18 @@ fn messages(body: &Map<String, Value>) -> Vec<Value> {
             })),
             (Some("message") | None, Some(role)) => messages.push(message(role, item)),
             _ => {}
+        }
+        if messages.len() > before
+            && !details.is_empty()
+            && let Some(assistant) = messages
+                .last_mut()
+                .filter(|m| m.get("role").and_then(Value::as_str) == Some("assistant"))
+                .and_then(Value::as_object_mut)
+        {
+            assistant.insert(
+                "reasoning_details".into(),
+                Value::Array(std::mem::take(&mut details)),
+            );
         }
     }
     messages
@@ -262,6 +301,28 @@ mod tests {
         let input = json!({"model": "anthropic/claude-sonnet-4.5", "stream": true, "instructions": "Be nice", "max_output_tokens": 1000, "top_k": 40.6, "input": [{"type": "message", "role": "user", "content": [{"type": "input_text", "text": "hi"}, {"type": "input_image", "image_url": "data:image/png;base64,AAA", "detail": "auto"}]}, {"type": "function_call", "call_id": "c1", "name": "f", "arguments": "{}"}, {"type": "function_call_output", "call_id": "c1", "output": "ok"}], "tools": [{"type": "function", "name": "f", "parameters": {"type": "object", "properties": {}}}], "tool_choice": {"type": "function", "name": "f"}, "text": {"format": {"type": "json_schema", "name": "s", "schema": {"type": "object"}}, "verbosity": "low"}});
         let expected = json!({"model": "anthropic/claude-sonnet-4.5", "stream": true, "top_k": 41, "response_format": {"type": "json_schema", "json_schema": {"name": "s", "schema": {"type": "object"}}}, "verbosity": "low", "max_tokens": 1000, "tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "object", "properties": {}}}}], "tool_choice": {"type": "function", "function": {"name": "f"}}, "messages": [{"role": "system", "content": "Be nice"}, {"role": "user", "content": [{"type": "text", "text": "hi"}, {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAA", "detail": "auto"}}]}, {"role": "assistant", "content": null, "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]}, {"role": "tool", "tool_call_id": "c1", "content": "ok"}]});
         assert_eq!(chat_request_from_responses(&input), expected);
+    }
+
+    #[test]
+    fn replayed_reasoning_details_ride_on_the_next_assistant_message() {
+        let detail = json!({"type": "reasoning.text", "text": "t", "signature": "sig", "index": 0});
+        let input = json!({"input": [
+            {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "q"}]},
+            {"type": "reasoning", "summary": [], "reasoning_details": [detail]},
+            {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "a"}]},
+            {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "q2"}]},
+            {"type": "reasoning", "summary": [], "reasoning_details": [detail]},
+            {"type": "function_call", "call_id": "c1", "name": "f", "arguments": "{}"}
+        ]});
+        let out = chat_request_from_responses(&input);
+        let messages = out["messages"].as_array().expect("messages");
+        assert_eq!(messages[1]["reasoning_details"], json!([detail]));
+        assert!(
+            messages[2].get("reasoning_details").is_none(),
+            "users carry none"
+        );
+        assert_eq!(messages[3]["reasoning_details"], json!([detail]));
+        assert_eq!(messages[3]["tool_calls"][0]["id"], "c1");
     }
 
     #[test]

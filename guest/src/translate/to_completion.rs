@@ -5,6 +5,7 @@
 //! (see [`super::to_chunks`]). This module never performs I/O.
 
 use super::citations::Citations;
+use super::image_output::ImageOutput;
 use super::phase;
 use crate::artifacts::capture::Capture;
 use crate::errors::GatewayError;
@@ -13,13 +14,25 @@ use crate::openai::{ChatCompletion, CompletionMessage, FinishReason, ToolCall, U
 use crate::responses::{OutputItem, Response, Status};
 use serde_json::error::Category;
 
-/// `capture`, when given, keeps the answer's reasoning items; their markers go into the
-/// content where the items stood.
+/// [`completion_with_images`] with the default image output (the tests' shorthand).
+#[cfg(test)]
 pub fn completion_from_response(
     body: &[u8],
     model: &str,
     created: u64,
+    capture: Option<&mut Capture>,
+) -> Result<ChatCompletion, GatewayError> {
+    completion_with_images(body, model, created, capture, &ImageOutput::default())
+}
+
+/// `capture`, when given, keeps the answer's reasoning items; their markers go into the
+/// content where the items stood. Generated images are shown as `image_output` says.
+pub fn completion_with_images(
+    body: &[u8],
+    model: &str,
+    created: u64,
     mut capture: Option<&mut Capture>,
+    image_output: &ImageOutput,
 ) -> Result<ChatCompletion, GatewayError> {
     let response: Response = serde_json::from_slice(body).map_err(|e| {
         GatewayError::UpstreamProtocol(match e.classify() {
@@ -46,6 +59,8 @@ pub fn completion_from_response(
     let mut citations = Citations::default();
     let mut annotations = Vec::new();
     let mut marker_ids = Vec::new();
+    let mut images = Vec::new();
+    let mut image_number = 0;
     for item in response.output() {
         match OutputItem::of(item) {
             OutputItem::Message(message) => {
@@ -80,6 +95,17 @@ pub fn completion_from_response(
                 &call.name,
                 &call.arguments,
             )),
+            OutputItem::Image(call) => {
+                image_number += 1;
+                let shown = image_output.show(&call, image_number);
+                if let Some(text) = shown.text {
+                    if !content.is_empty() {
+                        content.push_str("\n\n");
+                    }
+                    content.push_str(&text);
+                }
+                images.extend(shown.image);
+            }
             OutputItem::WebSearch(_) | OutputItem::Unknown => {}
         }
     }
@@ -101,6 +127,7 @@ pub fn completion_from_response(
         refusal: non_empty(refusal),
         tool_calls,
         annotations,
+        images,
     };
     Ok(ChatCompletion::new(
         response.id().unwrap_or("chatcmpl-orpipe").to_owned(),

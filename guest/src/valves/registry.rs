@@ -272,6 +272,52 @@ pub static VALVES: &[Valve] = &[
         "As ZDR only, and every request asks OpenRouter for ZDR endpoints (provider.zdr).",
         false,
     ),
+    // Endpoint choice (translate::endpoint).
+    choice(
+        "default_endpoint",
+        "Endpoint: default",
+        "responses (OpenRouter's Responses API) or chat_completions. Presets, stop sequences and image output use chat_completions whatever this says.",
+        &["responses", "chat_completions"],
+        "responses",
+    ),
+    text(
+        "force_chat_completions_models",
+        "Endpoint: models forced to chat_completions",
+        "Comma-separated globs (*) over OpenRouter or listed ids, e.g. mistralai/*.",
+        2000,
+    ),
+    text(
+        "force_responses_models",
+        "Endpoint: models kept on responses",
+        "Comma-separated globs; they win over the chat_completions list and turn the fallback off for their models.",
+        2000,
+    ),
+    flag(
+        "auto_fallback_chat_completions",
+        "Endpoint: fall back to chat_completions",
+        "When /responses refuses a model as unsupported before the answer starts, ask /chat/completions once.",
+        true,
+    ),
+    // Image output (translate::image_output).
+    flag(
+        "image_output_auto",
+        "Images: ask image models for images",
+        "Models whose catalog lists image output get modalities [image, text] when the client sent none (Open WebUI never does). Background tasks never do.",
+        true,
+    ),
+    flag(
+        "image_output_markdown",
+        "Images: also as Markdown",
+        "Also put each generated image in the text as a Markdown data-URL image, for clients that render only text. The image then lives in the chat text and is resent with the history.",
+        false,
+    ),
+    number(
+        "image_output_max_mb",
+        "Images: largest image (MB)",
+        "A generated image larger than this (as a data URL) is replaced by a note (1–64).",
+        (1, 64),
+        10,
+    ),
     // Long chats and history.
     number(
         "max_input_images",
@@ -449,6 +495,7 @@ mod tests {
     use super::*;
     use crate::artifacts::settings::{ArtifactSettings, keys as artifact_keys};
     use crate::settings::{Settings, keys};
+    use crate::translate::{endpoint, image_output};
     use crate::valves::find;
     use std::collections::HashSet;
 
@@ -547,6 +594,19 @@ mod tests {
         assert_eq!(flag(keys::MODEL_FREE_ONLY), s.model_filter.free_only);
         assert_eq!(flag(keys::MODEL_TOOLS_ONLY), s.model_filter.tools_only);
         assert_eq!(flag(keys::OWUI_PIPELINES), s.owui_pipelines);
+        assert_eq!(
+            flag(endpoint::keys::AUTO_FALLBACK),
+            s.endpoints.auto_fallback
+        );
+        assert_eq!(
+            flag(image_output::keys::AUTO),
+            s.image_output.auto_modalities
+        );
+        assert_eq!(flag(image_output::keys::MARKDOWN), s.image_output.markdown);
+        assert_eq!(
+            number(image_output::keys::MAX_MB) * 1024 * 1024,
+            s.image_output.max_bytes as u64
+        );
         assert_eq!(flag(artifact_keys::PERSIST_REASONING), a.persist);
     }
 

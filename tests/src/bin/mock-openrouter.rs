@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
+use orpipe_testkit::fixtures::read_json_fixture;
 use orpipe_testkit::{MockOpenRouter, Reply};
 use serde_json::Value;
 use std::sync::Arc;
@@ -55,6 +56,8 @@ async fn main() -> anyhow::Result<()> {
     }
     if args.mode == Mode::Content {
         mock.set_reply_chooser(Arc::new(fixture_for));
+        mock.set_chat_reply_chooser(Arc::new(chat_fixture_for));
+        mock.add_model(read_json_fixture("model_image_output.json")?);
     }
     println!("{}", mock.base_url());
     eprintln!(
@@ -66,11 +69,51 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `--mode content`, `/chat/completions`: OpenRouter's chat transcripts, an image answer
+/// when the request asks for images.
+fn chat_fixture_for(request: Option<&Value>) -> Option<Reply> {
+    let request = request?;
+    let images = request
+        .get("modalities")
+        .and_then(Value::as_array)
+        .is_some_and(|m| m.iter().any(|m| m == "image"));
+    if request.get("stream").and_then(Value::as_bool) == Some(true) {
+        let fixture = if images {
+            "chat_stream_image.sse"
+        } else {
+            "chat_stream_reasoning.sse"
+        };
+        return Some(Reply::stream(fixture).into());
+    }
+    let fixture = if images {
+        "chat_completion_image.json"
+    } else {
+        "chat_completion_text.json"
+    };
+    read_json_fixture(fixture)
+        .ok()
+        .map(|body| Reply::json(200, body))
+}
+
+/// The text of the request's last input item, where a test puts its cue.
+fn last_text(request: &Value) -> String {
+    request
+        .get("input")
+        .and_then(Value::as_array)
+        .and_then(|items| items.last())
+        .map(Value::to_string)
+        .unwrap_or_default()
+}
+
 /// `--mode content`: the fixture for a streamed request (`None`: the default text ones).
+/// A user turn containing `[mock:credits]` is refused with OpenRouter's 402.
 fn fixture_for(request: Option<&Value>) -> Option<Reply> {
     let request = request?;
     if request.get("stream").and_then(Value::as_bool) != Some(true) {
         return None;
+    }
+    if last_text(request).contains("[mock:credits]") {
+        return Reply::http_error_case("insufficient_credits").ok();
     }
     let searches = request
         .get("tools")

@@ -2,8 +2,9 @@
 //!
 //! It serves `GET /api/v1/models` from `models_sample.json` and answers
 //! `POST /api/v1/responses` with programmed [`Reply`]s (FIFO), falling back to the recorded
-//! text fixtures. `POST /api/v1/chat/completions` (for the bench's peers, `chat.rs`) answers
-//! synthetically. It records every request so tests can assert on exactly what the gateway
+//! text fixtures. `POST /api/v1/chat/completions` answers with the replies programmed for
+//! it ([`MockOpenRouter::enqueue_chat`]: OpenRouter's chat transcripts, `chat_*` fixtures),
+//! else synthetically (`chat.rs`, for the bench's peers). It records every request so tests can assert on exactly what the gateway
 //! sent upstream. A [`Gate`] holds those replies until the test releases them. It binds
 //! loopback only and shuts down (connections included) on drop.
 
@@ -93,9 +94,13 @@ struct MockState {
     /// Where `/responses` replies wait while the test's [`Gate`] is closed.
     gate: Mutex<Option<Turnstile>>,
     requests: Mutex<Vec<RecordedRequest>>,
-    models: Bytes,
+    models: Mutex<Bytes>,
     /// Session ids seen on `/responses`: a provider keeps a sticky session's prompt cached.
     sessions: Mutex<std::collections::HashSet<String>>,
+    /// Programmed replies for `/chat/completions`, apart from the `/responses` queue.
+    chat_queue: Mutex<VecDeque<Reply>>,
+    /// Picks a `/chat/completions` reply when none is queued (`None`: synthetic).
+    chat_chooser: Mutex<Option<ReplyChooser>>,
     /// `GET /endpoints/zdr`; `None` answers 503 (the list unavailable).
     zdr: Mutex<Option<Bytes>>,
     abandoned: Arc<AtomicUsize>,
@@ -122,11 +127,13 @@ impl MockOpenRouter {
             .context("mock OpenRouter: local address")?;
         let state = Arc::new(MockState {
             queue: Mutex::default(),
+            chat_queue: Mutex::default(),
+            chat_chooser: Mutex::default(),
             chooser: Mutex::default(),
             default_reply: Mutex::default(),
             gate: Mutex::default(),
             requests: Mutex::default(),
-            models,
+            models: Mutex::new(models),
             zdr: Mutex::new(Some(zdr)),
             sessions: Mutex::default(),
             abandoned: Arc::default(),
@@ -163,6 +170,22 @@ impl MockOpenRouter {
         lock(&self.state.queue).push_back(reply.into());
     }
 
+    /// Adds `entry` to the catalog `GET /models` serves (a model the sample lacks).
+    pub fn add_model(&self, entry: Value) {
+        let mut models = lock(&self.state.models);
+        let mut list: Value =
+            serde_json::from_slice(&models).unwrap_or_else(|_| json!({"data": []}));
+        if let Some(data) = list.get_mut("data").and_then(Value::as_array_mut) {
+            data.push(entry);
+        }
+        *models = Bytes::from(list.to_string());
+    }
+
+    /// Queues a reply for the next `/chat/completions` call that passes authentication.
+    pub fn enqueue_chat(&self, reply: impl Into<Reply>) {
+        lock(&self.state.chat_queue).push_back(reply.into());
+    }
+
     /// Replies still queued (a test can assert the gateway made every call it expected).
     pub fn pending_replies(&self) -> usize {
         lock(&self.state.queue).len()
@@ -177,6 +200,11 @@ impl MockOpenRouter {
 
     pub fn set_reply_chooser(&self, chooser: ReplyChooser) {
         *lock(&self.state.chooser) = Some(chooser);
+    }
+
+    /// What `/chat/completions` answers when nothing is queued for it.
+    pub fn set_chat_reply_chooser(&self, chooser: ReplyChooser) {
+        *lock(&self.state.chat_chooser) = Some(chooser);
     }
 
     pub fn set_default_reply(&self, reply: impl Into<Reply>) {
@@ -207,6 +235,15 @@ impl MockOpenRouter {
         lock(&self.state.requests)
             .iter()
             .filter(|request| request.method == "POST" && request.path == "/api/v1/responses")
+            .cloned()
+            .collect()
+    }
+
+    /// Only the `POST /api/v1/chat/completions` requests.
+    pub fn chat_requests(&self) -> Vec<RecordedRequest> {
+        lock(&self.state.requests)
+            .iter()
+            .filter(|r| r.method == "POST" && r.path == "/api/v1/chat/completions")
             .cloned()
             .collect()
     }
@@ -294,7 +331,9 @@ async fn handle(
         // The public catalog needs no key, but a rejected key is still rejected.
         (&Method::GET, "/api/v1/models") => match auth {
             Auth::BadKey => auth.rejection(),
-            Auth::Missing | Auth::Accepted => json_response(StatusCode::OK, state.models.clone()),
+            Auth::Missing | Auth::Accepted => {
+                json_response(StatusCode::OK, lock(&state.models).clone())
+            }
         },
         (&Method::GET, "/api/v1/endpoints/zdr") => match (auth, lock(&state.zdr).clone()) {
             (Auth::BadKey, _) => auth.rejection(),
@@ -396,7 +435,12 @@ fn respond(state: &MockState, body: &Bytes) -> Response<ScriptBody> {
     {
         report_cached_prompt(body);
     }
-    match render(reply, request.as_ref()) {
+    rendered(state, reply, request.as_ref())
+}
+
+/// A programmed reply as the HTTP response, its abandonment counted.
+fn rendered(state: &MockState, reply: Reply, request: Option<&Value>) -> Response<ScriptBody> {
+    match render(reply, request) {
         Ok(mut response) => {
             response
                 .body_mut()
@@ -433,6 +477,11 @@ fn report_cached_prompt(response: &mut Value) {
 /// options (or [`DEFAULT_TOKENS`] plain deltas).
 fn respond_chat(state: &MockState, body: &Bytes) -> Response<ScriptBody> {
     let request: Option<Value> = serde_json::from_slice(body).ok();
+    let queued = lock(&state.chat_queue).pop_front();
+    let chooser = lock(&state.chat_chooser).clone();
+    if let Some(reply) = queued.or_else(|| chooser.and_then(|choose| choose(request.as_ref()))) {
+        return rendered(state, reply, request.as_ref());
+    }
     let spec = match lock(&state.default_reply).as_ref() {
         Some(Reply::Synthetic(spec)) => spec.clone(),
         _ => SyntheticStream::new(DEFAULT_TOKENS),

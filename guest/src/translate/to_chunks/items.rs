@@ -86,7 +86,9 @@ impl ChunkTranslator {
                 out.push_delta(&self.header, &Delta::tool_call(first), None);
                 ItemKind::FunctionCall { tool_index }
             }
-            OutputItem::WebSearch(_) | OutputItem::Unknown => ItemKind::Other,
+            OutputItem::WebSearch(_) | OutputItem::Image(_) | OutputItem::Unknown => {
+                ItemKind::Other
+            }
         };
         self.items.by_index.insert(index, ItemState::new(kind));
         if let Some(status) = self
@@ -122,6 +124,9 @@ impl ChunkTranslator {
         }
         if let Some(status) = self.events.as_mut().and_then(|e| e.item_done(index, &item)) {
             out.push_event(&self.header, &status);
+        }
+        if let OutputItem::Image(call) = &item {
+            self.image(call, out);
         }
         if let OutputItem::Message(message) = &item {
             self.cite(message.annotations(), out);
@@ -260,7 +265,12 @@ impl ChunkTranslator {
                         out.push_delta(&self.header, &Delta::tool_call(first), None);
                     }
                 }
-                OutputItem::Reasoning(_) | OutputItem::WebSearch(_) | OutputItem::Unknown => {}
+                // An image that appears only in the final payload.
+                OutputItem::Image(call) if known.is_none() => self.image(&call, out),
+                OutputItem::Reasoning(_)
+                | OutputItem::WebSearch(_)
+                | OutputItem::Image(_)
+                | OutputItem::Unknown => {}
             }
         }
         let offset = self.text_bytes;

@@ -19,8 +19,11 @@ mod items;
 mod tests;
 
 use super::citations::Citations;
+use super::image_output::ImageOutput;
 use crate::artifacts::capture::Capture;
-use crate::errors::cards::{CardContext, CardTemplates, StreamFailure, stream_failure_card};
+use crate::errors::cards::{
+    CardContext, CardTemplates, ModelFacts, StreamFailure, stream_failure_card,
+};
 use crate::markers;
 use crate::openai::{ChunkHeader, Delta, FinishReason, Frames, Usage};
 use crate::owui::events::OpenWebUiEvents;
@@ -69,6 +72,11 @@ pub struct ChunkTranslator {
     /// Open WebUI's event chunks, for Open WebUI only; `None` for every other client,
     /// whose stream then costs one branch per item or citation and nothing per delta.
     events: Option<OpenWebUiEvents>,
+    image_output: ImageOutput,
+    /// Generated images shown so far (they are numbered for the client).
+    images: usize,
+    /// The catalog's facts about the model (its limits), for the error card.
+    facts: Option<ModelFacts>,
 }
 
 impl ChunkTranslator {
@@ -96,7 +104,22 @@ impl ChunkTranslator {
             citations: Citations::default(),
             templates: CardTemplates::default(),
             events: None,
+            image_output: ImageOutput::default(),
+            images: 0,
+            facts: None,
         }
+    }
+
+    /// What the catalog says about the model, shown on an error card (name, limits).
+    pub fn with_facts(mut self, facts: Option<ModelFacts>) -> Self {
+        self.facts = facts;
+        self
+    }
+
+    /// How generated images reach the client (Markdown too, the size cap).
+    pub fn with_image_output(mut self, image_output: ImageOutput) -> Self {
+        self.image_output = image_output;
+        self
     }
 
     /// Sends Open WebUI's event chunks (statuses, sources in place of annotations, the
@@ -291,6 +314,24 @@ impl ChunkTranslator {
         self.content(&block, out);
     }
 
+    /// A generated image: in `images`, and in the text when asked or when it was left out.
+    fn image(&mut self, call: &crate::responses::ImageCall, out: &mut Frames) {
+        self.images += 1;
+        let shown = self.image_output.show(call, self.images);
+        if let Some(text) = shown.text {
+            let separator = if self.sent_text { "\n\n" } else { "" };
+            self.sent_text = true;
+            self.content(&format!("{separator}{text}\n\n"), out);
+        }
+        if let Some(image) = shown.image {
+            out.push_delta(
+                &self.header,
+                &Delta::images(std::slice::from_ref(&image)),
+                None,
+            );
+        }
+    }
+
     /// Sends the url citations among `annotations` that were not sent yet: as
     /// `delta.annotations`, or to Open WebUI as `source` events instead (it would turn
     /// the annotations into the same sources again).
@@ -333,7 +374,7 @@ impl ChunkTranslator {
                 error_id: &self.error_id,
                 timestamp: &self.timestamp,
                 model: &self.header.model,
-                facts: None,
+                facts: self.facts.as_ref(),
             },
             &self.templates,
         );
