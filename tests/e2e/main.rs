@@ -20,6 +20,7 @@ mod image_history;
 mod intake;
 mod open_webui_events;
 mod openai_sdk;
+mod reload;
 mod retries;
 mod sandbox;
 mod shutdown;
@@ -38,6 +39,26 @@ pub const LOG_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 /// (`[<ULID>]: #`, one per stored reasoning item) removed.
 pub fn rendered(content: &str) -> String {
     orpipe_testkit::markers::strip(content).trim().to_owned()
+}
+
+/// The embedded guest with one custom section appended: the same behaviour, other bytes
+/// (and so another hash and another compiled artifact). `payload` tells builds apart.
+pub fn another_build(payload: &[u8]) -> Vec<u8> {
+    let mut build = std::fs::read(env!("ORPIPE_GUEST_WASM_PATH")).expect("guest");
+    let name = b"orpipe-test";
+    build.push(0); // custom section
+    let size = 1 + name.len() + payload.len();
+    // Sizes are LEB128: one byte each while under 128.
+    assert!(
+        size < 128,
+        "a payload of {} bytes is too long",
+        payload.len()
+    );
+    build.push(u8::try_from(size).expect("short"));
+    build.push(u8::try_from(name.len()).expect("short"));
+    build.extend_from_slice(name);
+    build.extend_from_slice(payload);
+    build
 }
 
 /// The client key the tests configure orpipe with.
