@@ -235,6 +235,21 @@ async fn sighup_loads_the_new_build() {
     );
     assert_eq!(answering_build(&orpipe).await, hash(&new));
     assert!(orpipe.stderr_log().contains(r#""trigger":"SIGHUP""#));
+    // The new build is compiled through the cache like the first: a restart on it is fast.
+    let cache = orpipe.data_dir().join("cache");
+    eventually(
+        "an artifact for each build in the compile cache",
+        LOG_WAIT,
+        async || {
+            std::fs::read_dir(&cache).map_or(0, |entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .filter(|e| e.path().extension().is_some_and(|x| x == "cwasm"))
+                    .count()
+            }) == 2
+        },
+    )
+    .await;
 }
 
 #[tokio::test]
