@@ -7,8 +7,11 @@ pub mod auth;
 pub mod bindings;
 pub mod caps;
 pub mod compile_cache;
+pub mod component_watch;
 pub mod guest_body;
+pub mod guest_component;
 pub mod jobs;
+pub mod reload;
 pub mod runtime;
 pub mod sandbox;
 pub mod server;
@@ -67,8 +70,18 @@ pub async fn run(
     )?);
     tracing::info!(
         compile_ms = started.elapsed().as_millis() as u64,
+        active = %runtime.guest().hash,
         "guest component ready"
     );
+    let reloader = Arc::new(reload::Reloader::new(
+        runtime.clone(),
+        settings.component.clone(),
+    ));
+    // Before the listening line: from then on a SIGHUP reloads instead of ending orpipe.
+    reload::reload_on_hangup(reloader.clone()).context("listening for SIGHUP")?;
+    if settings.component_watch {
+        component_watch::watch(reloader.clone());
+    }
 
     jobs::migrate(&runtime).await;
     let listener = tokio::net::TcpListener::bind(settings.listen)
@@ -100,6 +113,7 @@ pub async fn run(
 
     let server = Arc::new(server::Server {
         runtime,
+        reloader,
         keys: auth::ClientKeys::new(&settings.client_api_keys, &settings.admin_api_keys),
         shutdown_grace: settings.shutdown_grace,
     });

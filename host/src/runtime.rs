@@ -1,18 +1,22 @@
-//! wasmtime: the engine, the component compiled once, and one `Store` + instance per
-//! request or job, created from a pre-instantiated `GatewayPre` (pooling allocator).
+//! wasmtime: the engine, the active build of the guest (`guest_component.rs`, swapped by a
+//! reload), and one `Store` + instance per request or job, created from that build's
+//! pre-instantiated `GatewayPre` (pooling allocator).
 //! Every store gets the sandbox limits (`sandbox.rs`); every instance holds an admission
 //! ticket (`admission.rs`).
 
 use crate::admission::{Admission, Rejected, Ticket};
-use crate::bindings::{Gateway, GatewayPre};
+use crate::bindings::Gateway;
 use crate::caps::Capabilities;
 use crate::caps::logging::GuestStderr;
 use crate::caps::outbound::OutboundHooks;
 use crate::guest_body::{CutOnFailure, FailureFlag};
+use crate::guest_component::{ComponentHash, GUEST_HEADER, GuestComponent, PrepareError};
 use crate::sandbox::{self, CpuMeter, GuestLimits};
 use crate::state::State;
 use anyhow::Context;
+use arc_swap::ArcSwap;
 use http_body_util::BodyExt;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 use wasmtime::component::{HasSelf, Linker, ResourceTable};
@@ -27,7 +31,14 @@ use wasmtime_wasi_http::WasiHttpCtx;
 pub const EMBEDDED_GUEST: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/orpipe_guest.wasm"));
 
 pub struct Runtime {
-    pre: GatewayPre<State>,
+    engine: Engine,
+    /// The host's imports, shared by every build of the guest (see `reload.rs`).
+    linker: Arc<Linker<State>>,
+    /// Where compiled components are cached between starts; `None`: not cached.
+    compile_cache: Option<PathBuf>,
+    /// The build new requests and jobs instantiate; swapped whole by a reload while the
+    /// instances of the previous one finish.
+    guest: ArcSwap<GuestComponent>,
     caps: Arc<Capabilities>,
     /// Instances alive at once never exceed the pool's size: instantiating past it fails.
     admission: Arc<Admission>,
@@ -38,38 +49,46 @@ impl Runtime {
     pub fn new(
         component: &[u8],
         // Where the compiled component is cached between starts; `None`: not cached.
-        compile_cache: Option<&std::path::Path>,
+        compile_cache: Option<&Path>,
         caps: Arc<Capabilities>,
         admission: crate::admission::Limits,
         limits: GuestLimits,
     ) -> anyhow::Result<Self> {
         let engine = Engine::new(&engine_config(admission.max_concurrent, limits))?;
         sandbox::start_epoch_ticker(&engine).context("starting the epoch thread")?;
-        let component = crate::compile_cache::load_or_compile(&engine, component, compile_cache)
-            .map_err(|e| context(e, "compiling the guest component"))?;
-        let mut linker = Linker::<State>::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
-        use crate::bindings::orpipe::gateway::sql;
-        use crate::bindings::wasi::{config, keyvalue};
-        keyvalue::store::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
-        keyvalue::atomics::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
-        keyvalue::batch::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
-        config::store::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
-        sql::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
-        let pre = GatewayPre::new(linker.instantiate_pre(&component).map_err(|e| {
-            context(
-                e,
-                "the component's imports do not match what this host provides",
-            )
-        })?)
-        .map_err(|e| context(e, "the component does not export the orpipe gateway world"))?;
+        let linker = host_linker(&engine)?;
+        let hash = ComponentHash::of(component);
+        let guest = GuestComponent::prepare(&engine, &linker, component, hash, compile_cache)?;
         Ok(Self {
-            pre,
+            engine,
+            linker: Arc::new(linker),
+            compile_cache: compile_cache.map(Path::to_owned),
+            guest: ArcSwap::from_pointee(guest),
             caps,
             admission: Arc::new(Admission::new(admission)),
             limits,
         })
+    }
+
+    /// The build new requests use now.
+    pub fn guest(&self) -> Arc<GuestComponent> {
+        self.guest.load_full()
+    }
+
+    /// Makes `next` the build of every later request and job; returns the one it replaces
+    /// (its instances still running keep it alive until they end).
+    pub fn swap_guest(&self, next: Arc<GuestComponent>) -> Arc<GuestComponent> {
+        self.guest.swap(next)
+    }
+
+    /// What preparing another build needs: the engine, the linker and the cache directory.
+    /// Owned, so a blocking thread can prepare it.
+    pub fn builder(&self) -> GuestBuilder {
+        GuestBuilder {
+            engine: self.engine.clone(),
+            linker: self.linker.clone(),
+            compile_cache: self.compile_cache.clone(),
+        }
     }
 
     /// Waits (bounded) for a free instance slot for a request; see `admission.rs`.
@@ -100,7 +119,7 @@ impl Runtime {
                 .build(),
             cpu: CpuMeter::new(self.limits.cpu_budget),
         };
-        let mut store = Store::new(self.pre.engine(), state);
+        let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limits);
         store.call_hook(|mut store, hook| {
             store.data_mut().cpu.on_transition(hook, Instant::now());
@@ -119,16 +138,22 @@ impl Runtime {
         store
     }
 
-    pub async fn instantiate(&self, store: &mut Store<State>) -> anyhow::Result<Gateway> {
-        Ok(self.pre.instantiate_async(store).await?)
+    /// Runs one `jobs.run` call in a fresh instance of the active build.
+    pub async fn run_job(&self, job: crate::jobs::Job) -> anyhow::Result<Result<String, String>> {
+        self.run_job_on(&self.guest(), job).await
     }
 
-    /// Runs one `jobs.run` call in a fresh instance.
-    pub async fn run_job(&self, job: crate::jobs::Job) -> anyhow::Result<Result<String, String>> {
+    /// Runs one `jobs.run` call in a fresh instance of `guest` (a reload tries a build this
+    /// way before making it active).
+    pub async fn run_job_on(
+        &self,
+        guest: &GuestComponent,
+        job: crate::jobs::Job,
+    ) -> anyhow::Result<Result<String, String>> {
         let _ticket = self.admission.admit_job().await?;
         // Dropped before the ticket (reverse order), freeing its pool slot first.
         let mut store = self.new_store(&format!("job:{}", crate::jobs::name(job)));
-        let gateway = self.instantiate(&mut store).await?;
+        let gateway: Gateway = guest.pre.instantiate_async(&mut store).await?;
         Ok(gateway
             .orpipe_gateway_jobs()
             .call_run(&mut store, job)
@@ -136,9 +161,43 @@ impl Runtime {
     }
 }
 
-/// `wasmtime::Error` is not `anyhow::Error` (since wasmtime 48) and has no `.context`.
-fn context(error: wasmtime::Error, what: &'static str) -> anyhow::Error {
-    anyhow::Error::from(error).context(what)
+/// Prepares a build of the guest off the runtime (see [`Runtime::builder`]).
+pub struct GuestBuilder {
+    engine: Engine,
+    linker: Arc<Linker<State>>,
+    compile_cache: Option<PathBuf>,
+}
+
+impl GuestBuilder {
+    /// Compiles and links `component` (of hash `hash`); blocks while cranelift runs.
+    pub fn prepare(
+        &self,
+        component: &[u8],
+        hash: ComponentHash,
+    ) -> Result<GuestComponent, PrepareError> {
+        GuestComponent::prepare(
+            &self.engine,
+            &self.linker,
+            component,
+            hash,
+            self.compile_cache.as_deref(),
+        )
+    }
+}
+
+/// Every import the guest may use: WASI, `wasi:http`, key-value, config and SQL.
+fn host_linker(engine: &Engine) -> anyhow::Result<Linker<State>> {
+    use crate::bindings::orpipe::gateway::sql;
+    use crate::bindings::wasi::{config, keyvalue};
+    let mut linker = Linker::<State>::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+    keyvalue::store::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+    keyvalue::atomics::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+    keyvalue::batch::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+    config::store::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+    sql::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+    Ok(linker)
 }
 
 fn engine_config(max_instances: usize, limits: GuestLimits) -> Config {
@@ -197,7 +256,9 @@ impl Runtime {
             ))
         })();
         let (incoming, outparam) = prepared.map_err(|e| GuestFailure::Trapped(e.into()))?;
-        let pre = self.pre.clone();
+        // Read once: the whole request runs on this build, whatever a reload does meanwhile.
+        let guest = self.guest();
+        let guest_header = guest.hash.header().clone();
         let request_id_owned = request_id.to_owned();
         let failed = FailureFlag::default();
         let failed_in_task = failed.clone();
@@ -209,7 +270,7 @@ impl Runtime {
             // must be free before the ticket lets the next request instantiate.
             let mut store = store;
             let result: anyhow::Result<()> = async {
-                let gateway = pre.instantiate_async(&mut store).await?;
+                let gateway = guest.pre.instantiate_async(&mut store).await?;
                 gateway
                     .wasi_http_incoming_handler()
                     .call_handle(&mut store, incoming, outparam)
@@ -229,7 +290,8 @@ impl Runtime {
             result
         });
         match receiver.await {
-            Ok(Ok(response)) => {
+            Ok(Ok(mut response)) => {
+                response.headers_mut().insert(GUEST_HEADER, guest_header);
                 Ok(response.map(|body| CutOnFailure::new(body, failed).boxed_unsync()))
             }
             Ok(Err(code)) => Err(GuestFailure::ErrorCode(code)),

@@ -1,9 +1,10 @@
 //! The HTTP listener. It answers only what is not pipe logic (`/healthz`, client
-//! authentication, admission control's 503, and the 500 of a guest that failed before
-//! responding) and hands every other request to the guest.
+//! authentication, admission control's 503, the 500 of a guest that failed before
+//! responding, and `POST /admin/reload`) and hands every other request to the guest.
 
 use crate::admission::Rejected;
 use crate::auth::{ADMIN_HEADER, CLIENT_HEADER, Caller, ClientKeys};
+use crate::reload::{Reloader, Trigger};
 use crate::runtime::Runtime;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -27,8 +28,12 @@ pub const RETRY_AFTER_SECS: u64 = 2;
 /// enforces it on bodies without a length (chunked).
 pub const REQUEST_BODY_LIMIT: u64 = 64 * 1024 * 1024;
 
+/// The admin route that loads the `--component` file again (`reload.rs`).
+pub const RELOAD_PATH: &str = "/admin/reload";
+
 pub struct Server {
     pub runtime: Arc<Runtime>,
+    pub reloader: Arc<Reloader>,
     pub keys: ClientKeys,
     /// How long running requests may finish after a shutdown signal.
     pub shutdown_grace: Duration,
@@ -132,6 +137,9 @@ impl Server {
                 ),
             );
         };
+        if request.uri().path() == RELOAD_PATH {
+            return self.admin_reload(&caller, request.method()).await;
+        }
         if let Some(length) = declared_length(&request)
             && length > REQUEST_BODY_LIMIT
         {
@@ -198,6 +206,37 @@ impl Server {
                 response
             }
         }
+    }
+
+    /// `POST /admin/reload`: loads the component file again; admins only.
+    async fn admin_reload(
+        &self,
+        caller: &Caller,
+        method: &hyper::Method,
+    ) -> Response<HyperOutgoingBody> {
+        if !caller.is_admin() {
+            return json(
+                StatusCode::FORBIDDEN,
+                error_body(
+                    "Reloading the guest needs an admin key (one of ORPIPE_ADMIN_KEYS).",
+                    "admin_key_required",
+                ),
+            );
+        }
+        if method != hyper::Method::POST {
+            let mut response = json(
+                StatusCode::METHOD_NOT_ALLOWED,
+                error_body("Use POST to reload the guest.", "method_not_allowed"),
+            );
+            response.headers_mut().insert(
+                hyper::header::ALLOW,
+                hyper::header::HeaderValue::from_static("POST"),
+            );
+            return response;
+        }
+        let result = self.reloader.reload(Trigger::AdminRoute).await;
+        let (status, body) = crate::reload::answer(&result, &self.reloader.active());
+        json(status, body.to_string())
     }
 
     /// The 503 of a request admission control refused.

@@ -140,6 +140,8 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// A guest component to load instead of the embedded one.
     pub component: Option<PathBuf>,
+    /// `ORPIPE_COMPONENT_WATCH`: reload `component` when the file changes (see `reload.rs`).
+    pub component_watch: bool,
     /// `ORPIPE_COMPILE_CACHE`: keep the compiled guest in `<data dir>/cache` so the next
     /// start skips compiling it (see `compile_cache.rs`).
     pub compile_cache: bool,
@@ -263,6 +265,16 @@ impl Settings {
         if guest_cpu_ms == 0 {
             bail!("ORPIPE_GUEST_CPU_MS must be at least 1");
         }
+        let component = overrides
+            .component
+            .clone()
+            .or_else(|| get("ORPIPE_COMPONENT").map(PathBuf::from));
+        let component_watch = switch("ORPIPE_COMPONENT_WATCH", false)?;
+        if component_watch && component.is_none() {
+            bail!(
+                "ORPIPE_COMPONENT_WATCH needs a component file to watch: set ORPIPE_COMPONENT (or --component)"
+            );
+        }
         let database_url = get("ORPIPE_DATABASE_URL");
         if let Some(url) = &database_url
             && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
@@ -290,10 +302,8 @@ impl Settings {
                 .clone()
                 .or_else(|| get("ORPIPE_DATA_DIR").map(PathBuf::from))
                 .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
-            component: overrides
-                .component
-                .clone()
-                .or_else(|| get("ORPIPE_COMPONENT").map(PathBuf::from)),
+            component,
+            component_watch,
             compile_cache: switch("ORPIPE_COMPILE_CACHE", true)?,
             client_api_keys,
             admin_api_keys,
@@ -506,6 +516,32 @@ mod tests {
                 "{key}: {error:#}"
             );
         }
+    }
+
+    #[test]
+    fn watching_the_component_is_off_by_default_and_needs_a_file() {
+        let s = resolve(&[], &[], Overrides::default()).expect("defaults");
+        assert!(!s.component_watch);
+        let error = resolve(
+            &[("ORPIPE_COMPONENT_WATCH", "on")],
+            &[],
+            Overrides::default(),
+        )
+        .expect_err("nothing to watch");
+        assert!(
+            format!("{error:#}").contains("ORPIPE_COMPONENT"),
+            "{error:#}"
+        );
+        let s = resolve(
+            &[("ORPIPE_COMPONENT_WATCH", "on")],
+            &[],
+            Overrides {
+                component: Some(PathBuf::from("/srv/guest.wasm")),
+                ..Overrides::default()
+            },
+        )
+        .expect("a file to watch");
+        assert!(s.component_watch);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! compiling, a damaged artifact is only a cache miss, and a different component never
 //! reuses another's artifact.
 
-use crate::{CLIENT_KEY, LOG_WAIT};
+use crate::{CLIENT_KEY, LOG_WAIT, another_build};
 use orpipe_testkit::{MockOpenRouter, Orpipe, client};
 use std::path::{Path, PathBuf};
 
@@ -112,17 +112,8 @@ async fn a_different_component_does_not_reuse_another_components_artifact() {
     let dir = tempfile::tempdir().expect("data dir");
     prime(&mock, &[], dir.path()).await;
 
-    // The embedded guest with one custom section appended: the same behaviour, other bytes.
-    let mut other = std::fs::read(env!("ORPIPE_GUEST_WASM_PATH")).expect("guest");
-    let name = b"orpipe-test";
-    let payload = b"another component";
-    other.push(0); // custom section
-    other.push(u8::try_from(1 + name.len() + payload.len()).expect("short"));
-    other.push(u8::try_from(name.len()).expect("short"));
-    other.extend_from_slice(name);
-    other.extend_from_slice(payload);
     let path = dir.path().join("other.wasm");
-    std::fs::write(&path, &other).expect("write component");
+    std::fs::write(&path, another_build(b"another component")).expect("write component");
     let path = path.to_str().expect("utf-8 path");
 
     let second = spawn(&mock, &[("ORPIPE_COMPONENT", path)], dir.path()).await;

@@ -21,6 +21,7 @@ mod image_history;
 mod intake;
 mod open_webui_events;
 mod openai_sdk;
+mod reload;
 mod retries;
 mod sandbox;
 mod shutdown;
@@ -47,6 +48,26 @@ pub fn joined(chunks: &[serde_json::Value], field: &str) -> String {
         .iter()
         .filter_map(|c| c["choices"][0]["delta"][field].as_str())
         .collect()
+}
+
+/// The embedded guest with one custom section appended: the same behaviour, other bytes
+/// (and so another hash and another compiled artifact). `payload` tells builds apart.
+pub fn another_build(payload: &[u8]) -> Vec<u8> {
+    let mut build = std::fs::read(env!("ORPIPE_GUEST_WASM_PATH")).expect("guest");
+    let name = b"orpipe-test";
+    build.push(0); // custom section
+    let size = 1 + name.len() + payload.len();
+    // Sizes are LEB128: one byte each while under 128.
+    assert!(
+        size < 128,
+        "a payload of {} bytes is too long",
+        payload.len()
+    );
+    build.push(u8::try_from(size).expect("short"));
+    build.push(u8::try_from(name.len()).expect("short"));
+    build.extend_from_slice(name);
+    build.extend_from_slice(payload);
+    build
 }
 
 /// The client key the tests configure orpipe with.

@@ -232,12 +232,22 @@ impl Orpipe {
 
     /// Sends SIGTERM (what a service manager sends to stop it), through `kill(1)`.
     pub fn terminate(&self) -> anyhow::Result<()> {
+        self.signal("TERM")
+    }
+
+    /// Sends SIGHUP (what `systemctl reload` sends): orpipe loads its component file again.
+    pub fn hangup(&self) -> anyhow::Result<()> {
+        self.signal("HUP")
+    }
+
+    /// Sends the signal of this name (`TERM`, `HUP`) through `kill(1)`.
+    fn signal(&self, name: &str) -> anyhow::Result<()> {
         let status = Command::new("kill")
-            .arg("-TERM")
+            .arg(format!("-{name}"))
             .arg(self.pid().to_string())
             .status()
             .context("running kill")?;
-        anyhow::ensure!(status.success(), "kill -TERM {} failed", self.pid());
+        anyhow::ensure!(status.success(), "kill -{name} {} failed", self.pid());
         Ok(())
     }
 
