@@ -9,6 +9,7 @@ pub mod caps;
 pub mod compile_cache;
 pub mod guest_body;
 pub mod jobs;
+pub mod mcp_servers;
 pub mod runtime;
 pub mod sandbox;
 pub mod server;
@@ -92,6 +93,13 @@ pub async fn run(
         jobs::Job::RefreshCatalog,
         Duration::from_secs(settings.catalog_refresh_secs),
     );
+    if !settings.mcp_servers.is_empty() {
+        let first = runtime.clone();
+        tokio::spawn(async move { jobs::run_logged(&first, jobs::Job::RefreshMcpTools).await });
+        // The guest decides per server whether it is due (refresh period, back-off); the
+        // tick only bounds how soon a server that came back is noticed.
+        jobs::schedule(runtime.clone(), jobs::Job::RefreshMcpTools, jobs::MCP_TICK);
+    }
     jobs::schedule(
         runtime.clone(),
         jobs::Job::CleanupArtifacts,

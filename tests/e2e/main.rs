@@ -18,6 +18,7 @@ mod fixtures_streams;
 mod identifiers;
 mod image_history;
 mod intake;
+mod mcp;
 mod open_webui_events;
 mod openai_sdk;
 mod retries;
