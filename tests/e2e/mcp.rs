@@ -17,7 +17,7 @@ const REFRESH_WAIT: Duration = Duration::from_secs(60);
 
 /// The test server, stopped when dropped.
 struct McpServer {
-    _child: tokio::process::Child,
+    child: tokio::process::Child,
     url: String,
 }
 
@@ -45,9 +45,14 @@ impl McpServer {
         })
         .await;
         Self {
-            _child: child,
+            child,
             url: format!("http://127.0.0.1:{port}/mcp"),
         }
+    }
+
+    /// Stops the server and waits until it is gone (with it, its sessions).
+    async fn stop(mut self) {
+        self.child.kill().await.expect("stopping the MCP server");
     }
 }
 
@@ -310,4 +315,29 @@ async fn a_server_down_at_start_up_is_retried_and_its_tools_appear_when_it_is_ba
         tool_names(&back["late"]),
         ["late__add", "late__echo", "late__fail"]
     );
+}
+
+#[tokio::test]
+async fn a_session_the_server_lost_is_opened_again_and_the_call_goes_through() {
+    let Some(python) = require_tool("ORPIPE_MCP_PYTHON") else {
+        return;
+    };
+    let port = free_port();
+    let server = McpServer::start(&python, port, false).await;
+    let mock = MockOpenRouter::start().await.expect("mock");
+    let config = json!([{"name": "s", "url": server.url, "internal": true,
+                         "protocol_version": "2025-11-25"}]);
+    let orpipe = start_orpipe(&mock, &config).await;
+    let servers = settled(&orpipe, &["s"]).await;
+    assert_eq!(servers["s"]["state"], "up", "{}", servers["s"]);
+    let add = json!({"name": "s__add", "arguments": {"a": 1, "b": 2}});
+    let (status, body) = call(&orpipe, add.clone()).await;
+    assert_eq!((status, body["output"]["text"].clone()), (200, json!("3")));
+
+    // A restarted server knows no sessions: it answers the cached one with 404.
+    server.stop().await;
+    let _server = McpServer::start(&python, port, false).await;
+    let (status, body) = call(&orpipe, add).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["output"]["text"], "3");
 }
