@@ -2,8 +2,9 @@
 # The project's test command (README): builds everything once in release mode and runs
 # every test. Installs what the tests need and the toolchain lacks:
 #   - the wasm32-wasip2 target (rustup; automatic installs are often off);
-#   - the wasmtime CLI 48.0.8 and wac, for the component-level tests, and the openai
-#     Python SDK (in a venv), into $ORPIPE_TOOLS_DIR (default ~/.cache/orpipe-tools) so
+#   - the wasmtime CLI 48.0.8 and wac, for the component-level tests, the openai
+#     Python SDK (in a venv) and the MCP Python SDK (in another venv, for the real MCP
+#     server of the MCP tests), into $ORPIPE_TOOLS_DIR (default ~/.cache/orpipe-tools) so
 #     later runs reuse them.
 # ORPIPE_SKIP_CLI_TOOLS=1 skips the tool installs; those tests then say they were skipped.
 # Tests that need PostgreSQL or Redis read ORPIPE_TEST_POSTGRES_URL / ORPIPE_TEST_REDIS_URL
@@ -33,19 +34,31 @@ if [ "${ORPIPE_SKIP_CLI_TOOLS:-0}" != 1 ]; then
   fi
   export ORPIPE_WASMTIME="$tools/bin/wasmtime" ORPIPE_WAC="$tools/bin/wac"
 
-  # The openai Python SDK, for the test that drives orpipe as a real client would.
-  if command -v python3 >/dev/null; then
-    if [ ! -x "$tools/py/bin/python" ] || ! cmp -s tests/sdk/requirements.txt "$tools/py/requirements.txt"; then
-      log "installing the openai Python SDK into $tools/py"
-      if python3 -m venv "$tools/py" \
-        && "$tools/py/bin/pip" install --quiet --disable-pip-version-check -r tests/sdk/requirements.txt; then
-        cp tests/sdk/requirements.txt "$tools/py/requirements.txt"
+  # A Python venv in $tools/$1 with the packages of requirements file $2 ($3 names them),
+  # installed again when that file changes.
+  venv() {
+    local dir="$tools/$1" requirements="$2" what="$3"
+    if [ ! -x "$dir/bin/python" ] || ! cmp -s "$requirements" "$dir/requirements.txt"; then
+      log "installing $what into $dir"
+      if python3 -m venv "$dir" \
+        && "$dir/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"; then
+        cp "$requirements" "$dir/requirements.txt"
       else
-        log "could not install the openai SDK; its test will say SKIPPED"
-        rm -rf "$tools/py"
+        log "could not install $what; the tests that need it will say SKIPPED"
+        rm -rf "$dir"
       fi
     fi
-    [ -x "$tools/py/bin/python" ] && export ORPIPE_PYTHON="$tools/py/bin/python"
+    [ -x "$dir/bin/python" ]
+  }
+  if command -v python3 >/dev/null; then
+    # The openai Python SDK, for the test that drives orpipe as a real client would.
+    if venv py tests/sdk/requirements.txt "the openai Python SDK"; then
+      export ORPIPE_PYTHON="$tools/py/bin/python"
+    fi
+    # The MCP Python SDK, whose server (tests/mcp/server.py) is the MCP tests' real server.
+    if venv mcp tests/mcp/requirements.txt "the MCP Python SDK"; then
+      export ORPIPE_MCP_PYTHON="$tools/mcp/bin/python"
+    fi
   fi
 fi
 
@@ -60,10 +73,11 @@ skipping() {
     log "SKIPPING $2: $1"
   fi
 }
-for tool in ORPIPE_WASMTIME ORPIPE_WAC ORPIPE_PYTHON; do
+for tool in ORPIPE_WASMTIME ORPIPE_WAC ORPIPE_PYTHON ORPIPE_MCP_PYTHON; do
   if [ -z "${!tool:-}" ] || [ ! -e "${!tool}" ]; then
     case "$tool" in
       ORPIPE_PYTHON) what="the openai SDK test" ;;
+      ORPIPE_MCP_PYTHON) what="the MCP server tests" ;;
       *) what="the wasmtime CLI tests" ;;
     esac
     skipping "$tool is not set to an installed tool" "$what"

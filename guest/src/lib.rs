@@ -19,6 +19,7 @@ pub(crate) mod feature_settings;
 pub(crate) mod intake;
 pub(crate) mod logline;
 pub mod markers;
+pub mod mcp;
 pub mod openai;
 pub(crate) mod outcome;
 pub mod owui;

@@ -15,6 +15,10 @@ pub enum Route {
     /// `POST /{model}/filter/inlet` or `/filter/outlet`. Open WebUI puts the model id in
     /// the path as it is, so it may hold dots and slashes: only the suffix is matched.
     Filter(FilterStage),
+    /// `GET /admin/mcp/tools`: the configured MCP servers and the tools they offer.
+    McpTools,
+    /// `POST /admin/mcp/call`: runs one server tool (admins; for checking a server).
+    McpCall,
     /// `POST /debug/fault/{loop,alloc,stream-loop}`: only in the test guest (cargo feature
     /// `test-faults`); the shipped guest answers these paths like any unknown path.
     #[cfg(feature = "test-faults")]
@@ -59,6 +63,8 @@ pub fn route(method: &str, path_and_query: &str) -> Route {
         "/models" => ("GET", Route::ListModels),
         "/chat/completions" => ("POST", Route::ChatCompletions),
         "/pipelines" => ("GET", Route::ListPipelines),
+        "/admin/mcp/tools" => ("GET", Route::McpTools),
+        "/admin/mcp/call" => ("POST", Route::McpCall),
         #[cfg(feature = "test-faults")]
         "/debug/fault/loop" => ("POST", Route::TestFault(Fault::Loop)),
         #[cfg(feature = "test-faults")]
@@ -125,6 +131,15 @@ mod tests {
         assert_eq!(route("GET", "/v2/models"), Route::NotFound);
         assert_eq!(route("GET", "/v1models"), Route::NotFound);
         assert_eq!(route("GET", ""), Route::NotFound);
+    }
+
+    #[test]
+    fn the_mcp_admin_paths_route_with_or_without_prefix() {
+        assert_eq!(route("GET", "/admin/mcp/tools"), Route::McpTools);
+        assert_eq!(route("GET", "/v1/admin/mcp/tools"), Route::McpTools);
+        assert_eq!(route("POST", "/admin/mcp/call"), Route::McpCall);
+        assert_eq!(route("GET", "/admin/mcp/call"), Route::MethodNotAllowed);
+        assert_eq!(route("POST", "/admin/mcp/tools"), Route::MethodNotAllowed);
     }
 
     #[test]

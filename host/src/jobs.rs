@@ -6,12 +6,17 @@ use std::time::Duration;
 
 pub use crate::bindings::exports::orpipe::gateway::jobs::Job;
 
+/// How often `refresh-mcp-tools` runs; the guest skips servers that are not due, so
+/// this is the shortest retry of a server that is down (docs/mcp.md).
+pub const MCP_TICK: Duration = Duration::from_secs(5);
+
 /// The job's name in jobs.wit, for logs.
 pub fn name(job: Job) -> &'static str {
     match job {
         Job::Migrate => "migrate",
         Job::RefreshCatalog => "refresh-catalog",
         Job::CleanupArtifacts => "cleanup-artifacts",
+        Job::RefreshMcpTools => "refresh-mcp-tools",
     }
 }
 
@@ -19,6 +24,11 @@ pub fn name(job: Job) -> &'static str {
 pub async fn run_logged(runtime: &Runtime, job: Job) -> bool {
     let job_name = name(job);
     match runtime.run_job(job).await {
+        // An empty summary: nothing was due (the frequent `refresh-mcp-tools` ticks).
+        Ok(Ok(summary)) if summary.is_empty() => {
+            tracing::debug!(job = job_name, "job finished: nothing due");
+            true
+        }
         Ok(Ok(summary)) => {
             tracing::info!(job = job_name, summary, "job finished");
             true

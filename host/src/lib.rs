@@ -11,6 +11,7 @@ pub mod component_watch;
 pub mod guest_body;
 pub mod guest_component;
 pub mod jobs;
+pub mod mcp_servers;
 pub mod reload;
 pub mod runtime;
 pub mod sandbox;
@@ -105,6 +106,13 @@ pub async fn run(
         jobs::Job::RefreshCatalog,
         Duration::from_secs(settings.catalog_refresh_secs),
     );
+    if !settings.mcp_servers.is_empty() {
+        let first = runtime.clone();
+        tokio::spawn(async move { jobs::run_logged(&first, jobs::Job::RefreshMcpTools).await });
+        // The guest decides per server whether it is due (refresh period, back-off); the
+        // tick only bounds how soon a server that came back is noticed.
+        jobs::schedule(runtime.clone(), jobs::Job::RefreshMcpTools, jobs::MCP_TICK);
+    }
     jobs::schedule(
         runtime.clone(),
         jobs::Job::CleanupArtifacts,

@@ -124,6 +124,8 @@ pub const GUEST_SETTINGS: &[(&str, &str)] = &[
     // Support contacts the cards show (docs/errors.md).
     ("ORPIPE_SUPPORT_EMAIL", "support_email"),
     ("ORPIPE_SUPPORT_URL", "support_url"),
+    // How often an MCP server that is up is asked for its tools again (docs/mcp.md).
+    ("ORPIPE_MCP_REFRESH_SECS", "mcp_refresh_secs"),
 ];
 
 /// Values given on the command line; they win over everything else.
@@ -189,6 +191,8 @@ pub struct Settings {
     pub model_allow: Option<String>,
     pub model_free_only: Option<String>,
     pub model_tools_only: Option<String>,
+    /// `ORPIPE_MCP_SERVERS`: the MCP servers the guest may reach (docs/mcp.md).
+    pub mcp_servers: crate::mcp_servers::McpServers,
 }
 
 impl Settings {
@@ -336,6 +340,7 @@ impl Settings {
             model_allow: get("ORPIPE_MODEL_ALLOW"),
             model_free_only: flag("ORPIPE_MODEL_FREE_ONLY")?,
             model_tools_only: flag("ORPIPE_MODEL_TOOLS_ONLY")?,
+            mcp_servers: crate::mcp_servers::McpServers::parse(get("ORPIPE_MCP_SERVERS"))?,
         })
     }
 

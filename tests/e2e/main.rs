@@ -19,6 +19,7 @@ mod fixtures_streams;
 mod identifiers;
 mod image_history;
 mod intake;
+mod mcp;
 mod open_webui_events;
 mod openai_sdk;
 mod reload;

@@ -2,7 +2,7 @@
 
 use super::config::Config;
 use super::exports::orpipe::gateway::jobs::Job;
-use super::{artifacts, models, sql};
+use super::{artifacts, mcp_tools, models, sql};
 use crate::db;
 
 pub fn run(job: Job) -> Result<String, String> {
@@ -27,5 +27,6 @@ pub fn run(job: Job) -> Result<String, String> {
             ))
         }
         Job::CleanupArtifacts => artifacts::cleanup(),
+        Job::RefreshMcpTools => mcp_tools::refresh(&Config::read()),
     }
 }

@@ -14,6 +14,10 @@ mod http_io;
 mod jobs;
 mod kv;
 mod log;
+mod mcp_admin;
+mod mcp_client;
+mod mcp_http;
+mod mcp_tools;
 mod models;
 mod openrouter;
 mod outcome;
@@ -50,6 +54,8 @@ impl incoming_handler::Guest for Component {
                 pipelines::valves(&ctx, request, action, &pipeline, response_out)
             }
             Route::Filter(stage) => pipelines::filter(&ctx, request, stage, response_out),
+            Route::McpTools => mcp_admin::list_tools(&ctx, &request, response_out),
+            Route::McpCall => mcp_admin::call_tool(&ctx, &request, response_out),
             #[cfg(feature = "test-faults")]
             Route::TestFault(fault) => faults::run(fault, response_out),
             Route::NotFound => http_io::respond_error(

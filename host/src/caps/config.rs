@@ -38,6 +38,9 @@ impl ConfigSource {
             }
         }
         values.extend(settings.guest_settings.clone());
+        if let Some(servers) = &settings.mcp_servers.json {
+            values.insert("mcp_servers".to_owned(), servers.clone());
+        }
         Self {
             values: Arc::new(values),
         }

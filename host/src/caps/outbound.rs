@@ -7,7 +7,10 @@
 //! only `GET`, only when remote fetches are on (`ORPIPE_REMOTE_FETCH`), and only after the
 //! SSRF guard (`ssrf`) approved the URL and every address it resolves to; the connection
 //! then goes to exactly those addresses, with TLS still verified against the host name.
-//! Everything else is refused with `HttpRequestDenied`.
+//! Requests to a configured MCP server's origin (`ORPIPE_MCP_SERVERS`) may use any
+//! method, and pass the same guard: public addresses only, unless the operator marked
+//! that server `internal` (then private and loopback addresses, and plain http, are
+//! allowed for that one origin). Everything else is refused with `HttpRequestDenied`.
 //!
 //! Connecting (TCP and TLS handshake together) is bounded by the request's
 //! `connect-timeout` option, or by `ORPIPE_UPSTREAM_CONNECT_TIMEOUT_SECS` when the guest
@@ -15,6 +18,7 @@
 //! pooled client; in practice there are one or two (OpenRouter's and downloads').
 
 use super::ssrf::{self, FetchPolicy, SystemResolver};
+use crate::mcp_servers::McpOrigin;
 use crate::settings::Settings;
 use anyhow::Context;
 use bytes::Bytes;
@@ -70,6 +74,8 @@ pub struct Outbound {
     /// The host's connect timeout, for requests that set none.
     connect_timeout: Duration,
     allowed: Vec<Origin>,
+    /// The configured MCP servers' origins.
+    mcp: Vec<McpOrigin>,
     /// `None` when remote fetches are off.
     fetch_policy: Option<FetchPolicy>,
 }
@@ -177,6 +183,7 @@ impl Outbound {
             clients: std::sync::Mutex::default(),
             connect_timeout,
             allowed: vec![origin],
+            mcp: settings.mcp_servers.origins.clone(),
             fetch_policy: settings
                 .remote_fetch
                 .then(|| FetchPolicy::with_insecure_hosts(&settings.allow_insecure_http_hosts)),
@@ -212,6 +219,12 @@ impl Outbound {
         Origin::of(uri).is_some_and(|origin| self.allowed.contains(&origin))
     }
 
+    /// The configured MCP server `uri` belongs to, if any.
+    fn mcp_server(&self, uri: &Uri) -> Option<&McpOrigin> {
+        let origin = Origin::of(uri)?;
+        self.mcp.iter().find(|server| server.origin == origin)
+    }
+
     async fn send(
         &self,
         request: http::Request<WasiBody>,
@@ -219,6 +232,8 @@ impl Outbound {
     ) -> Result<http::Response<WasiBody>, Error> {
         let pinned = if self.is_allowed(request.uri()) {
             None
+        } else if let Some(server) = self.mcp_server(request.uri()) {
+            Some(guard_mcp(request.uri(), server).await?)
         } else {
             Some(self.guard(request.uri(), request.method()).await?)
         };
@@ -275,6 +290,17 @@ impl Outbound {
                 Error::HttpRequestDenied
             })
     }
+}
+
+/// The addresses an MCP server's request may connect to, or why it is refused.
+async fn guard_mcp(uri: &Uri, server: &McpOrigin) -> Result<Vec<std::net::SocketAddr>, Error> {
+    let policy = FetchPolicy::mcp_server(&server.origin, server.internal);
+    ssrf::check(uri, &policy, &SystemResolver)
+        .await
+        .map_err(|refusal| {
+            tracing::warn!(server = %server.name, uri = %redacted(uri), reason = %refusal, "request to an MCP server refused");
+            Error::HttpRequestDenied
+        })
 }
 
 /// Scheme, host and path of a URI, for logs: query strings may carry tokens.
@@ -429,6 +455,38 @@ mod tests {
         }
         let accepted = tokio::time::timeout(Duration::from_millis(200), listener.accept()).await;
         assert!(accepted.is_err(), "no connection was made");
+    }
+
+    #[tokio::test]
+    async fn mcp_servers_reach_loopback_only_when_marked_internal() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let url = format!("https://127.0.0.1:{port}/mcp");
+        let public = format!(r#"[{{"name":"a","url":"{url}"}}]"#);
+        let outbound_public = outbound(&[("ORPIPE_MCP_SERVERS", public.as_str())]);
+        let result = outbound_public.send(request("POST", &url), None).await;
+        assert!(matches!(result, Err(Error::HttpRequestDenied)));
+        let accepted = tokio::time::timeout(Duration::from_millis(200), listener.accept()).await;
+        assert!(accepted.is_err(), "no connection was made");
+
+        let url = format!("http://127.0.0.1:{port}/mcp");
+        let internal = format!(r#"[{{"name":"a","url":"{url}","internal":true}}]"#);
+        let outbound_internal =
+            std::sync::Arc::new(outbound(&[("ORPIPE_MCP_SERVERS", internal.as_str())]));
+        // Another port of the same host is not the configured origin.
+        let other = format!("http://127.0.0.1:{}/mcp", port.wrapping_add(1));
+        let result = outbound_internal.send(request("POST", &other), None).await;
+        assert!(matches!(result, Err(Error::HttpRequestDenied)));
+        let sender = outbound_internal.clone();
+        let sending = tokio::spawn(async move { sender.send(request("POST", &url), None).await });
+        let accepted = tokio::time::timeout(Duration::from_secs(10), listener.accept()).await;
+        assert!(
+            matches!(accepted, Ok(Ok(_))),
+            "the POST reached the internal server"
+        );
+        sending.abort();
     }
 
     #[tokio::test]

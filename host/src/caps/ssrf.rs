@@ -33,10 +33,12 @@ pub enum Refusal {
     Unresolved { host: String, reason: String },
 }
 
-/// Hosts that may be fetched over plain http: `host` (any port) or `host:port`.
+/// Hosts that may be fetched over plain http: `host` (any port) or `host:port`; and
+/// whether private addresses are allowed (only for an MCP server marked internal).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FetchPolicy {
     insecure_hosts: Vec<(String, Option<u16>)>,
+    private_allowed: bool,
 }
 
 impl FetchPolicy {
@@ -57,7 +59,23 @@ impl FetchPolicy {
                 }
             })
             .collect();
-        Self { insecure_hosts }
+        Self {
+            insecure_hosts,
+            private_allowed: false,
+        }
+    }
+
+    /// The policy for one configured MCP server: https to public addresses, or, when
+    /// the operator marked it internal, also plain http and private addresses.
+    pub fn mcp_server(origin: &super::outbound::Origin, internal: bool) -> Self {
+        Self {
+            insecure_hosts: if internal {
+                vec![(origin.host.clone(), Some(origin.port))]
+            } else {
+                Vec::new()
+            },
+            private_allowed: internal,
+        }
     }
 
     fn allows_http(&self, host: &str, port: u16) -> bool {
@@ -134,7 +152,9 @@ pub async fn check(
             ips
         }
     };
-    if let Some(ip) = ips.iter().find(|ip| !is_public(**ip)) {
+    if !policy.private_allowed
+        && let Some(ip) = ips.iter().find(|ip| !is_public(**ip))
+    {
         return Err(Refusal::NotPublic { host, ip: *ip });
     }
     Ok(ips
