@@ -36,7 +36,7 @@ if [ "${ORPIPE_SKIP_CLI_TOOLS:-0}" != 1 ]; then
   # The openai Python SDK, for the test that drives orpipe as a real client would.
   if command -v python3 >/dev/null; then
     if [ ! -x "$tools/py/bin/python" ] || ! cmp -s tests/sdk/requirements.txt "$tools/py/requirements.txt"; then
-      log "installing the openai Python SDK into $tools/py"
+      log "installing the openai SDK and prometheus-client into $tools/py"
       if python3 -m venv "$tools/py" \
         && "$tools/py/bin/pip" install --quiet --disable-pip-version-check -r tests/sdk/requirements.txt; then
         cp tests/sdk/requirements.txt "$tools/py/requirements.txt"
@@ -63,7 +63,7 @@ skipping() {
 for tool in ORPIPE_WASMTIME ORPIPE_WAC ORPIPE_PYTHON; do
   if [ -z "${!tool:-}" ] || [ ! -e "${!tool}" ]; then
     case "$tool" in
-      ORPIPE_PYTHON) what="the openai SDK test" ;;
+      ORPIPE_PYTHON) what="the openai SDK test and the metrics parser check" ;;
       *) what="the wasmtime CLI tests" ;;
     esac
     skipping "$tool is not set to an installed tool" "$what"

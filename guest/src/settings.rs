@@ -60,6 +60,9 @@ pub mod keys {
     pub const OWUI_EVENTS: &str = "owui_events";
     /// Whether `/v1/models` carries the Pipelines markers Open WebUI looks for.
     pub const OWUI_PIPELINES: &str = "owui_pipelines";
+    /// Each finished turn's usage record is also written to the key-value store under
+    /// `usage:` (the host sets it, with the expiry it applies to those keys).
+    pub const USAGE_EXPORT: &str = "usage_export";
     // Card templates: `template_<class>`, see `errors::class::ErrorClass::config_key`.
 }
 
@@ -94,6 +97,8 @@ pub struct Settings {
     /// `/v1/models` says "I am a Pipelines server" (`valves::pipelines`), which gives
     /// orpipe's settings a page in Open WebUI's Admin → Settings → Pipelines.
     pub owui_pipelines: bool,
+    /// Usage records also go to the key-value store (`usage_log`, the export).
+    pub usage_export: bool,
 }
 
 /// How long a chat request may wait on OpenRouter.
@@ -233,6 +238,7 @@ impl Settings {
             long_chats: LongChatSettings::from_lookup(&lookup)?,
             features: FeatureSettings::from_lookup(&lookup)?,
             owui_pipelines: switch(keys::OWUI_PIPELINES, true)?,
+            usage_export: flag(keys::USAGE_EXPORT)?,
         })
     }
 }

@@ -9,6 +9,7 @@ pub mod caps;
 pub mod compile_cache;
 pub mod guest_body;
 pub mod jobs;
+pub mod metrics;
 pub mod runtime;
 pub mod sandbox;
 pub mod server;
@@ -64,6 +65,7 @@ pub async fn run(
         caps,
         admission,
         limits,
+        Arc::new(metrics::Metrics::new()),
     )?);
     tracing::info!(
         compile_ms = started.elapsed().as_millis() as u64,
@@ -98,6 +100,13 @@ pub async fn run(
         Duration::from_secs(settings.artifact_cleanup_secs),
     );
 
+    if let Some(addr) = settings.metrics_listen {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding the metrics address {addr}"))?;
+        tracing::info!(addr = %listener.local_addr()?, "serving /metrics without authentication");
+        tokio::spawn(metrics::serve_metrics(listener, runtime.clone()));
+    }
     let server = Arc::new(server::Server {
         runtime,
         keys: auth::ClientKeys::new(&settings.client_api_keys, &settings.admin_api_keys),

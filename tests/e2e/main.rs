@@ -18,6 +18,7 @@ mod fixtures_streams;
 mod identifiers;
 mod image_history;
 mod intake;
+mod metrics;
 mod open_webui_events;
 mod openai_sdk;
 mod retries;
@@ -25,6 +26,7 @@ mod sandbox;
 mod shutdown;
 mod spine;
 mod task_stubs;
+mod usage_export;
 mod valves;
 mod zdr;
 

@@ -38,6 +38,11 @@ impl ConfigSource {
             }
         }
         values.extend(settings.guest_settings.clone());
+        // The host expires what the export writes (`keyvalue::expiry`), so only the host
+        // may turn it on.
+        if settings.usage_export_ttl.is_some() {
+            values.insert("usage_export".to_owned(), "true".to_owned());
+        }
         Self {
             values: Arc::new(values),
         }
