@@ -89,10 +89,11 @@ async fn an_older_sqlite_usage_table_gains_the_columns_and_keeps_its_rows() {
             .expect("the old table");
     }
     let mock = MockOpenRouter::start().await.expect("mock");
+    let base_url = mock.base_url();
     let spawn = || {
         Orpipe::spawn_in(
             Path::new(env!("CARGO_BIN_EXE_orpipe")),
-            &mock.base_url(),
+            &base_url,
             &[("ORPIPE_API_KEYS", CLIENT_KEY)],
             Some(data_dir.path()),
         )

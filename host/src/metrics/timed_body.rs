@@ -113,14 +113,22 @@ mod tests {
         let ttfb = r#"orpipe_http_time_to_first_byte_seconds_count{route="/healthz"} 1"#;
         let total = r#"orpipe_http_request_duration_seconds_count{route="/healthz"} 1"#;
         assert!(has_line(&text, ttfb), "{text}");
-        assert!(has_line(&text, total), "the drop after the end adds nothing: {text}");
+        assert!(
+            has_line(&text, total),
+            "the drop after the end adds nothing: {text}"
+        );
     }
 
     #[tokio::test]
     async fn a_body_dropped_unread_still_counts_its_duration() {
         let metrics = Arc::new(Metrics::new());
         let body = Full::new(Bytes::from_static(b"hello"));
-        drop(TimedBody::new(body, metrics.clone(), "other", Instant::now()));
+        drop(TimedBody::new(
+            body,
+            metrics.clone(),
+            "other",
+            Instant::now(),
+        ));
         let text = scrape(&metrics);
         let total = r#"orpipe_http_request_duration_seconds_count{route="other"} 1"#;
         assert!(has_line(&text, total), "{text}");
