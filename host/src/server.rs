@@ -304,6 +304,15 @@ fn error_body(message: &str, code: &str) -> String {
 }
 
 fn json(status: StatusCode, body: String) -> Response<HyperOutgoingBody> {
+    whole_response(status, "application/json", body)
+}
+
+/// A response the host writes itself, whole: `body` with its status and content type.
+pub(crate) fn whole_response(
+    status: StatusCode,
+    content_type: &'static str,
+    body: String,
+) -> Response<HyperOutgoingBody> {
     let body = Full::new(Bytes::from(body))
         .map_err(|never| match never {})
         .boxed_unsync();
@@ -311,7 +320,7 @@ fn json(status: StatusCode, body: String) -> Response<HyperOutgoingBody> {
     *response.status_mut() = status;
     response.headers_mut().insert(
         hyper::header::CONTENT_TYPE,
-        hyper::header::HeaderValue::from_static("application/json"),
+        hyper::header::HeaderValue::from_static(content_type),
     );
     response
 }

@@ -3,8 +3,7 @@
 //! that serves only `/metrics`, without authentication, for a scraper on a private network.
 
 use crate::runtime::Runtime;
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use crate::server::whole_response;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
@@ -22,7 +21,7 @@ const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset
 /// The scrape: every metric's current value.
 pub fn metrics_response(runtime: &Runtime) -> Response<HyperOutgoingBody> {
     let text = runtime.metrics().render(runtime.admission());
-    respond(StatusCode::OK, CONTENT_TYPE, text)
+    whole_response(StatusCode::OK, CONTENT_TYPE, text)
 }
 
 /// Serves `GET /metrics` on `listener` for as long as the process runs (a scrape during
@@ -52,35 +51,18 @@ pub async fn serve_metrics(listener: TcpListener, runtime: Arc<Runtime>) {
 
 fn answer<B>(runtime: &Runtime, request: &Request<B>) -> Response<HyperOutgoingBody> {
     if request.uri().path() != METRICS_PATH {
-        return respond(
+        return whole_response(
             StatusCode::NOT_FOUND,
             "text/plain; charset=utf-8",
             "only /metrics is served here\n".into(),
         );
     }
     if request.method() != hyper::Method::GET {
-        return respond(
+        return whole_response(
             StatusCode::METHOD_NOT_ALLOWED,
             "text/plain; charset=utf-8",
             "use GET\n".into(),
         );
     }
     metrics_response(runtime)
-}
-
-fn respond(
-    status: StatusCode,
-    content_type: &'static str,
-    body: String,
-) -> Response<HyperOutgoingBody> {
-    let body = Full::new(Bytes::from(body))
-        .map_err(|never| match never {})
-        .boxed_unsync();
-    let mut response = Response::new(body);
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        hyper::header::CONTENT_TYPE,
-        hyper::header::HeaderValue::from_static(content_type),
-    );
-    response
 }

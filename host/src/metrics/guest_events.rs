@@ -189,14 +189,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn scrape(metrics: &Metrics) -> String {
-        let admission = crate::admission::Admission::new(crate::admission::Limits {
-            max_concurrent: 1,
-            max_queued: 0,
-            queue_timeout: std::time::Duration::ZERO,
-        });
-        metrics.render(&admission)
-    }
+    use super::super::scrape_for_test as scrape;
 
     #[test]
     fn a_finished_chat_counts_its_tokens_cost_and_outcome_by_model() {

@@ -284,6 +284,17 @@ impl Metrics {
     }
 }
 
+/// The scrape of `metrics` with an idle admission, for the tests of this module's parts.
+#[cfg(test)]
+fn scrape_for_test(metrics: &Metrics) -> String {
+    let admission = Admission::new(crate::admission::Limits {
+        max_concurrent: 1,
+        max_queued: 0,
+        queue_timeout: Duration::ZERO,
+    });
+    metrics.render(&admission)
+}
+
 /// One live guest instance; dropping it (with the store) counts it gone.
 pub struct InstanceAlive(Gauge);
 

@@ -88,14 +88,7 @@ mod tests {
     use bytes::Bytes;
     use http_body_util::{BodyExt, Full};
 
-    fn scrape(metrics: &Metrics) -> String {
-        let admission = crate::admission::Admission::new(crate::admission::Limits {
-            max_concurrent: 1,
-            max_queued: 0,
-            queue_timeout: std::time::Duration::ZERO,
-        });
-        metrics.render(&admission)
-    }
+    use super::super::scrape_for_test as scrape;
 
     fn has_line(text: &str, line: &str) -> bool {
         text.lines().any(|l| l == line)
