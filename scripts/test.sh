@@ -51,8 +51,9 @@ if [ "${ORPIPE_SKIP_CLI_TOOLS:-0}" != 1 ]; then
     [ -x "$dir/bin/python" ]
   }
   if command -v python3 >/dev/null; then
-    # The openai Python SDK, for the test that drives orpipe as a real client would.
-    if venv py tests/sdk/requirements.txt "the openai Python SDK"; then
+    # The openai Python SDK, for the test that drives orpipe as a real client would, and
+    # prometheus-client, whose parser reads the metrics scrape.
+    if venv py tests/sdk/requirements.txt "the openai Python SDK and prometheus-client"; then
       export ORPIPE_PYTHON="$tools/py/bin/python"
     fi
     # The MCP Python SDK, whose server (tests/mcp/server.py) is the MCP tests' real server.
@@ -76,7 +77,7 @@ skipping() {
 for tool in ORPIPE_WASMTIME ORPIPE_WAC ORPIPE_PYTHON ORPIPE_MCP_PYTHON; do
   if [ -z "${!tool:-}" ] || [ ! -e "${!tool}" ]; then
     case "$tool" in
-      ORPIPE_PYTHON) what="the openai SDK test" ;;
+      ORPIPE_PYTHON) what="the openai SDK test and the metrics parser check" ;;
       ORPIPE_MCP_PYTHON) what="the MCP server tests" ;;
       *) what="the wasmtime CLI tests" ;;
     esac

@@ -50,6 +50,36 @@ pub fn migrations() -> Vec<&'static str> {
         .collect()
 }
 
+/// A column added to a table after its first version. SQLite has no `ADD COLUMN IF NOT
+/// EXISTS`, so the `migrate` job asks first (`probe_sql` fails on a missing column, in
+/// both databases) and adds the column only when it is missing. Two replicas adding it at
+/// once: one fails, the host retries the job, and the retry finds the column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AddedColumn {
+    pub table: &'static str,
+    pub column: &'static str,
+    pub sql_type: &'static str,
+}
+
+impl AddedColumn {
+    /// Reads no row; an "invalid statement" error means the column is missing.
+    pub fn probe_sql(&self) -> String {
+        format!("SELECT {} FROM {} LIMIT 0", self.column, self.table)
+    }
+
+    pub fn add_sql(&self) -> String {
+        format!(
+            "ALTER TABLE {} ADD COLUMN {} {}",
+            self.table, self.column, self.sql_type
+        )
+    }
+}
+
+/// Every column added since the tables' first versions, in the order they were added.
+pub fn added_columns() -> &'static [AddedColumn] {
+    crate::usage_log::ADDED_COLUMNS
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -59,6 +89,23 @@ mod tests {
         assert_eq!(placeholders(2, 3), "$2, $3, $4");
         assert_eq!(placeholders(1, 1), "$1");
         assert_eq!(placeholders(1, 0), "");
+    }
+
+    #[test]
+    fn an_added_column_is_probed_then_added_in_shared_sql() {
+        let column = AddedColumn {
+            table: "orpipe_usage",
+            column: "chat_id",
+            sql_type: "TEXT",
+        };
+        assert_eq!(
+            column.probe_sql(),
+            "SELECT chat_id FROM orpipe_usage LIMIT 0"
+        );
+        assert_eq!(
+            column.add_sql(),
+            "ALTER TABLE orpipe_usage ADD COLUMN chat_id TEXT"
+        );
     }
 
     #[test]

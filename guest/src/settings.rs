@@ -62,6 +62,9 @@ pub mod keys {
     pub const OWUI_EVENTS: &str = "owui_events";
     /// Whether `/v1/models` carries the Pipelines markers Open WebUI looks for.
     pub const OWUI_PIPELINES: &str = "owui_pipelines";
+    /// Each finished turn's usage record is also written to the key-value store under
+    /// `usage:` (the host sets it, with the expiry it applies to those keys).
+    pub const USAGE_EXPORT: &str = "usage_export";
     // Card templates: `template_<class>`, see `errors::class::ErrorClass::config_key`.
 }
 
@@ -100,6 +103,8 @@ pub struct Settings {
     pub endpoints: EndpointSettings,
     /// Generated images: Markdown, size cap, automatic `modalities`.
     pub image_output: ImageOutput,
+    /// Usage records also go to the key-value store (`usage_log`, the export).
+    pub usage_export: bool,
 }
 
 /// How long a chat request may wait on OpenRouter.
@@ -241,6 +246,7 @@ impl Settings {
             owui_pipelines: switch(keys::OWUI_PIPELINES, true)?,
             endpoints: EndpointSettings::from_lookup(&lookup)?,
             image_output: ImageOutput::from_lookup(&lookup)?,
+            usage_export: flag(keys::USAGE_EXPORT)?,
         })
     }
 }

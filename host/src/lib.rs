@@ -12,6 +12,7 @@ pub mod guest_body;
 pub mod guest_component;
 pub mod jobs;
 pub mod mcp_servers;
+pub mod metrics;
 pub mod reload;
 pub mod runtime;
 pub mod sandbox;
@@ -68,6 +69,7 @@ pub async fn run(
         caps,
         admission,
         limits,
+        Arc::new(metrics::Metrics::new()),
     )?);
     tracing::info!(
         compile_ms = started.elapsed().as_millis() as u64,
@@ -119,6 +121,13 @@ pub async fn run(
         Duration::from_secs(settings.artifact_cleanup_secs),
     );
 
+    if let Some(addr) = settings.metrics_listen {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding the metrics address {addr}"))?;
+        tracing::info!(addr = %listener.local_addr()?, "serving /metrics without authentication");
+        tokio::spawn(metrics::serve_metrics(listener, runtime.clone()));
+    }
     let server = Arc::new(server::Server {
         runtime,
         reloader,

@@ -11,7 +11,8 @@ use crate::caps::logging::GuestStderr;
 use crate::caps::outbound::OutboundHooks;
 use crate::guest_body::{CutOnFailure, FailureFlag};
 use crate::guest_component::{ComponentHash, GUEST_HEADER, GuestComponent, PrepareError};
-use crate::sandbox::{self, CpuMeter, GuestLimits};
+use crate::metrics::Metrics;
+use crate::sandbox::{self, CpuMeter, GuestLimits, MemoryLimiter, TrapCause};
 use crate::state::State;
 use anyhow::Context;
 use arc_swap::ArcSwap;
@@ -43,6 +44,7 @@ pub struct Runtime {
     /// Instances alive at once never exceed the pool's size: instantiating past it fails.
     admission: Arc<Admission>,
     limits: GuestLimits,
+    metrics: Arc<Metrics>,
 }
 
 impl Runtime {
@@ -53,6 +55,7 @@ impl Runtime {
         caps: Arc<Capabilities>,
         admission: crate::admission::Limits,
         limits: GuestLimits,
+        metrics: Arc<Metrics>,
     ) -> anyhow::Result<Self> {
         let engine = Engine::new(&engine_config(admission.max_concurrent, limits))?;
         sandbox::start_epoch_ticker(&engine).context("starting the epoch thread")?;
@@ -67,6 +70,7 @@ impl Runtime {
             caps,
             admission: Arc::new(Admission::new(admission)),
             limits,
+            metrics,
         })
     }
 
@@ -93,7 +97,15 @@ impl Runtime {
 
     /// Waits (bounded) for a free instance slot for a request; see `admission.rs`.
     pub async fn admit(&self) -> Result<Ticket, Rejected> {
-        self.admission.admit().await
+        let started = Instant::now();
+        let admitted = self.admission.admit().await;
+        self.metrics
+            .observe_admission(started.elapsed(), admitted.as_ref().err().copied());
+        admitted
+    }
+
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
     }
 
     pub fn admission(&self) -> &Admission {
@@ -101,7 +113,7 @@ impl Runtime {
     }
 
     pub fn new_store(&self, request_id: &str) -> Store<State> {
-        let log = GuestStderr::new(request_id);
+        let log = GuestStderr::new(request_id, self.metrics.clone());
         let wasi = WasiCtx::builder().stdout(log.clone()).stderr(log).build();
         let state = State {
             wasi,
@@ -111,13 +123,16 @@ impl Runtime {
                 outbound: self.caps.outbound.clone(),
             },
             caps: self.caps.clone(),
-            limits: StoreLimitsBuilder::new()
-                .memory_size(self.limits.memory_bytes)
-                // A trap names the limit in the log; a failed grow would only show up as
-                // the guest's allocator aborting.
-                .trap_on_grow_failure(true)
-                .build(),
+            limits: MemoryLimiter::new(
+                StoreLimitsBuilder::new()
+                    .memory_size(self.limits.memory_bytes)
+                    // A trap names the limit in the log; a failed grow would only show up
+                    // as the guest's allocator aborting.
+                    .trap_on_grow_failure(true)
+                    .build(),
+            ),
             cpu: CpuMeter::new(self.limits.cpu_budget),
+            alive: self.metrics.instance_alive(),
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limits);
@@ -153,12 +168,25 @@ impl Runtime {
         let _ticket = self.admission.admit_job().await?;
         // Dropped before the ticket (reverse order), freeing its pool slot first.
         let mut store = self.new_store(&format!("job:{}", crate::jobs::name(job)));
-        let gateway: Gateway = guest.pre.instantiate_async(&mut store).await?;
-        Ok(gateway
-            .orpipe_gateway_jobs()
-            .call_run(&mut store, job)
-            .await?)
+        let ran: anyhow::Result<Result<String, String>> = async {
+            let gateway: Gateway = guest.pre.instantiate_async(&mut store).await?;
+            Ok(gateway
+                .orpipe_gateway_jobs()
+                .call_run(&mut store, job)
+                .await?)
+        }
+        .await;
+        if ran.is_err() {
+            count_trap(&self.metrics, &store);
+        }
+        ran
     }
+}
+
+/// Counts a guest that failed, under the cause its store's meters point to.
+fn count_trap(metrics: &Metrics, store: &Store<State>) {
+    let state = store.data();
+    metrics.count_trap(TrapCause::of(&state.limits, &state.cpu, Instant::now()));
 }
 
 /// Prepares a build of the guest off the runtime (see [`Runtime::builder`]).
@@ -259,6 +287,7 @@ impl Runtime {
         // Read once: the whole request runs on this build, whatever a reload does meanwhile.
         let guest = self.guest();
         let guest_header = guest.hash.header().clone();
+        let metrics = self.metrics.clone();
         let request_id_owned = request_id.to_owned();
         let failed = FailureFlag::default();
         let failed_in_task = failed.clone();
@@ -281,6 +310,7 @@ impl Runtime {
             if let Err(error) = &result {
                 // Before the store (and the body's sender) is dropped: see `guest_body.rs`.
                 failed_in_task.set();
+                count_trap(&metrics, &store);
                 tracing::error!(
                     request_id = request_id_owned,
                     error = format!("{error:#}"),

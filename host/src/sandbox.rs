@@ -13,7 +13,7 @@
 //! so the budget is generous.
 
 use std::time::{Duration, Instant};
-use wasmtime::{CallHook, Engine};
+use wasmtime::{CallHook, Engine, ResourceLimiter, StoreLimits};
 
 /// How often the engine's epoch advances: the granularity of both the CPU check and of
 /// the yields that keep a busy guest from monopolising a worker thread.
@@ -33,6 +33,103 @@ pub struct GuestLimits {
 pub enum SandboxError {
     #[error("the guest ran wasm code for {used_ms} ms, over its budget of {budget_ms} ms")]
     CpuBudgetExceeded { used_ms: u128, budget_ms: u128 },
+}
+
+/// Why the host stopped a guest instance (counted in `orpipe_guest_traps_total`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrapCause {
+    /// The instance ran wasm code past its CPU budget.
+    CpuLimit,
+    /// The instance tried to grow its memory past the cap.
+    MemoryLimit,
+    /// Any other trap or host error (a guest bug, an unreachable, a failed host call).
+    Other,
+}
+
+impl TrapCause {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::CpuLimit => "cpu_limit",
+            Self::MemoryLimit => "memory_limit",
+            Self::Other => "other",
+        }
+    }
+
+    /// Why a store's instance failed, from what its meters saw.
+    pub fn of(memory: &MemoryLimiter, cpu: &CpuMeter, now: Instant) -> Self {
+        if memory.refused_growth() {
+            Self::MemoryLimit
+        } else if cpu.check(now).is_err() {
+            Self::CpuLimit
+        } else {
+            Self::Other
+        }
+    }
+}
+
+/// The store's memory limits (wasmtime's `StoreLimits`), remembering whether a growth
+/// was refused: a trap that follows one is the memory cap, not a guest bug.
+pub struct MemoryLimiter {
+    limits: StoreLimits,
+    refused: bool,
+}
+
+impl MemoryLimiter {
+    pub fn new(limits: StoreLimits) -> Self {
+        Self {
+            limits,
+            refused: false,
+        }
+    }
+
+    pub fn refused_growth(&self) -> bool {
+        self.refused
+    }
+}
+
+impl ResourceLimiter for MemoryLimiter {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let allowed = self.limits.memory_growing(current, desired, maximum);
+        if !matches!(allowed, Ok(true)) {
+            self.refused = true;
+        }
+        allowed
+    }
+
+    fn memory_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.refused = true;
+        self.limits.memory_grow_failed(error)
+    }
+
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        self.limits.table_growing(current, desired, maximum)
+    }
+
+    fn table_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.limits.table_grow_failed(error)
+    }
+
+    fn instances(&self) -> usize {
+        self.limits.instances()
+    }
+
+    fn tables(&self) -> usize {
+        self.limits.tables()
+    }
+
+    fn memories(&self) -> usize {
+        self.limits.memories()
+    }
 }
 
 /// Time spent running wasm code by one store, from its call hook's transitions.

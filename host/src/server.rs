@@ -1,9 +1,11 @@
 //! The HTTP listener. It answers only what is not pipe logic (`/healthz`, client
-//! authentication, admission control's 503, the 500 of a guest that failed before
-//! responding, and `POST /admin/reload`) and hands every other request to the guest.
+//! authentication, `/metrics` for admins, admission control's 503, the 500 of a guest
+//! that failed before responding, and `POST /admin/reload`) and hands every other request
+//! to the guest. Every response is counted and timed (`metrics`).
 
 use crate::admission::Rejected;
 use crate::auth::{ADMIN_HEADER, CLIENT_HEADER, Caller, ClientKeys};
+use crate::metrics::{METRICS_PATH, TimedBody, metrics_response, route_label};
 use crate::reload::{Reloader, Trigger};
 use crate::runtime::Runtime;
 use bytes::Bytes;
@@ -15,7 +17,7 @@ use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
@@ -116,7 +118,17 @@ impl Server {
         }
     }
 
-    async fn route(&self, mut request: Request<Incoming>) -> Response<HyperOutgoingBody> {
+    /// Answers one request, counted under its route and status and timed to its end.
+    async fn route(&self, request: Request<Incoming>) -> Response<HyperOutgoingBody> {
+        let started = Instant::now();
+        let route = route_label(request.uri().path());
+        let response = self.handle(request).await;
+        let metrics = self.runtime.metrics();
+        metrics.count_request(route, response.status().as_u16());
+        response.map(|body| TimedBody::new(body, metrics.clone(), route, started).boxed_unsync())
+    }
+
+    async fn handle(&self, mut request: Request<Incoming>) -> Response<HyperOutgoingBody> {
         if request.uri().path() == "/healthz" {
             return json(StatusCode::OK, r#"{"status":"ok"}"#.into());
         }
@@ -139,6 +151,9 @@ impl Server {
         };
         if request.uri().path() == RELOAD_PATH {
             return self.admin_reload(&caller, request.method()).await;
+        }
+        if request.uri().path() == METRICS_PATH {
+            return self.scrape(&caller, request.method());
         }
         if let Some(length) = declared_length(&request)
             && length > REQUEST_BODY_LIMIT
@@ -239,6 +254,26 @@ impl Server {
         json(status, body.to_string())
     }
 
+    /// `GET /metrics`: for admins only, since the figures describe every client's use.
+    fn scrape(&self, caller: &Caller, method: &hyper::Method) -> Response<HyperOutgoingBody> {
+        if !caller.is_admin() {
+            return json(
+                StatusCode::FORBIDDEN,
+                error_body(
+                    "Metrics are for admins: send one of the keys in ORPIPE_ADMIN_KEYS (or scrape ORPIPE_METRICS_ADDR).",
+                    "admin_key_required",
+                ),
+            );
+        }
+        if method != hyper::Method::GET {
+            return json(
+                StatusCode::METHOD_NOT_ALLOWED,
+                error_body("Use GET for /metrics.", "method_not_allowed"),
+            );
+        }
+        metrics_response(&self.runtime)
+    }
+
     /// The 503 of a request admission control refused.
     fn overloaded(&self, rejected: Rejected, request_id: &str) -> Response<HyperOutgoingBody> {
         let limits = self.runtime.admission().limits();
@@ -308,6 +343,15 @@ fn error_body(message: &str, code: &str) -> String {
 }
 
 fn json(status: StatusCode, body: String) -> Response<HyperOutgoingBody> {
+    whole_response(status, "application/json", body)
+}
+
+/// A response the host writes itself, whole: `body` with its status and content type.
+pub(crate) fn whole_response(
+    status: StatusCode,
+    content_type: &'static str,
+    body: String,
+) -> Response<HyperOutgoingBody> {
     let body = Full::new(Bytes::from(body))
         .map_err(|never| match never {})
         .boxed_unsync();
@@ -315,7 +359,7 @@ fn json(status: StatusCode, body: String) -> Response<HyperOutgoingBody> {
     *response.status_mut() = status;
     response.headers_mut().insert(
         hyper::header::CONTENT_TYPE,
-        hyper::header::HeaderValue::from_static("application/json"),
+        hyper::header::HeaderValue::from_static(content_type),
     );
     response
 }

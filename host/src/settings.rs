@@ -139,6 +139,9 @@ pub struct Overrides {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
     pub listen: SocketAddr,
+    /// `ORPIPE_METRICS_ADDR`: a second listener serving only `/metrics`, without
+    /// authentication (docs/metrics.md); unset: `/metrics` on the main listener, for admins.
+    pub metrics_listen: Option<SocketAddr>,
     pub data_dir: PathBuf,
     /// A guest component to load instead of the embedded one.
     pub component: Option<PathBuf>,
@@ -178,6 +181,9 @@ pub struct Settings {
     pub redis_url: Option<String>,
     /// Prepended to every Redis key so several deployments can share one Redis.
     pub redis_prefix: String,
+    /// `ORPIPE_USAGE_EXPORT_TTL_SECS`: each turn's usage record is also written to Redis
+    /// under `usage:`, expiring after this long; unset or 0: no export. Needs Redis.
+    pub usage_export_ttl: Option<Duration>,
     /// Whether the guest may download user-supplied URLs (through the SSRF guard).
     pub remote_fetch: bool,
     /// `ORPIPE_ALLOW_INSECURE_HTTP_HOSTS`: `host[:port]` entries downloads may use plain http for.
@@ -225,6 +231,12 @@ impl Settings {
         let listen = listen_raw
             .parse()
             .with_context(|| format!("listen address {listen_raw:?} is not IP:PORT"))?;
+        let metrics_listen = get("ORPIPE_METRICS_ADDR")
+            .map(|raw| {
+                raw.parse()
+                    .with_context(|| format!("ORPIPE_METRICS_ADDR={raw:?} is not IP:PORT"))
+            })
+            .transpose()?;
         let key_list = |variable: &str| -> Vec<String> {
             get(variable)
                 .map(|keys| {
@@ -299,8 +311,18 @@ impl Settings {
                 scheme(url)
             );
         }
+        let usage_export_ttl = match number("ORPIPE_USAGE_EXPORT_TTL_SECS", 0)? {
+            0 => None,
+            _ if redis_url.is_none() => bail!(
+                "ORPIPE_USAGE_EXPORT_TTL_SECS exports usage to Redis: set ORPIPE_REDIS_URL too, \
+                 or unset it"
+            ),
+            secs => Some(Duration::from_secs(secs)),
+        };
         Ok(Self {
             listen,
+            metrics_listen,
+            usage_export_ttl,
             data_dir: overrides
                 .data_dir
                 .clone()
@@ -435,6 +457,29 @@ mod tests {
         assert_eq!(s.openrouter_base_url, DEFAULT_BASE_URL);
         assert!(s.client_api_keys.is_empty());
         s.check_exposure().expect("loopback without keys is fine");
+    }
+
+    #[test]
+    fn the_metrics_address_is_optional_and_must_be_ip_and_port() {
+        let unset = resolve(&[], &[], Overrides::default()).expect("defaults");
+        assert_eq!(unset.metrics_listen, None);
+        let set = resolve(
+            &[("ORPIPE_METRICS_ADDR", "10.0.0.5:9464")],
+            &[],
+            Overrides::default(),
+        )
+        .expect("an address");
+        assert_eq!(
+            set.metrics_listen,
+            Some("10.0.0.5:9464".parse().expect("addr"))
+        );
+        let error = resolve(
+            &[("ORPIPE_METRICS_ADDR", "9464")],
+            &[],
+            Overrides::default(),
+        )
+        .expect_err("a port alone");
+        assert!(error.to_string().contains("ORPIPE_METRICS_ADDR"), "{error}");
     }
 
     #[test]
@@ -607,6 +652,36 @@ mod tests {
         let s = resolve(&[("ORPIPE_REDIS_PREFIX", "")], &[], Overrides::default())
             .expect("empty prefix");
         assert_eq!(s.redis_prefix, "", "an empty prefix is allowed");
+    }
+
+    #[test]
+    fn the_usage_export_is_off_by_default_and_needs_redis() {
+        let off = resolve(&[], &[], Overrides::default()).expect("defaults");
+        assert_eq!(off.usage_export_ttl, None);
+        let zero = resolve(
+            &[("ORPIPE_USAGE_EXPORT_TTL_SECS", "0")],
+            &[],
+            Overrides::default(),
+        )
+        .expect("0 is off");
+        assert_eq!(zero.usage_export_ttl, None);
+        let error = resolve(
+            &[("ORPIPE_USAGE_EXPORT_TTL_SECS", "900")],
+            &[],
+            Overrides::default(),
+        )
+        .expect_err("no Redis to export to");
+        assert!(error.to_string().contains("ORPIPE_REDIS_URL"), "{error}");
+        let on = resolve(
+            &[
+                ("ORPIPE_USAGE_EXPORT_TTL_SECS", "900"),
+                ("ORPIPE_REDIS_URL", "redis://127.0.0.1:6379"),
+            ],
+            &[],
+            Overrides::default(),
+        )
+        .expect("export to Redis");
+        assert_eq!(on.usage_export_ttl, Some(Duration::from_secs(900)));
     }
 
     #[test]

@@ -2,9 +2,9 @@
 
 use crate::caps::Capabilities;
 use crate::caps::outbound::OutboundHooks;
-use crate::sandbox::CpuMeter;
+use crate::metrics::InstanceAlive;
+use crate::sandbox::{CpuMeter, MemoryLimiter};
 use std::sync::Arc;
-use wasmtime::StoreLimits;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
@@ -15,9 +15,11 @@ pub struct State {
     pub table: ResourceTable,
     pub hooks: OutboundHooks,
     pub caps: Arc<Capabilities>,
-    pub limits: StoreLimits,
+    pub limits: MemoryLimiter,
     /// Time this instance has spent running wasm code (see `sandbox`).
     pub cpu: CpuMeter,
+    /// Counts this instance in `orpipe_instances_alive` until the store is dropped.
+    pub alive: InstanceAlive,
 }
 
 impl WasiView for State {

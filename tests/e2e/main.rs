@@ -20,6 +20,7 @@ mod identifiers;
 mod image_history;
 mod intake;
 mod mcp;
+mod metrics;
 mod open_webui_events;
 mod openai_sdk;
 mod reload;
@@ -28,6 +29,7 @@ mod sandbox;
 mod shutdown;
 mod spine;
 mod task_stubs;
+mod usage_export;
 mod valves;
 mod zdr;
 

@@ -10,6 +10,9 @@ use orpipe_testkit::{HttpResponse, MockOpenRouter, Orpipe, Reply, StreamOutcome,
 use serde_json::{Value, json};
 use std::time::Duration;
 
+/// An admin key, for reading `/metrics`.
+const METRICS_KEY: &str = "sk-orpipe-sandbox-admin";
+
 /// The guest with the fault routes (host/build.rs); empty when the guest was prebuilt.
 const TEST_GUEST: &str = env!("ORPIPE_TEST_GUEST_WASM");
 
@@ -62,6 +65,7 @@ async fn a_looping_or_memory_hungry_guest_fails_alone_and_the_server_keeps_servi
         &[
             ("ORPIPE_GUEST_CPU_MS", "1000"),
             ("ORPIPE_GUEST_MEMORY_MB", "64"),
+            ("ORPIPE_ADMIN_KEYS", METRICS_KEY),
         ],
     )
     .await
@@ -91,6 +95,16 @@ async fn a_looping_or_memory_hungry_guest_fails_alone_and_the_server_keeps_servi
     let log = orpipe.stderr_log();
     assert!(log.contains("over its budget"), "{log}");
     assert!(log.contains("memory"), "{log}");
+    // Each is counted under the limit that stopped it.
+    let metrics = client::get(&orpipe.url("/metrics"), Some(METRICS_KEY))
+        .await
+        .expect("metrics")
+        .text();
+    for cause in ["cpu_limit", "memory_limit"] {
+        let line = format!(r#"orpipe_guest_traps_total{{cause="{cause}"}} 1"#);
+        assert!(metrics.lines().any(|l| l == line), "{line} in\n{metrics}");
+    }
+    assert!(!metrics.contains(r#"cause="other""#), "{metrics}");
 
     let health = client::get(&orpipe.url("/healthz"), None)
         .await

@@ -6,9 +6,10 @@
 //! Read-modify-write without a lock: two replicas recording a failure at the same
 //! moment may count it once. A breaker only needs to be roughly right.
 
-use super::{kv, unix_now};
+use super::{kv, log, unix_now};
 use crate::breaker::{BreakerPolicy, History, storage_key};
 use crate::errors::GatewayError;
+use crate::logline::{Event, Level};
 
 /// One user's breaker for the duration of a request.
 pub struct UserBreaker {
@@ -40,8 +41,20 @@ impl UserBreaker {
     }
 
     pub fn record_failure(&self) {
-        let history = self.policy.record_failure(&self.history, unix_now().0);
+        let now = unix_now().0;
+        let history = self.policy.record_failure(&self.history, now);
         let _ = kv::set(&self.key, history.encode());
+        if self.policy.check(&self.history, now).is_ok()
+            && self.policy.check(&history, now).is_err()
+        {
+            // The key is a hash: it names no user, yet lets an operator follow one breaker.
+            log::event(
+                Level::Warn,
+                "user breaker opened",
+                Event::BreakerTripped,
+                &[("breaker", serde_json::json!(self.key))],
+            );
+        }
     }
 
     /// A success forgets earlier failures; nothing is written when there were none.

@@ -7,6 +7,7 @@ use super::config::Config;
 use super::http_io;
 use super::openrouter::Route;
 use super::outcome::{answer_task_stub, fail_before_first_byte, fail_with_card};
+use super::usage::UsageIds;
 use super::wasi::http::types::{Fields, IncomingRequest, ResponseOutparam};
 use super::{RequestCtx, answer, artifacts, fetch, fitting, log, models, openrouter, unix_now};
 use crate::breaker::user_identity;
@@ -62,6 +63,13 @@ pub fn chat_completions(ctx: &RequestCtx, request: IncomingRequest, out: Respons
             owui.user_id.as_deref(),
             client.as_deref(),
         );
+        let ids = UsageIds::new(
+            &config,
+            &settings,
+            identity.as_deref(),
+            owui.chat_id.as_deref(),
+        );
+        let _ = ctx.usage_ids.set(ids);
         breaker = UserBreaker::load(&settings.breaker, identity.as_deref());
         if let Some(breaker) = &breaker {
             breaker.check()?;

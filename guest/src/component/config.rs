@@ -52,6 +52,14 @@ impl Config {
             .map_err(|e| GatewayError::Internal(e.to_string()))
     }
 
+    /// The deployment's secret that keys hashed identifiers (the session id, the usage
+    /// log's user hash): the artifact key, else the OpenRouter key. Every replica has it.
+    pub fn identity_secret(&self, settings: &Settings) -> Option<String> {
+        self.get(crate::artifacts::settings::keys::ARTIFACT_KEY)
+            .or_else(|| settings.api_key.clone())
+            .filter(|secret| !secret.is_empty())
+    }
+
     pub fn artifact_settings(&self) -> Result<ArtifactSettings, SettingsError> {
         ArtifactSettings::from_lookup(|key| self.get(key))
     }

@@ -16,7 +16,19 @@ pub fn run(job: Job) -> Result<String, String> {
                 })
                 .collect();
             let changed = sql::batch(statements)?;
-            Ok(format!("schema up to date ({} statements)", changed.len()))
+            // After the tables exist; each outside a transaction, since a failed probe
+            // would abort PostgreSQL's.
+            let mut added = 0;
+            for column in db::added_columns() {
+                if !sql::has_column(column)? {
+                    sql::execute(&column.add_sql(), Vec::new())?;
+                    added += 1;
+                }
+            }
+            Ok(format!(
+                "schema up to date ({} statements, {added} columns added)",
+                changed.len()
+            ))
         }
         Job::RefreshCatalog => {
             let settings = Config::read().settings().map_err(|e| e.to_string())?;

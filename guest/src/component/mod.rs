@@ -26,6 +26,7 @@ mod overrides;
 mod pipelines;
 mod sql;
 mod upstream;
+mod usage;
 
 wit_bindgen::generate!({
     world: "gateway",
@@ -93,6 +94,9 @@ pub(crate) struct RequestCtx {
     /// When the request arrived, for error cards.
     pub started_at: String,
     pub started: wasi::clocks::monotonic_clock::Instant,
+    /// Whom a chat turn is billed to: set once its request is read, used when its usage
+    /// is recorded (`usage`); unset for other routes.
+    pub usage_ids: std::cell::OnceCell<usage::UsageIds>,
 }
 
 impl RequestCtx {
@@ -105,6 +109,7 @@ impl RequestCtx {
             error_id: crate::errors::cards::error_id(wasi::random::random::get_random_u64()),
             started_at: crate::date::iso8601(unix_now().0),
             started: wasi::clocks::monotonic_clock::now(),
+            usage_ids: std::cell::OnceCell::new(),
         }
     }
 

@@ -8,7 +8,7 @@
 use super::upstream::{self, UpstreamResponse};
 use super::{RequestCtx, log};
 use crate::errors::GatewayError;
-use crate::logline::Level;
+use crate::logline::{Event, Level};
 use crate::retry::{Decision, decide};
 use crate::settings::Settings;
 use crate::translate::efforts::adjust_refused_effort;
@@ -101,11 +101,13 @@ fn post_responses(
     let Some((from, to)) = adjust_refused_effort(body, &error) else {
         return Err(error);
     };
-    log::emit(
+    log::event(
         Level::Info,
         "reasoning effort adjusted after a refusal",
+        Event::UpstreamRetry,
         &[
             ("request_id", json!(ctx.request_id)),
+            ("kind", json!("effort")),
             ("from", json!(from)),
             ("to", json!(to)),
         ],
@@ -149,11 +151,13 @@ fn post_with_retries(
                 return Err(error);
             }
             Decision::RetryAfter(wait) => {
-                log::emit(
+                log::event(
                     Level::Info,
                     "retrying the upstream call",
+                    Event::UpstreamRetry,
                     &[
                         ("request_id", json!(ctx.request_id)),
+                        ("kind", json!("transient")),
                         ("attempt", json!(attempts)),
                         (
                             "wait_ms",

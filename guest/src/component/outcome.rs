@@ -5,11 +5,11 @@
 use super::breaker::UserBreaker;
 use super::config::Config;
 use super::wasi::http::types::ResponseOutparam;
-use super::{RequestCtx, http_io, log, sql, unix_now};
+use super::{RequestCtx, http_io, log, unix_now, usage};
 use crate::breaker::counts_as_failure;
 use crate::errors::GatewayError;
 use crate::errors::cards::{CardContext, ModelFacts};
-use crate::logline::Level;
+use crate::logline::{Event, Level};
 use crate::openai::{
     ChatCompletion, ChunkHeader, CompletionMessage, Delta, FinishReason, Frames, Usage,
 };
@@ -123,13 +123,15 @@ fn note_failure(ctx: &RequestCtx, error: &GatewayError, breaker: Option<&UserBre
     if let Some(breaker) = breaker.filter(|_| counts_as_failure(error)) {
         breaker.record_failure();
     }
-    log::emit(
+    log::event(
         Level::Warn,
         what,
+        Event::ChatFailed,
         &[
             ("request_id", json!(ctx.request_id)),
             ("error_id", json!(ctx.error_id)),
             ("status", json!(error.http_status())),
+            ("class", json!(error.class().name())),
             ("error", json!(error.to_string())),
             ("duration_ms", json!(ctx.elapsed_ms())),
         ],
@@ -155,6 +157,7 @@ pub(super) fn record_usage(ctx: &RequestCtx, finished: Finished<'_>) {
         unreadable_events,
     } = finished;
     let (_, created_at_ms) = unix_now();
+    let ids = ctx.usage_ids.get().cloned().unwrap_or_default();
     let record = UsageRecord {
         request_id: ctx.request_id.clone(),
         created_at_ms,
@@ -166,6 +169,8 @@ pub(super) fn record_usage(ctx: &RequestCtx, finished: Finished<'_>) {
         reasoning_tokens: usage.map(|u| u.reasoning_tokens),
         cached_tokens: usage.map(|u| u.cached_tokens),
         cost_usd: usage.and_then(|u| u.cost),
+        user_hash: ids.user_hash,
+        chat_id: ids.chat_id,
     };
     let mut fields: Vec<(&str, Value)> = vec![
         ("request_id", json!(ctx.request_id)),
@@ -177,25 +182,21 @@ pub(super) fn record_usage(ctx: &RequestCtx, finished: Finished<'_>) {
         ("outcome", json!(outcome.as_str())),
         ("prompt_tokens", json!(record.prompt_tokens)),
         ("completion_tokens", json!(record.completion_tokens)),
+        ("reasoning_tokens", json!(record.reasoning_tokens)),
+        ("cached_tokens", json!(record.cached_tokens)),
         ("cost_usd", json!(record.cost_usd)),
         ("duration_ms", json!(ctx.elapsed_ms())),
     ];
     if unreadable_events > 0 {
         fields.push(("unreadable_upstream_events", json!(unreadable_events)));
     }
-    log::emit(Level::Info, "chat completion finished", &fields);
-    let (statement, params) = record.insert_statement();
-    if let Err(error) = sql::execute(statement, params) {
-        // Telemetry must never cost the user their answer: log and carry on.
-        log::emit(
-            Level::Warn,
-            "usage not recorded",
-            &[
-                ("request_id", json!(ctx.request_id)),
-                ("error", json!(error)),
-            ],
-        );
-    }
+    log::event(
+        Level::Info,
+        "chat completion finished",
+        Event::ChatFinished,
+        &fields,
+    );
+    usage::store(ctx, &record);
 }
 
 pub(super) fn log_internal(ctx: &RequestCtx, error: &GatewayError) {

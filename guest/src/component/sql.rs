@@ -1,7 +1,7 @@
 //! The `sql` import, with the component's own value type converted at the edge.
 
 use super::orpipe::gateway::sql as wit;
-use crate::db::{SqlValue, Statement};
+use crate::db::{AddedColumn, SqlValue, Statement};
 
 fn to_wit(value: SqlValue) -> wit::Value {
     match value {
@@ -58,4 +58,14 @@ pub fn batch(statements: Vec<Statement>) -> Result<Vec<u64>, String> {
         })
         .collect();
     wit::batch(&statements).map_err(describe)
+}
+
+/// Whether a table already has an added column: its probe reads no row, and fails as an
+/// invalid statement only when the column is missing.
+pub fn has_column(column: &AddedColumn) -> Result<bool, String> {
+    match wit::query(&column.probe_sql(), &[]) {
+        Ok(_) => Ok(true),
+        Err(wit::Error::InvalidStatement(_)) => Ok(false),
+        Err(other) => Err(describe(other)),
+    }
 }

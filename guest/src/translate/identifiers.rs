@@ -140,10 +140,16 @@ pub fn apply_identifiers(
 /// 64 hex characters: HKDF-SHA256 of the chat id under the deployment's secret. Stable per
 /// chat and across replicas; reveals neither the chat id nor the secret.
 pub fn session_id(secret: &str, chat_id: &str) -> String {
-    let hkdf = Hkdf::<Sha256>::new(Some(SESSION_SALT), secret.as_bytes());
+    keyed_hash(SESSION_SALT, secret, chat_id)
+}
+
+/// 64 hex characters: HKDF-SHA256 of `value` under `secret`, with `salt` naming what the
+/// hash is for (the session id, the usage log's user hash), so one never equals another.
+pub(crate) fn keyed_hash(salt: &[u8], secret: &str, value: &str) -> String {
+    let hkdf = Hkdf::<Sha256>::new(Some(salt), secret.as_bytes());
     let mut out = [0u8; 32];
     // 32 bytes is far below HKDF-SHA256's limit of 8160, so expansion cannot fail.
-    let _ = hkdf.expand(chat_id.as_bytes(), &mut out);
+    let _ = hkdf.expand(value.as_bytes(), &mut out);
     out.iter().map(|b| format!("{b:02x}")).collect()
 }
 

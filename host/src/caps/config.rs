@@ -41,6 +41,11 @@ impl ConfigSource {
         if let Some(servers) = &settings.mcp_servers.json {
             values.insert("mcp_servers".to_owned(), servers.clone());
         }
+        // The host expires what the export writes (`keyvalue::expiry`), so only the host
+        // may turn it on.
+        if settings.usage_export_ttl.is_some() {
+            values.insert("usage_export".to_owned(), "true".to_owned());
+        }
         Self {
             values: Arc::new(values),
         }

@@ -1,6 +1,8 @@
 //! The guest's stderr, turned into `tracing` events: each JSON line the guest writes
-//! becomes one event at the line's level, tagged with the request it belongs to.
+//! becomes one event at the line's level, tagged with the request it belongs to. A line
+//! that is a metrics event (an `event` field) is counted too (`metrics::guest_events`).
 
+use crate::metrics::{Metrics, record_guest_event};
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -14,12 +16,14 @@ const MAX_LINE: usize = 64 * 1024;
 #[derive(Clone)]
 pub struct GuestStderr {
     request_id: Arc<str>,
+    metrics: Arc<Metrics>,
 }
 
 impl GuestStderr {
-    pub fn new(request_id: &str) -> Self {
+    pub fn new(request_id: &str, metrics: Arc<Metrics>) -> Self {
         Self {
             request_id: request_id.into(),
+            metrics,
         }
     }
 }
@@ -34,6 +38,7 @@ impl StdoutStream for GuestStderr {
     fn async_stream(&self) -> Box<dyn AsyncWrite + Send + Sync> {
         Box::new(LineSplitter {
             request_id: self.request_id.clone(),
+            metrics: self.metrics.clone(),
             line: Vec::new(),
         })
     }
@@ -41,6 +46,7 @@ impl StdoutStream for GuestStderr {
 
 struct LineSplitter {
     request_id: Arc<str>,
+    metrics: Arc<Metrics>,
     line: Vec<u8>,
 }
 
@@ -53,7 +59,11 @@ impl AsyncWrite for LineSplitter {
         for &byte in buf {
             if byte == b'\n' {
                 let line = std::mem::take(&mut self.line);
-                emit(&self.request_id, &String::from_utf8_lossy(&line));
+                emit(
+                    &self.request_id,
+                    &self.metrics,
+                    &String::from_utf8_lossy(&line),
+                );
             } else if self.line.len() < MAX_LINE {
                 self.line.push(byte);
             }
@@ -68,7 +78,11 @@ impl AsyncWrite for LineSplitter {
     fn poll_shutdown(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
         if !self.line.is_empty() {
             let line = std::mem::take(&mut self.line);
-            emit(&self.request_id, &String::from_utf8_lossy(&line));
+            emit(
+                &self.request_id,
+                &self.metrics,
+                &String::from_utf8_lossy(&line),
+            );
         }
         Poll::Ready(Ok(()))
     }
@@ -76,14 +90,16 @@ impl AsyncWrite for LineSplitter {
 
 /// One guest line → one event. Lines that are not the guest's JSON are kept verbatim
 /// (a panic message, for instance) at warn level.
-fn emit(request_id: &str, line: &str) {
+fn emit(request_id: &str, metrics: &Metrics, line: &str) {
     let line = line.trim_end_matches('\r');
     if line.is_empty() {
         return;
     }
-    let parsed: Option<serde_json::Map<String, serde_json::Value>> =
-        serde_json::from_str(line).ok();
-    let Some(mut fields) = parsed else {
+    let parsed: Option<serde_json::Value> = serde_json::from_str(line).ok();
+    let Some(serde_json::Value::Object(mut fields)) = parsed.inspect(|line| {
+        // Counted from the parse the log needs anyway.
+        record_guest_event(metrics, line);
+    }) else {
         tracing::warn!(target: "guest", request_id, "{line}");
         return;
     };

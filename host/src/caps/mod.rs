@@ -40,7 +40,12 @@ impl Capabilities {
             Some(url) => Arc::new(
                 keyvalue::redis::RedisKv::connect(url, &settings.redis_prefix)
                     .await
-                    .context("ORPIPE_REDIS_URL: the Redis server is not usable")?,
+                    .context("ORPIPE_REDIS_URL: the Redis server is not usable")?
+                    .with_expiry(
+                        settings
+                            .usage_export_ttl
+                            .map(keyvalue::expiry::Expiry::usage_export),
+                    ),
             ),
             None => Arc::new(keyvalue::memory::MemoryKv::default()),
         };

@@ -4,6 +4,7 @@
 //! (`redis`), behind the same `KeyValue` trait. Only the default bucket (`""`) exists, as under the
 //! wasmtime CLI, so the guest behaves the same in both hosts.
 
+pub mod expiry;
 pub mod memory;
 pub mod redis;
 

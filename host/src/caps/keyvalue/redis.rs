@@ -10,7 +10,10 @@
 //! `list-keys` is SCAN: its cursor is Redis's own (opaque, not an offset), a page may be
 //! empty while more follow, and a key may appear on more than one page, exactly as SCAN
 //! documents. Plain TCP only (no TLS yet).
+//!
+//! Keys under an expiring prefix (`expiry.rs`: the usage export) are written with `EX`.
 
+use super::expiry::Expiry;
 use super::{KeyValue, KvError};
 use anyhow::Context;
 use async_trait::async_trait;
@@ -28,6 +31,7 @@ pub struct RedisKv {
     conn: ConnectionManager,
     prefix: String,
     summary: String,
+    expiry: Option<Expiry>,
 }
 
 impl RedisKv {
@@ -57,7 +61,24 @@ impl RedisKv {
             conn,
             prefix: prefix.to_owned(),
             summary,
+            expiry: None,
         })
+    }
+
+    /// Keys under `expiry`'s prefix are written to expire.
+    pub fn with_expiry(mut self, expiry: Option<Expiry>) -> Self {
+        self.expiry = expiry;
+        self
+    }
+
+    /// `SET key value`, with `EX` when the key expires.
+    fn set_command(&self, key: &str, value: Vec<u8>) -> redis::Cmd {
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(self.key(key)).arg(value);
+        if let Some(seconds) = self.expiry.and_then(|e| e.seconds_for(key)) {
+            cmd.arg("EX").arg(seconds);
+        }
+        cmd
     }
 
     fn key(&self, key: &str) -> String {
@@ -98,8 +119,7 @@ impl KeyValue for RedisKv {
     }
 
     async fn set(&self, key: &str, value: Vec<u8>) -> Result<(), KvError> {
-        self.run(redis::cmd("SET").arg(self.key(key)).arg(value))
-            .await
+        self.run(&self.set_command(key, value)).await
     }
 
     async fn delete(&self, key: &str) -> Result<(), KvError> {
@@ -174,6 +194,17 @@ impl KeyValue for RedisKv {
         if pairs.is_empty() {
             return Ok(());
         }
+        let expiring = |key: &str| self.expiry.and_then(|e| e.seconds_for(key)).is_some();
+        if pairs.iter().any(|(key, _)| expiring(key)) {
+            // MSET takes no expiry: one SET each, applied together as MSET would be.
+            let mut pipe = redis::pipe();
+            pipe.atomic();
+            for (key, value) in pairs {
+                pipe.add_command(self.set_command(&key, value)).ignore();
+            }
+            let mut conn = self.conn.clone();
+            return pipe.query_async(&mut conn).await.map_err(backend);
+        }
         let mut cmd = redis::cmd("MSET");
         for (key, value) in pairs {
             cmd.arg(self.key(&key)).arg(value);
@@ -222,6 +253,38 @@ mod tests {
     async fn clean(kv: &RedisKv) {
         let keys: Vec<String> = all_keys(kv).await.into_iter().collect();
         kv.delete_many(&keys).await.expect("clean");
+    }
+
+    /// Seconds Redis says `key` has left (-1: no expiry).
+    async fn ttl(kv: &RedisKv, key: &str) -> i64 {
+        kv.run(redis::cmd("TTL").arg(kv.key(key)))
+            .await
+            .expect("TTL")
+    }
+
+    #[tokio::test]
+    async fn keys_under_the_expiring_prefix_are_written_to_expire() {
+        let Some(kv) = kv().await else {
+            return;
+        };
+        let kv = kv.with_expiry(Some(Expiry::usage_export(Duration::from_secs(600))));
+        kv.set_many(vec![
+            ("usage:u1:r1".into(), b"{}".to_vec()),
+            ("breaker:u1".into(), b"[]".to_vec()),
+        ])
+        .await
+        .expect("set_many");
+        kv.set("usage:u1:r2", b"{}".to_vec()).await.expect("set");
+        for key in ["usage:u1:r1", "usage:u1:r2"] {
+            let left = ttl(&kv, key).await;
+            assert!((1..=600).contains(&left), "{key} expires: {left}");
+        }
+        assert_eq!(ttl(&kv, "breaker:u1").await, -1, "other keys never expire");
+        assert_eq!(
+            kv.get("usage:u1:r1").await.expect("get"),
+            Some(b"{}".to_vec())
+        );
+        clean(&kv).await;
     }
 
     #[tokio::test]
