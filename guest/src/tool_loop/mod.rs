@@ -41,6 +41,9 @@ pub mod rounds;
 pub mod settings;
 pub mod usage;
 
+#[cfg(test)]
+mod turn_tests;
+
 pub use batches::batches;
 pub use calls::{SplitCalls, ToolCall, split_calls};
 pub use outputs::{CallResult, RoundResults};
