@@ -30,6 +30,7 @@ pub(crate) mod routes;
 pub(crate) mod setting_values;
 pub(crate) mod settings;
 pub mod sse;
+pub mod tool_loop;
 pub mod translate;
 pub(crate) mod url;
 pub(crate) mod usage_log;

@@ -157,7 +157,7 @@ pub fn read_call_result(result: Value, max_bytes: usize) -> Result<ToolOutput, M
     } else {
         parts.join("\n")
     };
-    let (text, truncated) = cap(text, max_bytes);
+    let (text, truncated) = cap_text(text, max_bytes);
     Ok(ToolOutput {
         text,
         is_error: result.is_error,
@@ -165,8 +165,10 @@ pub fn read_call_result(result: Value, max_bytes: usize) -> Result<ToolOutput, M
     })
 }
 
-/// Cuts `text` to at most `max_bytes` (on a character boundary) and says so at its end.
-fn cap(mut text: String, max_bytes: usize) -> (String, bool) {
+/// Cuts `text` to at most `max_bytes` (on a character boundary) and says so at its end
+/// (the note comes on top of the `max_bytes`). Also used by the tool loop for the texts
+/// it writes itself (tool errors).
+pub fn cap_text(mut text: String, max_bytes: usize) -> (String, bool) {
     let total = text.len();
     if total <= max_bytes {
         return (text, false);
