@@ -24,6 +24,9 @@ pub struct FeatureSettings {
     pub status_line: Option<StatusLineFields>,
     /// `owui_events`: send Open WebUI its event chunks at all.
     pub owui_events: bool,
+    /// `anthropic_interleaved_thinking`: Anthropic models may think between tool calls
+    /// (`translate::provider_headers`).
+    pub anthropic_interleaved_thinking: bool,
 }
 
 impl Default for FeatureSettings {
@@ -33,6 +36,7 @@ impl Default for FeatureSettings {
             web_search: WebSearchDefaults::default(),
             status_line: Some(StatusLineFields::ALL),
             owui_events: true,
+            anthropic_interleaved_thinking: true,
         }
     }
 }
@@ -79,6 +83,10 @@ impl FeatureSettings {
             web_search,
             status_line: read.flag(keys::STATUS_LINE, true)?.then_some(fields),
             owui_events: read.flag(keys::OWUI_EVENTS, defaults.owui_events)?,
+            anthropic_interleaved_thinking: read.flag(
+                keys::ANTHROPIC_INTERLEAVED_THINKING,
+                defaults.anthropic_interleaved_thinking,
+            )?,
         })
     }
 }
@@ -96,7 +104,7 @@ mod tests {
         FeatureSettings::from_lookup(|k| map.get(k).cloned())
     }
 
-    const ALL_KEYS: [&str; 10] = [
+    const ALL_KEYS: [&str; 11] = [
         keys::REASONING_DEFAULT,
         keys::REASONING_EFFORT,
         keys::REASONING_SUMMARY,
@@ -107,6 +115,7 @@ mod tests {
         keys::WEB_SEARCH_MAX_RESULTS,
         keys::WEB_SEARCH_CONTEXT_SIZE,
         keys::OWUI_EVENTS,
+        keys::ANTHROPIC_INTERLEAVED_THINKING,
     ];
 
     #[test]
@@ -153,8 +162,10 @@ mod tests {
             (keys::WEB_SEARCH_MAX_RESULTS, "25"),
             (keys::WEB_SEARCH_CONTEXT_SIZE, "high"),
             (keys::OWUI_EVENTS, "false"),
+            (keys::ANTHROPIC_INTERLEAVED_THINKING, "off"),
         ])
         .expect("valid");
+        assert!(!s.anthropic_interleaved_thinking);
         assert_eq!(
             s.reasoning,
             ReasoningDefaults {
@@ -196,6 +207,7 @@ mod tests {
             (keys::REASONING_SUMMARY, "short"),
             (keys::TASK_REASONING_EFFORT, "high"),
             (keys::STATUS_LINE, "2"),
+            (keys::ANTHROPIC_INTERLEAVED_THINKING, "sometimes"),
             (keys::STATUS_LINE_FIELDS, "time,latency"),
             (keys::WEB_SEARCH_ENGINE, "google"),
             (keys::WEB_SEARCH_MAX_RESULTS, "0"),

@@ -60,6 +60,7 @@ pub mod keys {
     pub const WEB_SEARCH_MAX_RESULTS: &str = "web_search_max_results";
     pub const WEB_SEARCH_CONTEXT_SIZE: &str = "web_search_context_size";
     pub const OWUI_EVENTS: &str = "owui_events";
+    pub const ANTHROPIC_INTERLEAVED_THINKING: &str = "anthropic_interleaved_thinking";
     /// Whether `/v1/models` carries the Pipelines markers Open WebUI looks for.
     pub const OWUI_PIPELINES: &str = "owui_pipelines";
     /// Each finished turn's usage record is also written to the key-value store under

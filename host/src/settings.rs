@@ -61,6 +61,10 @@ pub const GUEST_SETTINGS: &[(&str, &str)] = &[
         "anthropic_prompt_caching",
     ),
     ("ORPIPE_ANTHROPIC_CACHE_TTL", "anthropic_cache_ttl"),
+    (
+        "ORPIPE_ANTHROPIC_INTERLEAVED_THINKING",
+        "anthropic_interleaved_thinking",
+    ),
     ("ORPIPE_UPSTREAM_RETRIES", "upstream_retries"),
     (
         "ORPIPE_UPSTREAM_RETRY_WAIT_SECS",

@@ -338,3 +338,19 @@ async fn images_asked_of_a_text_model_are_refused_before_anything_is_sent() {
     );
     assert!(mock.responses_requests().is_empty() && mock.chat_requests().is_empty());
 }
+
+#[tokio::test]
+async fn a_preset_with_an_odd_name_is_refused_before_anything_is_sent() {
+    let mock = MockOpenRouter::start().await.expect("mock");
+    let orpipe = start(&mock, &[]).await;
+    for model in ["@preset/", "@preset/my preset", "@preset/../keys"] {
+        let response = whole(&orpipe, ask(model)).await;
+        assert_eq!(response.status, 400, "{model}: {}", response.text());
+        assert!(
+            response.text().contains("is not a preset name"),
+            "{}",
+            response.text()
+        );
+    }
+    assert!(mock.chat_requests().is_empty() && mock.responses_requests().is_empty());
+}

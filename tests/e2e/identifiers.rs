@@ -85,3 +85,35 @@ async fn a_sticky_session_shows_cached_tokens_in_the_usage() {
     assert_eq!(cached[0], Some(0), "first turn: nothing cached");
     assert!(cached[1].is_some_and(|n| n > 0), "{cached:?}");
 }
+
+#[tokio::test]
+async fn anthropic_models_get_the_interleaved_thinking_beta_on_both_endpoints() {
+    let mock = MockOpenRouter::start().await.expect("mock");
+    let orpipe = start(&mock, &[]).await;
+    let url = orpipe.url("/v1/chat/completions");
+    let ask =
+        |model: &str| json!({"model": model, "messages": [{"role": "user", "content": "hi"}]});
+    upstream_body(&mock, &url, ask("anthropic/claude-sonnet-4.5")).await;
+    upstream_body(&mock, &url, ask("openai/gpt-4o-mini")).await;
+    let beta: Vec<Option<String>> = mock
+        .responses_requests()
+        .iter()
+        .map(|r| r.header("x-anthropic-beta").map(str::to_owned))
+        .collect();
+    assert_eq!(
+        beta,
+        [Some("interleaved-thinking-2025-05-14".to_owned()), None]
+    );
+
+    let off = MockOpenRouter::start().await.expect("mock");
+    let orpipe = start(&off, &[("ORPIPE_ANTHROPIC_INTERLEAVED_THINKING", "false")]).await;
+    upstream_body(
+        &off,
+        &orpipe.url("/v1/chat/completions"),
+        ask("anthropic/claude-sonnet-4.5"),
+    )
+    .await;
+    let sent = off.responses_requests();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].header("x-anthropic-beta"), None);
+}

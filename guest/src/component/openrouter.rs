@@ -13,6 +13,7 @@ use crate::retry::{Decision, decide};
 use crate::settings::Settings;
 use crate::translate::efforts::adjust_refused_effort;
 use crate::translate::endpoint::{ChatReason, Endpoint};
+use crate::translate::provider_headers::provider_headers;
 use crate::translate::to_chat_request::chat_body;
 use serde_json::{Map, Value, json};
 use std::time::Duration;
@@ -125,11 +126,16 @@ fn post_with_retries(
     stream: bool,
 ) -> Result<UpstreamResponse, GatewayError> {
     let bytes = super::http_io::json_bytes(body)?;
+    let model = body
+        .get("model")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let extra_headers = provider_headers(model, &settings.features);
     let mut attempts = 0u32;
     let mut waited = Duration::ZERO;
     loop {
         attempts = attempts.saturating_add(1);
-        let error = match upstream::post(settings, endpoint, &bytes, stream) {
+        let error = match upstream::post(settings, endpoint, &bytes, stream, &extra_headers) {
             Ok(response) => return Ok(response),
             Err(error) => error,
         };

@@ -36,6 +36,7 @@ pub fn post(
     endpoint: &str,
     body: &[u8],
     stream: bool,
+    extra_headers: &[(&'static str, String)],
 ) -> Result<UpstreamResponse, GatewayError> {
     let api_key = settings
         .api_key
@@ -53,6 +54,7 @@ pub fn post(
         ("accept", accept.to_owned()),
     ];
     headers.extend(attribution_headers(settings));
+    headers.extend(extra_headers.iter().cloned());
     send(settings, Method::Post, endpoint, &headers, body)
 }
 

@@ -124,6 +124,7 @@ pub fn choose(
     settings: &EndpointSettings,
 ) -> Result<(Endpoint, Option<ChatReason>), GatewayError> {
     let needed = if is_preset(request, openrouter_id) {
+        check_preset(request, openrouter_id)?;
         Some(ChatReason::Preset)
     } else if has_stop(request) {
         Some(ChatReason::Stop)
@@ -164,6 +165,30 @@ fn is_preset(request: &Map<String, Value>, openrouter_id: &str) -> bool {
             .get("preset")
             .and_then(Value::as_str)
             .is_some_and(|p| !p.trim().is_empty())
+}
+
+/// A preset's name (after `@preset/`, or the `preset` field) is a slug: letters, digits,
+/// `-`, `_`, `.`, at most 100 characters. Anything else is refused here with a message
+/// that says why, rather than sent to OpenRouter as a model it cannot find.
+fn check_preset(request: &Map<String, Value>, openrouter_id: &str) -> Result<(), GatewayError> {
+    let names = openrouter_id
+        .strip_prefix("@preset/")
+        .into_iter()
+        .chain(request.get("preset").and_then(Value::as_str).map(str::trim));
+    for name in names {
+        let slug = !name.is_empty()
+            && name.chars().count() <= 100
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        if !slug {
+            return Err(GatewayError::InvalidRequest(format!(
+                "{:?} is not a preset name: use the preset's slug (letters, digits, '-', '_', '.'), as in @preset/my-preset",
+                name.chars().take(100).collect::<String>()
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn has_stop(request: &Map<String, Value>) -> bool {
@@ -306,6 +331,34 @@ mod tests {
             assert_eq!(
                 choose(&request(body), "openai/gpt-4o", &s).ok(),
                 Some((Endpoint::Responses, None))
+            );
+        }
+    }
+
+    #[test]
+    fn presets_with_odd_names_are_refused_clearly() {
+        let s = EndpointSettings::default();
+        for (body, id) in [
+            (json!({}), "@preset/"),
+            (json!({}), "@preset/my preset"),
+            (json!({}), "@preset/../../keys"),
+            (json!({}), "@preset/naïve"),
+            (json!({"preset": "a/b"}), "openai/gpt-4o"),
+            (json!({"preset": "x".repeat(101)}), "openai/gpt-4o"),
+        ] {
+            let refused = choose(&request(body), id, &s).expect_err("refused");
+            assert!(
+                refused.to_string().contains("is not a preset name"),
+                "{id}: {refused}"
+            );
+        }
+        for (body, id) in [
+            (json!({}), "@preset/my-coder_v2.1"),
+            (json!({"preset": " my-coder "}), "openai/gpt-4o"),
+        ] {
+            assert_eq!(
+                choose(&request(body), id, &s).ok(),
+                Some((Endpoint::ChatCompletions, Some(ChatReason::Preset)))
             );
         }
     }

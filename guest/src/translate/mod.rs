@@ -12,6 +12,7 @@ pub(crate) mod image_history;
 pub(crate) mod image_output;
 pub(crate) mod long_chats;
 pub(crate) mod phase;
+pub(crate) mod provider_headers;
 pub(crate) mod reasoning_default;
 pub(crate) mod to_chat_request;
 pub mod to_chunks;

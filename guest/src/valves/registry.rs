@@ -346,6 +346,12 @@ pub static VALVES: &[Valve] = &[
         (1, 100),
         50,
     ),
+    flag(
+        "anthropic_interleaved_thinking",
+        "Reasoning: Anthropic interleaved thinking",
+        "Anthropic models get x-anthropic-beta: interleaved-thinking-2025-05-14, so they may think between tool calls.",
+        true,
+    ),
     // Identifiers and caching.
     flag(
         "send_user_id",
@@ -596,6 +602,10 @@ mod tests {
         assert_eq!(flag(keys::MODEL_FREE_ONLY), s.model_filter.free_only);
         assert_eq!(flag(keys::MODEL_TOOLS_ONLY), s.model_filter.tools_only);
         assert_eq!(flag(keys::OWUI_PIPELINES), s.owui_pipelines);
+        assert_eq!(
+            flag(keys::ANTHROPIC_INTERLEAVED_THINKING),
+            s.features.anthropic_interleaved_thinking
+        );
         assert_eq!(
             flag(endpoint::keys::AUTO_FALLBACK),
             s.endpoints.auto_fallback
