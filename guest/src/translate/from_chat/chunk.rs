@@ -105,6 +105,38 @@ impl Choice {
     }
 }
 
+impl Message {
+    /// The reasoning text to show: the plain `reasoning` string, else the text of the
+    /// `details` (the same chunk's `reasoning_details`).
+    pub fn reasoning_text(&self, details: &[&Map<String, Value>]) -> String {
+        match text(&self.reasoning) {
+            "" => details_text(details),
+            plain => plain.to_owned(),
+        }
+    }
+}
+
+impl ToolCall {
+    /// The provider's call id, or `toolcall-<position>` when it sent none (the original's
+    /// stand-in), so the client can still answer the call.
+    pub fn call_id(&self, position: u64) -> String {
+        valid(&self.id)
+            .filter(|id| !id.is_empty())
+            .cloned()
+            .unwrap_or_else(|| format!("toolcall-{position}"))
+    }
+}
+
+/// The Responses `incomplete_details.reason` of a chat finish reason, when it cut the
+/// answer short.
+pub(super) fn incomplete_reason(finish_reason: &str) -> Option<&'static str> {
+    match finish_reason {
+        "length" => Some("max_output_tokens"),
+        "content_filter" => Some("content_filter"),
+        _ => None,
+    }
+}
+
 impl Function {
     pub fn arguments(&self) -> String {
         match &self.arguments {

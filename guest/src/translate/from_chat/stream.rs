@@ -10,7 +10,7 @@
 //! a stream cut off before its finish reason still reads as interrupted.
 
 use super::chunk::{
-    ChatChunk, Message, details_text, entries, merge_details, responses_usage, text,
+    ChatChunk, Message, entries, incomplete_reason, merge_details, responses_usage, text,
 };
 use crate::responses::valid;
 use serde_json::{Map, Value, json};
@@ -108,13 +108,8 @@ impl ChatEventAdapter {
         }
         let usage = self.usage.as_ref().map(responses_usage);
         let id = self.response_id.clone().unwrap_or_default();
-        let incomplete = match reason.as_str() {
-            "length" => Some("max_output_tokens"),
-            "content_filter" => Some("content_filter"),
-            _ => None,
-        };
         out.push(
-            match incomplete {
+            match incomplete_reason(&reason) {
                 Some(why) => json!({
                     "type": "response.incomplete",
                     "response": {"id": id, "status": "incomplete", "output": [],
@@ -141,10 +136,7 @@ impl ChatEventAdapter {
 
     fn delta(&mut self, delta: &Message, out: &mut Vec<String>) {
         let details: Vec<&Map<String, Value>> = entries(&delta.reasoning_details).collect();
-        let reasoning = match text(&delta.reasoning) {
-            "" => details_text(&details),
-            plain => plain.to_owned(),
-        };
+        let reasoning = delta.reasoning_text(&details);
         if !reasoning.is_empty() || !details.is_empty() {
             self.reasoning_delta(&reasoning, &details, out);
         }
@@ -221,10 +213,7 @@ impl ChatEventAdapter {
         if !self.calls.contains_key(&position) {
             self.close_reasoning(out);
             let index = self.take_index();
-            let call_id = valid(&call.id)
-                .filter(|id| !id.is_empty())
-                .cloned()
-                .unwrap_or_else(|| format!("toolcall-{position}"));
+            let call_id = call.call_id(position);
             let name = function
                 .map(|f| text(&f.name).to_owned())
                 .unwrap_or_default();

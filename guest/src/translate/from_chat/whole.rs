@@ -2,7 +2,7 @@
 //! (`to_completion`), so a non-streaming answer from `/chat/completions` gets the same
 //! markers, reasoning capture, images and usage as one from `/responses`. Pure.
 
-use super::chunk::{ChatChunk, details_text, entries, merge_details, responses_usage, text};
+use super::chunk::{ChatChunk, entries, incomplete_reason, merge_details, responses_usage, text};
 use super::stream::{image_item, reasoning_item};
 use crate::errors::GatewayError;
 use crate::responses::valid;
@@ -30,10 +30,7 @@ pub fn response_from_chat_completion(body: &[u8]) -> Result<Vec<u8>, GatewayErro
         for entry in entries(&message.reasoning_details) {
             merge_details(&mut details, entry);
         }
-        let reasoning = match text(&message.reasoning) {
-            "" => details_text(&details.iter().collect::<Vec<_>>()),
-            plain => plain.to_owned(),
-        };
+        let reasoning = message.reasoning_text(&details.iter().collect::<Vec<_>>());
         if !reasoning.is_empty() || !details.is_empty() {
             let item_id = format!("rs_{}_0", id.as_deref().unwrap_or("chat"));
             output.push(reasoning_item(item_id, &reasoning, details));
@@ -51,13 +48,9 @@ pub fn response_from_chat_completion(body: &[u8]) -> Result<Vec<u8>, GatewayErro
         output.push(json!({"type": "message", "role": "assistant", "status": "completed", "content": content}));
         for (position, call) in entries(&message.tool_calls).enumerate() {
             let function = valid(&call.function);
-            let call_id = valid(&call.id)
-                .filter(|id| !id.is_empty())
-                .cloned()
-                .unwrap_or_else(|| format!("toolcall-{position}"));
             output.push(json!({
                 "type": "function_call",
-                "call_id": call_id,
+                "call_id": call.call_id(position as u64),
                 "name": function.map(|f| text(&f.name)).unwrap_or_default(),
                 "arguments": function.map(|f| f.arguments()).unwrap_or_default(),
             }));
@@ -68,12 +61,10 @@ pub fn response_from_chat_completion(body: &[u8]) -> Result<Vec<u8>, GatewayErro
     }
     let mut response = Map::new();
     response.insert("id".into(), json!(id));
-    let incomplete = match choice.and_then(|c| c.finish_reason()) {
-        Some("length") => Some("max_output_tokens"),
-        Some("content_filter") => Some("content_filter"),
-        _ => None,
-    };
-    match incomplete {
+    match choice
+        .and_then(|c| c.finish_reason())
+        .and_then(incomplete_reason)
+    {
         Some(why) => {
             response.insert("status".into(), json!("incomplete"));
             response.insert("incomplete_details".into(), json!({"reason": why}));
