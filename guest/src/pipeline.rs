@@ -176,6 +176,22 @@ impl StreamPipeline {
     pub fn take_capture(&mut self) -> Option<Capture> {
         self.translator.take_capture()
     }
+
+    /// The translator, for the tool loop's steps between rounds (held output, notices,
+    /// kept items, tool statuses).
+    pub fn translator(&mut self) -> &mut ChunkTranslator {
+        &mut self.translator
+    }
+
+    /// Another `/responses` stream continues this answer (the tool loop's next round):
+    /// a fresh decoder, the same translator.
+    pub fn next_round(&mut self) {
+        self.decoder = SseDecoder::new();
+        self.chat = None;
+        self.upstream = Upstream::Open;
+        self.finished = false;
+        self.translator.next_round();
+    }
 }
 
 #[cfg(test)]

@@ -5,8 +5,10 @@
 use super::breaker::UserBreaker;
 use super::http_io::{self, ReadError, ResponseWriter};
 use super::outcome::{Finished, fail_before_first_byte, log_internal, record_usage, settle};
+use super::tool_turn::{Advance, Progress, ToolTurn};
 use super::upstream::{self, UpstreamResponse};
 use super::wasi::http::types::ResponseOutparam;
+use super::whole_rounds;
 use super::{RequestCtx, artifacts, log, random_id};
 use crate::errors::GatewayError;
 use crate::errors::cards::CardTemplates;
@@ -14,16 +16,17 @@ use crate::errors::cards::ModelFacts;
 use crate::logline::Level;
 use crate::openai::Frames;
 use crate::outcome::Outcome;
-use crate::owui::events::OpenWebUiEvents;
+use crate::owui::events::{Event, OpenWebUiEvents};
 use crate::owui::status_line::Timing;
+use crate::owui::tool_status;
 use crate::pipeline::{StreamPipeline, Upstream};
 use crate::settings::Deadlines;
 use crate::translate::endpoint::Endpoint;
 use crate::translate::from_chat::response_from_chat_completion;
 use crate::translate::image_output::ImageOutput;
 use crate::translate::to_chunks::{ChunkTranslator, StreamContext};
-use crate::translate::to_completion::completion_with_images;
-use serde_json::json;
+use crate::translate::to_completion::{completion_of_turn, completion_with_images};
+use serde_json::{Value, json};
 
 /// Largest non-streaming upstream answer accepted.
 const RESPONSE_BODY_LIMIT: usize = 64 * 1024 * 1024;
@@ -50,6 +53,10 @@ pub(super) struct Answer<'a> {
     pub(super) image_output: ImageOutput,
     /// The catalog's facts about the model, for error cards.
     pub(super) facts: Option<ModelFacts>,
+    /// The server tools' loop, when the model is offered some.
+    pub(super) tool_turn: Option<ToolTurn>,
+    /// Configured MCP servers whose tools are not offered now (said to Open WebUI).
+    pub(super) tools_unavailable: Vec<String>,
 }
 
 impl Answer<'_> {
@@ -80,6 +87,8 @@ impl Answer<'_> {
             endpoint,
             image_output,
             facts,
+            mut tool_turn,
+            tools_unavailable,
         } = self;
         let mut writer = match ResponseWriter::start(out, 200, SSE_HEADERS) {
             Ok(writer) => writer,
@@ -103,92 +112,78 @@ impl Answer<'_> {
         if let Some(session) = session {
             translator = translator.with_capture(session.capture());
         }
+        if let Some(turn) = &tool_turn {
+            translator = translator.with_server_tools(turn.server_names());
+        }
         // Only the status line needs to know when the model started answering.
         let timed = events.is_some();
         if let Some(events) = events {
             translator = translator.with_events(events);
         }
-        let mut first_output_ms: Option<f64> = None;
         let mut pipeline = match endpoint {
             Endpoint::Responses => StreamPipeline::new(translator),
             Endpoint::ChatCompletions => StreamPipeline::for_chat(translator),
         };
-        let mut outcome = Outcome::Completed;
         let mut frames = Frames::default();
-        let mut last_bytes_ms = ctx.elapsed_ms();
+        let names: Vec<&str> = tools_unavailable.iter().map(String::as_str).collect();
+        if let Some(event) = tool_status::servers_unavailable(&names) {
+            pipeline.translator().push_event(&event, &mut frames);
+        }
+        let mut reading = Reading {
+            deadlines,
+            timed,
+            first_output_ms: None,
+        };
+        let mut response = response;
+        let mut outcome;
+        // One round per upstream response: more than one only when the model calls
+        // server tools, which `tool_turn` runs before asking again.
         loop {
-            let bytes = match response.body.read() {
-                Ok(Some(bytes)) => {
-                    last_bytes_ms = ctx.elapsed_ms();
-                    bytes
-                }
-                Ok(None) => break,
-                Err(ReadError::Transport(code)) => {
-                    let error = upstream::transport_error(code);
-                    warn_upstream(ctx, "upstream stream broke", &error);
-                    // The host's idle timeout does not always arrive as a timeout code, so
-                    // the silence before the failure decides too.
-                    let silent_ms = ctx.elapsed_ms() - last_bytes_ms;
-                    if matches!(error, GatewayError::UpstreamTimeout(_))
-                        || silent_ms >= deadlines.idle.as_secs_f64() * 1000.0 * 0.9
-                    {
-                        frames.append(&mut pipeline.abort(
-                            "upstream_timeout",
-                            &format!(
-                                "OpenRouter sent nothing for {} seconds, so the answer was cut off",
-                                deadlines.idle.as_secs()
-                            ),
-                        ));
-                    }
-                    outcome = Outcome::Interrupted;
-                    break;
-                }
-            };
-            if ctx.elapsed_ms() > deadlines.total.as_secs_f64() * 1000.0 {
-                log::emit(
-                    Level::Warn,
-                    "request deadline exceeded",
-                    &[
-                        ("request_id", json!(ctx.request_id)),
-                        ("deadline_secs", json!(deadlines.total.as_secs())),
-                    ],
-                );
-                frames.append(&mut pipeline.abort(
-                    "deadline_exceeded",
-                    &format!(
-                        "the answer took longer than the {}-second limit for one request",
-                        deadlines.total.as_secs()
-                    ),
-                ));
-                outcome = Outcome::Interrupted;
+            outcome = reading.read(ctx, &response, &mut pipeline, &mut writer, &mut frames);
+            if outcome != Outcome::Completed {
                 break;
             }
-            frames.append(&mut pipeline.push(&bytes));
-            if timed && first_output_ms.is_none() && pipeline.output_started() {
-                first_output_ms = Some(ctx.elapsed_ms());
-            }
-            let upstream_ended = match pipeline.upstream() {
-                Upstream::Open => false,
-                Upstream::Ended => true,
-                Upstream::Rejected(error) => {
-                    warn_upstream(ctx, "upstream event rejected", &error);
-                    outcome = Outcome::Interrupted;
-                    break;
-                }
+            let Some(turn) = tool_turn.as_mut() else {
+                break;
             };
-            // One write per upstream read: every frame translated from it goes out now.
-            if flush(&mut writer, &mut frames).is_err() {
+            let Some(output) = pipeline.translator().take_held() else {
+                break;
+            };
+            let mut progress = StreamProgress {
+                pipeline: &mut pipeline,
+                writer: &mut writer,
+                frames: &mut frames,
+                client_gone: false,
+            };
+            let advance = turn.advance(ctx, &output, &mut progress);
+            if progress.client_gone {
                 outcome = Outcome::ClientGone;
                 break;
             }
-            if upstream_ended {
-                break;
+            match advance {
+                Ok(Advance::Next(next)) => {
+                    response = next;
+                    pipeline.next_round();
+                }
+                Ok(Advance::Finish) => {
+                    pipeline.translator().release(&mut frames);
+                    break;
+                }
+                Err(error) => {
+                    warn_upstream(ctx, "the next tool round failed", &error);
+                    // The held response is over; the card and error frame end the answer.
+                    pipeline.next_round();
+                    let code = error.code().unwrap_or_else(|| "upstream_error".into());
+                    frames.append(&mut pipeline.abort(&code, &error.to_string()));
+                    outcome = Outcome::UpstreamError;
+                    break;
+                }
             }
         }
         if outcome != Outcome::ClientGone {
             let timing = Timing {
                 elapsed_ms: ctx.elapsed_ms(),
-                first_output_ms,
+                first_output_ms: reading.first_output_ms,
             };
             frames.append(&mut pipeline.finish_at(Some(&timing)));
             // Stored before `[DONE]` goes out: a client may send its next turn at once.
@@ -226,6 +221,7 @@ impl Answer<'_> {
             breaker,
             endpoint,
             image_output,
+            mut tool_turn,
             ..
         } = self;
         let mut capture = session.map(artifacts::Session::capture);
@@ -236,8 +232,23 @@ impl Answer<'_> {
                 Endpoint::Responses => Ok(body),
                 Endpoint::ChatCompletions => response_from_chat_completion(&body),
             })
-            .and_then(|body| {
-                completion_with_images(&body, &model, created, capture.as_mut(), &image_output)
+            .and_then(|body| match tool_turn.as_mut() {
+                None => {
+                    completion_with_images(&body, &model, created, capture.as_mut(), &image_output)
+                }
+                Some(turn) => {
+                    let merged = whole_rounds::read_rounds(ctx, turn, body, RESPONSE_BODY_LIMIT)?;
+                    let mut completion = completion_of_turn(
+                        &merged.body,
+                        &model,
+                        created,
+                        capture.as_mut(),
+                        &image_output,
+                        &|name| turn.owns(name),
+                    )?;
+                    completion.usage = merged.usage;
+                    Ok(completion)
+                }
             });
         match result {
             Ok(completion) => {
@@ -260,6 +271,125 @@ impl Answer<'_> {
             // An unreadable or broken whole answer counts like any other upstream failure.
             Err(error) => fail_before_first_byte(ctx, out, &error, breaker),
         }
+    }
+}
+
+/// Reading one upstream response into the client's stream.
+struct Reading {
+    deadlines: Deadlines,
+    /// Whether the status line wants to know when the model started answering.
+    timed: bool,
+    first_output_ms: Option<f64>,
+}
+
+impl Reading {
+    /// Reads `response` until it ends: one write per upstream read, deadlines kept.
+    /// `Completed` when the upstream body ended normally.
+    fn read(
+        &mut self,
+        ctx: &RequestCtx,
+        response: &UpstreamResponse,
+        pipeline: &mut StreamPipeline,
+        writer: &mut ResponseWriter,
+        frames: &mut Frames,
+    ) -> Outcome {
+        let deadlines = &self.deadlines;
+        let mut last_bytes_ms = ctx.elapsed_ms();
+        loop {
+            let bytes = match response.body.read() {
+                Ok(Some(bytes)) => {
+                    last_bytes_ms = ctx.elapsed_ms();
+                    bytes
+                }
+                Ok(None) => return Outcome::Completed,
+                Err(ReadError::Transport(code)) => {
+                    let error = upstream::transport_error(code);
+                    warn_upstream(ctx, "upstream stream broke", &error);
+                    // The host's idle timeout does not always arrive as a timeout code, so
+                    // the silence before the failure decides too.
+                    let silent_ms = ctx.elapsed_ms() - last_bytes_ms;
+                    if matches!(error, GatewayError::UpstreamTimeout(_))
+                        || silent_ms >= deadlines.idle.as_secs_f64() * 1000.0 * 0.9
+                    {
+                        frames.append(&mut pipeline.abort(
+                            "upstream_timeout",
+                            &format!(
+                                "OpenRouter sent nothing for {} seconds, so the answer was cut off",
+                                deadlines.idle.as_secs()
+                            ),
+                        ));
+                    }
+                    return Outcome::Interrupted;
+                }
+            };
+            if ctx.elapsed_ms() > deadlines.total.as_secs_f64() * 1000.0 {
+                log::emit(
+                    Level::Warn,
+                    "request deadline exceeded",
+                    &[
+                        ("request_id", json!(ctx.request_id)),
+                        ("deadline_secs", json!(deadlines.total.as_secs())),
+                    ],
+                );
+                frames.append(&mut pipeline.abort(
+                    "deadline_exceeded",
+                    &format!(
+                        "the answer took longer than the {}-second limit for one request",
+                        deadlines.total.as_secs()
+                    ),
+                ));
+                return Outcome::Interrupted;
+            }
+            frames.append(&mut pipeline.push(&bytes));
+            if self.timed && self.first_output_ms.is_none() && pipeline.output_started() {
+                self.first_output_ms = Some(ctx.elapsed_ms());
+            }
+            let upstream_ended = match pipeline.upstream() {
+                Upstream::Open => false,
+                Upstream::Ended => true,
+                Upstream::Rejected(error) => {
+                    warn_upstream(ctx, "upstream event rejected", error);
+                    return Outcome::Interrupted;
+                }
+            };
+            // One write per upstream read: every frame translated from it goes out now.
+            if flush(writer, frames).is_err() {
+                return Outcome::ClientGone;
+            }
+            if upstream_ended {
+                return Outcome::Completed;
+            }
+        }
+    }
+}
+
+/// The tool loop's progress in a stream: statuses go out at once (the user sees which
+/// tool runs while it runs), notices and kept items join the answer.
+struct StreamProgress<'p> {
+    pipeline: &'p mut StreamPipeline,
+    writer: &'p mut ResponseWriter,
+    frames: &'p mut Frames,
+    client_gone: bool,
+}
+
+impl Progress for StreamProgress<'_> {
+    fn event(&mut self, event: &Event) {
+        let translator = self.pipeline.translator();
+        if !translator.sends_events() {
+            return;
+        }
+        translator.push_event(event, self.frames);
+        if flush(self.writer, self.frames).is_err() {
+            self.client_gone = true;
+        }
+    }
+
+    fn notice(&mut self, text: &str) {
+        self.pipeline.translator().notice(text, self.frames);
+    }
+
+    fn keep(&mut self, items: &[Value]) {
+        self.pipeline.translator().keep_items(items);
     }
 }
 

@@ -7,6 +7,7 @@ use super::config::Config;
 use super::http_io;
 use super::openrouter::Route;
 use super::outcome::{answer_task_stub, fail_before_first_byte, fail_with_card};
+use super::tool_turn::{self, ToolTurn};
 use super::usage::UsageIds;
 use super::wasi::http::types::{Fields, IncomingRequest, ResponseOutparam};
 use super::{RequestCtx, answer, artifacts, fetch, fitting, log, models, openrouter, unix_now};
@@ -128,7 +129,28 @@ pub fn chat_completions(ctx: &RequestCtx, request: IncomingRequest, out: Respons
             );
             body.insert("model".into(), serde_json::Value::String(id));
         }
+        // Server tools for a chat turn on `/responses` (the loop speaks its format).
+        let offer = match (&route, owui.task(), &openrouter_id) {
+            (Route::Responses, None, Some(_)) => {
+                tool_turn::offer(ctx, &config, &mut translated.body)
+            }
+            _ => tool_turn::Offer {
+                tools: None,
+                unavailable: Vec::new(),
+            },
+        };
         fitting::prepare(ctx, &settings, &mut translated, &owui, entry.as_ref())?;
+        let tool_turn = match offer.tools {
+            Some(tools) => ToolTurn::start(
+                tools,
+                &config,
+                &settings,
+                &translated.body,
+                entry.as_ref().and_then(|e| e.context_length),
+                translated.stream,
+            )?,
+            None => None,
+        };
         // Event chunks only for Open WebUI: other clients may choke on them.
         let features = &settings.features;
         let events = (owui.from_open_webui && features.owui_events)
@@ -152,6 +174,8 @@ pub fn chat_completions(ctx: &RequestCtx, request: IncomingRequest, out: Respons
             endpoint: sent.endpoint,
             image_output: settings.image_output,
             facts: entry.as_ref().map(ModelFacts::of),
+            tool_turn,
+            tools_unavailable: offer.unavailable,
         };
         Ok((answer, translated.stream, sent.response, session))
     });

@@ -11,6 +11,7 @@ use super::log;
 use super::mcp_client::McpClient;
 use crate::logline::Level;
 use crate::mcp::error::{McpError, ToolCallError};
+use crate::mcp::names::ToolRef;
 use crate::mcp::servers::{self, McpServer};
 use crate::mcp::status::{self, ServerRecord, ServerState, record_key, session_key};
 use crate::mcp::toolbox::{ServerTools, Toolbox, parse_arguments};
@@ -142,6 +143,7 @@ fn fetch_tools(server: &McpServer) -> Result<ServerRecord, McpError> {
 pub struct McpTools {
     servers: Vec<McpServer>,
     toolbox: Toolbox,
+    unavailable: Vec<String>,
 }
 
 impl McpTools {
@@ -159,7 +161,25 @@ impl McpTools {
             })
             .collect();
         let toolbox = Toolbox::build(&lists, client_tools);
-        Self { servers, toolbox }
+        let unavailable = servers
+            .iter()
+            .zip(&records)
+            .filter(|(_, record)| {
+                !matches!(
+                    record,
+                    Some(ServerRecord {
+                        state: ServerState::Up { .. },
+                        ..
+                    })
+                )
+            })
+            .map(|(server, _)| server.name.clone())
+            .collect();
+        Self {
+            servers,
+            toolbox,
+            unavailable,
+        }
     }
 
     pub fn toolbox(&self) -> &Toolbox {
@@ -172,12 +192,27 @@ impl McpTools {
     }
 
     /// Whether `function_name` is a server tool (else it is the client's).
-    #[expect(
-        dead_code,
-        reason = "the tool loop (issue 10, next part) is its caller"
-    )]
     pub fn owns(&self, function_name: &str) -> bool {
         self.toolbox.resolve(function_name).is_some()
+    }
+
+    /// The function names of every offered server tool.
+    pub fn function_names(&self) -> BTreeSet<String> {
+        self.toolbox
+            .offered()
+            .iter()
+            .map(|offered| offered.function_name.clone())
+            .collect()
+    }
+
+    /// The server and tool `function_name` stands for.
+    pub fn target(&self, function_name: &str) -> Option<&ToolRef> {
+        self.toolbox.resolve(function_name)
+    }
+
+    /// The configured servers that are not up right now (down, or not reached yet).
+    pub fn unavailable_servers(&self) -> &[String] {
+        &self.unavailable
     }
 
     /// Runs the tool `function_name` stands for with the model's `arguments` (a JSON

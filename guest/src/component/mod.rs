@@ -25,8 +25,10 @@ mod outgoing;
 mod overrides;
 mod pipelines;
 mod sql;
+mod tool_turn;
 mod upstream;
 mod usage;
+mod whole_rounds;
 
 wit_bindgen::generate!({
     world: "gateway",

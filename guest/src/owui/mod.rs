@@ -7,5 +7,6 @@ pub mod context;
 pub mod events;
 pub mod inlet;
 pub mod status_line;
+pub mod tool_status;
 
 pub use context::{Features, OpenWebUiContext};

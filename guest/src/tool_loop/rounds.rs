@@ -105,7 +105,7 @@ impl ToolRounds {
 }
 
 /// Whether `output` has a message with text or a refusal.
-fn has_answer(output: &[Value]) -> bool {
+pub fn has_answer(output: &[Value]) -> bool {
     output.iter().any(|item| match OutputItem::of(item) {
         OutputItem::Message(message) => {
             !message.text().trim().is_empty() || !message.refusal().trim().is_empty()

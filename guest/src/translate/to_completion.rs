@@ -31,8 +31,23 @@ pub fn completion_with_images(
     body: &[u8],
     model: &str,
     created: u64,
+    capture: Option<&mut Capture>,
+    image_output: &ImageOutput,
+) -> Result<ChatCompletion, GatewayError> {
+    completion_of_turn(body, model, created, capture, image_output, &|_| false)
+}
+
+/// [`completion_with_images`] for a turn in which orpipe ran server tools: `body` holds
+/// every round's output (`component::whole_rounds`), with each server call followed by
+/// its `function_call_output`. Those calls (`is_server_tool` claims their names) and
+/// outputs are not the client's: they are kept (`capture`) where they stood, for replay.
+pub fn completion_of_turn(
+    body: &[u8],
+    model: &str,
+    created: u64,
     mut capture: Option<&mut Capture>,
     image_output: &ImageOutput,
+    is_server_tool: &dyn Fn(&str) -> bool,
 ) -> Result<ChatCompletion, GatewayError> {
     let response: Response = serde_json::from_slice(body).map_err(|e| {
         GatewayError::UpstreamProtocol(match e.classify() {
@@ -89,6 +104,15 @@ pub fn completion_with_images(
                 {
                     marker_ids.push(id);
                 }
+            }
+            OutputItem::FunctionCall(call) if is_server_tool(&call.name) => {
+                marker_ids.extend(capture.as_deref_mut().map(|c| c.keep(item, content.len())));
+            }
+            OutputItem::Unknown
+                if item.get("type").and_then(serde_json::Value::as_str)
+                    == Some("function_call_output") =>
+            {
+                marker_ids.extend(capture.as_deref_mut().map(|c| c.keep(item, content.len())));
             }
             OutputItem::FunctionCall(call) => tool_calls.push(ToolCall::function(
                 &call.call_id,

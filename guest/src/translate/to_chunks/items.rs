@@ -2,7 +2,7 @@
 //! each under its `output_index`; the final payload fills in whatever never streamed.
 
 use super::ChunkTranslator;
-use crate::openai::{Delta, FinishReason, Frames, ToolCallDelta, Usage};
+use crate::openai::{Delta, FinishReason, Frames, ToolCallDelta};
 use crate::responses::{DeltaEvent, ItemEvent, OutputItem, Response};
 use crate::translate::phase;
 use std::collections::BTreeMap;
@@ -11,7 +11,11 @@ use std::collections::BTreeMap;
 enum ItemKind {
     Message,
     Reasoning,
-    FunctionCall { tool_index: usize },
+    FunctionCall {
+        tool_index: usize,
+    },
+    /// A call to a server tool: orpipe runs it, the client never sees it.
+    ServerCall,
     Other,
 }
 
@@ -80,6 +84,9 @@ impl ChunkTranslator {
         let kind = match &item {
             OutputItem::Message(_) => ItemKind::Message,
             OutputItem::Reasoning(_) => ItemKind::Reasoning,
+            OutputItem::FunctionCall(call) if self.is_server_call(&call.name) => {
+                ItemKind::ServerCall
+            }
             OutputItem::FunctionCall(call) => {
                 let tool_index = self.items.next_tool_index();
                 let first = ToolCallDelta::first(tool_index, &call.call_id, &call.name, "");
@@ -182,6 +189,7 @@ impl ChunkTranslator {
         self.items.mark_streamed(event.output_index());
         let delta = shape(text);
         if delta.content.is_some() {
+            self.separate_rounds(out);
             self.sent_text = true;
             self.count_text(text);
         }
@@ -251,6 +259,7 @@ impl ChunkTranslator {
                     }
                     self.cite(message.annotations(), out);
                 }
+                OutputItem::FunctionCall(call) if self.is_server_call(&call.name) => {}
                 OutputItem::FunctionCall(call) => {
                     has_tool_calls = true;
                     if known.is_none() {
@@ -282,12 +291,15 @@ impl ChunkTranslator {
         for id in late {
             self.announce(id);
         }
+        if self.end_of_response(response, cut_short.is_some(), out) {
+            // Held for the tool loop: the component continues or releases it.
+            return;
+        }
         self.flush_markers(out);
         let reason = cut_short.unwrap_or(FinishReason::whole(has_tool_calls));
         out.push_delta(&self.header, &Delta::default(), Some(reason));
-        if let Some(usage) = response.and_then(Response::usage).map(Usage::from) {
-            out.push_usage(&self.header, &usage);
-            self.usage = Some(usage);
+        if let Some(usage) = &self.usage {
+            out.push_usage(&self.header, usage);
         }
         self.finished = true;
     }

@@ -16,6 +16,9 @@
 mod event_tests;
 mod items;
 #[cfg(test)]
+mod round_tests;
+mod rounds;
+#[cfg(test)]
 mod tests;
 
 use super::citations::Citations;
@@ -77,6 +80,8 @@ pub struct ChunkTranslator {
     images: usize,
     /// The catalog's facts about the model (its limits), for the error card.
     facts: Option<ModelFacts>,
+    /// The tool loop's state when server tools are offered (`with_server_tools`).
+    rounds: Option<rounds::Rounds>,
 }
 
 impl ChunkTranslator {
@@ -107,6 +112,7 @@ impl ChunkTranslator {
             image_output: ImageOutput::default(),
             images: 0,
             facts: None,
+            rounds: None,
         }
     }
 
@@ -198,6 +204,8 @@ impl ChunkTranslator {
     /// [`Self::finish`], told when the answer happened (for Open WebUI's status line,
     /// which comes last before `[DONE]`).
     pub fn finish_at(&mut self, timing: Option<&Timing>, out: &mut Frames) {
+        // A response held for the tool loop that nobody continued ends the turn as it is.
+        self.release(out);
         if !self.finished {
             if self.started && self.items.all_done() {
                 // OpenRouter sometimes closes a complete stream without `response.completed`
@@ -276,6 +284,7 @@ impl ChunkTranslator {
     }
 
     fn content(&mut self, text: &str, out: &mut Frames) {
+        self.separate_rounds(out);
         self.count_text(text);
         out.push_delta(&self.header, &Delta::content(text), None);
     }
