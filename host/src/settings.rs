@@ -72,6 +72,15 @@ pub const GUEST_SETTINGS: &[(&str, &str)] = &[
     ),
     ("ORPIPE_BREAKER_FAILURES", "breaker_failures"),
     ("ORPIPE_BREAKER_WINDOW_SECS", "breaker_window_secs"),
+    ("ORPIPE_TOOL_BREAKER_FAILURES", "tool_breaker_failures"),
+    (
+        "ORPIPE_TOOL_BREAKER_WINDOW_SECS",
+        "tool_breaker_window_secs",
+    ),
+    (
+        "ORPIPE_TOOL_BREAKER_COOLDOWN_SECS",
+        "tool_breaker_cooldown_secs",
+    ),
     (
         "ORPIPE_UPSTREAM_CONNECT_TIMEOUT_SECS",
         "upstream_connect_timeout_secs",

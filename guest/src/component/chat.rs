@@ -148,6 +148,7 @@ pub fn chat_completions(ctx: &RequestCtx, request: IncomingRequest, out: Respons
                 &translated.body,
                 entry.as_ref().and_then(|e| e.context_length),
                 translated.stream,
+                identity.as_deref(),
             )?,
             None => None,
         };

@@ -25,6 +25,7 @@ mod outgoing;
 mod overrides;
 mod pipelines;
 mod sql;
+mod tool_breakers;
 mod tool_turn;
 mod upstream;
 mod usage;

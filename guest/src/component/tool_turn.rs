@@ -7,6 +7,7 @@
 use super::config::Config;
 use super::mcp_tools::McpTools;
 use super::openrouter::{self, Route};
+use super::tool_breakers::ToolBreakers;
 use super::upstream::UpstreamResponse;
 use super::{RequestCtx, log};
 use crate::errors::GatewayError;
@@ -16,6 +17,7 @@ use crate::mcp::tools::ToolOutput;
 use crate::owui::events::Event;
 use crate::owui::tool_status::{self, CallEnd, ToolLabel};
 use crate::settings::Settings;
+use crate::tool_loop::breaker::{ToolBreakerPolicy, counts_as, unavailable_output};
 use crate::tool_loop::continuation::{next_round, synthesis_round};
 use crate::tool_loop::notices::{gave_up_notice, round_limit_notice};
 use crate::tool_loop::{
@@ -55,6 +57,8 @@ pub(super) struct ToolTurn {
     context_length: Option<u64>,
     openrouter_id: String,
     stream: bool,
+    /// The user's breakers for these tools (shared through key-value).
+    breakers: ToolBreakers,
 }
 
 /// The server tools of a request before the body is fitted to the model.
@@ -130,6 +134,7 @@ impl ToolTurn {
         body: &Value,
         context_length: Option<u64>,
         stream: bool,
+        identity: Option<&str>,
     ) -> Result<Option<Self>, GatewayError> {
         let offered = body
             .get("tools")
@@ -144,6 +149,11 @@ impl ToolTurn {
         };
         let limits = ToolLoopSettings::from_lookup(|key| config.get(key))
             .map_err(|e| GatewayError::Internal(e.to_string()))?;
+        let policy = ToolBreakerPolicy::from_lookup(|key| config.get(key))
+            .map_err(|e| GatewayError::Internal(e.to_string()))?;
+        let names = tools.function_names();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let breakers = ToolBreakers::load(&policy, identity, &names);
         Ok(Some(Self {
             tools,
             rounds: ToolRounds::new(limits.max_rounds),
@@ -157,6 +167,7 @@ impl ToolTurn {
                 .unwrap_or_default()
                 .to_owned(),
             stream,
+            breakers,
         }))
     }
 
@@ -279,14 +290,27 @@ impl ToolTurn {
     }
 
     /// One batch of calls, each bounded by the per-call timeout: what each gave and how
-    /// its status line reads.
-    fn call_batch(&self, calls: &[ToolCall]) -> Vec<(CallResult, CallEnd)> {
+    /// its status line reads. A tool switched off for the user is not called: the model
+    /// reads that it is unavailable. Each call that reached its tool feeds the breaker.
+    fn call_batch(&mut self, calls: &[ToolCall]) -> Vec<(CallResult, CallEnd)> {
         calls
             .iter()
             .map(|call| {
+                if let Some(secs) = self.breakers.reopens_in_secs(&call.name) {
+                    let text = unavailable_output(self.label(&call.name).tool, secs);
+                    let output = ToolOutput {
+                        text,
+                        is_error: false,
+                        truncated: false,
+                    };
+                    return (CallResult::Output(output), CallEnd::SwitchedOff);
+                }
                 let result =
                     self.tools
                         .call(&call.name, &call.arguments, self.limits.output_max_bytes);
+                if let Some(ok) = counts_as(&result) {
+                    self.breakers.record(&call.name, ok);
+                }
                 let end = call_end(&result);
                 (CallResult::of(result), end)
             })

@@ -33,6 +33,7 @@
 //! ([`outputs::output_text`]) and the model goes on.
 
 pub mod batches;
+pub mod breaker;
 pub mod calls;
 pub mod continuation;
 pub mod notices;
@@ -41,6 +42,8 @@ pub mod rounds;
 pub mod settings;
 pub mod usage;
 
+#[cfg(test)]
+mod breaker_tests;
 #[cfg(test)]
 mod turn_tests;
 

@@ -224,6 +224,27 @@ pub static VALVES: &[Valve] = &[
         (1, DAY),
         60,
     ),
+    number(
+        "tool_breaker_failures",
+        "Tool breaker: failures",
+        "Failed calls of one server (MCP) tool by one user within the window after which that tool is left out for that user for the cool-down; 0 turns it off.",
+        (0, 100),
+        3,
+    ),
+    number(
+        "tool_breaker_window_secs",
+        "Tool breaker: window (s)",
+        "The tool breaker's window, in seconds.",
+        (1, DAY),
+        300,
+    ),
+    number(
+        "tool_breaker_cooldown_secs",
+        "Tool breaker: cool-down (s)",
+        "How long a tool stays left out, in seconds; then it is offered again, and one more failure soon after leaves it out again at once.",
+        (1, DAY),
+        300,
+    ),
     // Deadlines.
     number(
         "upstream_connect_timeout_secs",
@@ -655,5 +676,18 @@ mod tests {
                 Kind::Flag { .. } | Kind::Text { .. } | Kind::Template(_) => {}
             }
         }
+    }
+
+    #[test]
+    fn tool_breaker_defaults_agree_with_their_parser() {
+        use crate::tool_loop::breaker::{ToolBreakerPolicy, keys as tool_keys};
+        let p = ToolBreakerPolicy::from_lookup(|_| None).expect("defaults");
+        let number = |key: &str| match find(key).map(|v| v.kind) {
+            Some(Kind::Number { default, .. }) => default,
+            other => panic!("{key}: {other:?}"),
+        };
+        assert_eq!(number(tool_keys::FAILURES), u64::from(p.failures));
+        assert_eq!(number(tool_keys::WINDOW_SECS), p.window_secs);
+        assert_eq!(number(tool_keys::COOLDOWN_SECS), p.cooldown_secs);
     }
 }
