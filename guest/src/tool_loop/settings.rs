@@ -5,7 +5,7 @@ use crate::mcp::tools::DEFAULT_MAX_OUTPUT_BYTES;
 use crate::setting_values::Reader;
 use crate::settings::SettingsError;
 
-/// `wasi:config` keys (not registered yet: the component reads them once it runs the loop).
+/// `wasi:config` keys (registered in `valves::registry`).
 pub mod keys {
     pub const MAX_ROUNDS: &str = "tool_loop_max_rounds";
     pub const PARALLEL_CALLS: &str = "tool_loop_parallel_calls";

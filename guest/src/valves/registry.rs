@@ -245,6 +245,34 @@ pub static VALVES: &[Valve] = &[
         (1, DAY),
         300,
     ),
+    number(
+        "tool_loop_max_rounds",
+        "Tools: rounds per answer",
+        "How many times in one answer orpipe runs server (MCP) tools and asks the model again; then the model must answer without tools.",
+        (1, 50),
+        8,
+    ),
+    number(
+        "tool_loop_parallel_calls",
+        "Tools: calls at once",
+        "Server tool calls of one response run together, at most this many at a time.",
+        (1, 32),
+        4,
+    ),
+    number(
+        "tool_output_max_bytes",
+        "Tools: output cap (bytes)",
+        "Bytes of one server tool's output the model reads; the rest is cut with a note.",
+        (1024, 8 * 1024 * 1024),
+        64 * 1024,
+    ),
+    number(
+        "tool_call_timeout_secs",
+        "Tools: call timeout (s)",
+        "Seconds one server tool call may take (an MCP server's own timeout may be shorter); then the model reads that it timed out.",
+        (1, 600),
+        60,
+    ),
     // Deadlines.
     number(
         "upstream_connect_timeout_secs",
@@ -676,6 +704,21 @@ mod tests {
                 Kind::Flag { .. } | Kind::Text { .. } | Kind::Template(_) => {}
             }
         }
+    }
+
+    #[test]
+    fn tool_loop_defaults_agree_with_their_parser() {
+        use crate::tool_loop::ToolLoopSettings;
+        use crate::tool_loop::settings::keys as loop_keys;
+        let s = ToolLoopSettings::default();
+        let number = |key: &str| match find(key).map(|v| v.kind) {
+            Some(Kind::Number { default, .. }) => default,
+            other => panic!("{key}: {other:?}"),
+        };
+        assert_eq!(number(loop_keys::MAX_ROUNDS), u64::from(s.max_rounds));
+        assert_eq!(number(loop_keys::PARALLEL_CALLS), s.parallel_calls as u64);
+        assert_eq!(number(loop_keys::OUTPUT_MAX_BYTES), s.output_max_bytes as u64);
+        assert_eq!(number(loop_keys::CALL_TIMEOUT_SECS), s.call_timeout_secs);
     }
 
     #[test]
