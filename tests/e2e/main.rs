@@ -27,6 +27,7 @@ mod reload;
 mod retries;
 mod sandbox;
 mod shutdown;
+mod tool_loop;
 mod spine;
 mod task_stubs;
 mod usage_export;

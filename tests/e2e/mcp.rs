@@ -11,20 +11,20 @@ use serde_json::{Value, json};
 use std::path::Path;
 use std::time::Duration;
 
-const ADMIN_KEY: &str = "sk-orpipe-admin";
+pub(crate) const ADMIN_KEY: &str = "sk-orpipe-admin";
 /// Long enough for the start-up refresh of several servers on a loaded machine.
 const REFRESH_WAIT: Duration = Duration::from_secs(60);
 
 /// The test server, stopped when dropped.
-struct McpServer {
+pub(crate) struct McpServer {
     child: tokio::process::Child,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl McpServer {
     /// Starts tests/mcp/server.py on `port` (`json`: answers as JSON rather than SSE)
     /// and waits until it accepts connections.
-    async fn start(python: &Path, port: u16, json: bool) -> Self {
+    pub(crate) async fn start(python: &Path, port: u16, json: bool) -> Self {
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/mcp/server.py");
         let mut command = tokio::process::Command::new(python);
         command.arg(script).arg(port.to_string());
@@ -56,7 +56,7 @@ impl McpServer {
     }
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("a free port")
@@ -99,7 +99,7 @@ async fn servers(orpipe: &Orpipe) -> Value {
 }
 
 /// Waits until every server named has left the `unknown` state.
-async fn settled(orpipe: &Orpipe, names: &[&str]) -> Value {
+pub(crate) async fn settled(orpipe: &Orpipe, names: &[&str]) -> Value {
     eventually("every MCP server to be checked", REFRESH_WAIT, async || {
         let servers = servers(orpipe).await;
         names
