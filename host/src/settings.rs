@@ -73,7 +73,10 @@ pub const GUEST_SETTINGS: &[(&str, &str)] = &[
     ("ORPIPE_BREAKER_FAILURES", "breaker_failures"),
     ("ORPIPE_BREAKER_WINDOW_SECS", "breaker_window_secs"),
     ("ORPIPE_TOOL_LOOP_MAX_ROUNDS", "tool_loop_max_rounds"),
-    ("ORPIPE_TOOL_LOOP_PARALLEL_CALLS", "tool_loop_parallel_calls"),
+    (
+        "ORPIPE_TOOL_LOOP_PARALLEL_CALLS",
+        "tool_loop_parallel_calls",
+    ),
     ("ORPIPE_TOOL_OUTPUT_MAX_BYTES", "tool_output_max_bytes"),
     ("ORPIPE_TOOL_CALL_TIMEOUT_SECS", "tool_call_timeout_secs"),
     ("ORPIPE_TOOL_BREAKER_FAILURES", "tool_breaker_failures"),

@@ -36,7 +36,12 @@ async fn setup(python: &Path, env: &[(&str, &str)], dir: Option<&Path>) -> Setup
     }
 }
 
-async fn spawn(mock: &MockOpenRouter, url: &str, env: &[(&str, &str)], dir: Option<&Path>) -> Orpipe {
+async fn spawn(
+    mock: &MockOpenRouter,
+    url: &str,
+    env: &[(&str, &str)],
+    dir: Option<&Path>,
+) -> Orpipe {
     let servers = json!([{"name": "calc", "url": url, "internal": true}]).to_string();
     let mut all = vec![
         ("ORPIPE_API_KEYS", CLIENT_KEY),
@@ -66,8 +71,17 @@ async fn stream(orpipe: &Orpipe, body: &Value) -> StreamResult {
     let result = client::stream_sse(&orpipe.url("/v1/chat/completions"), body, Some(CLIENT_KEY))
         .await
         .expect("request");
-    assert_eq!(result.status, 200, "{}", String::from_utf8_lossy(&result.raw));
-    assert!(result.saw_done(), "{}", String::from_utf8_lossy(&result.raw));
+    assert_eq!(
+        result.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&result.raw)
+    );
+    assert!(
+        result.saw_done(),
+        "{}",
+        String::from_utf8_lossy(&result.raw)
+    );
     result
 }
 
@@ -126,7 +140,10 @@ async fn the_sdk_sees_one_answer_after_two_parallel_calls_streamed_and_whole() {
         return;
     };
     let setup = setup(&mcp_python, &[], None).await;
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/sdk/tool_loop_client.py");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/sdk/tool_loop_client.py"
+    );
     let output = tokio::process::Command::new(sdk_python)
         .arg(script)
         .arg(setup.orpipe.url("/v1"))
@@ -142,14 +159,21 @@ async fn the_sdk_sees_one_answer_after_two_parallel_calls_streamed_and_whole() {
         String::from_utf8_lossy(&output.stderr)
     );
     let parsed: Value = serde_json::from_slice(&output.stdout).expect("the script prints JSON");
-    for (kind, answer) in [("stream", &parsed["stream"]), ("whole", &parsed["completion"])] {
+    for (kind, answer) in [
+        ("stream", &parsed["stream"]),
+        ("whole", &parsed["completion"]),
+    ] {
         assert_eq!(
             rendered(answer["content"].as_str().unwrap_or_default()),
             "Tool results: 5 | hi",
             "{kind}: {answer}"
         );
         assert_eq!(answer["finish_reason"], "stop", "{kind}: {answer}");
-        assert_eq!(answer["tool_calls"], json!([]), "{kind}: the server calls stay hidden");
+        assert_eq!(
+            answer["tool_calls"],
+            json!([]),
+            "{kind}: the server calls stay hidden"
+        );
         // Both rounds' usage (15 tokens and 0.001 each) in the one usage the client gets.
         assert_eq!(answer["usage"]["total_tokens"], 30, "{kind}: {answer}");
         assert_eq!(answer["usage"]["prompt_tokens"], 20, "{kind}: {answer}");
@@ -173,7 +197,10 @@ async fn the_sdk_sees_one_answer_after_two_parallel_calls_streamed_and_whole() {
         let calls = items(round, "function_call");
         let outputs = items(round, "function_call_output");
         assert_eq!(calls.len(), 2, "{round}");
-        let texts: Vec<&str> = outputs.iter().filter_map(|o| o["output"].as_str()).collect();
+        let texts: Vec<&str> = outputs
+            .iter()
+            .filter_map(|o| o["output"].as_str())
+            .collect();
         assert_eq!(texts, ["5", "hi"], "{round}");
         assert_eq!(outputs[0]["call_id"], calls[0]["call_id"]);
     }
@@ -198,7 +225,10 @@ async fn open_webui_sees_the_tools_run_and_the_outputs_are_replayed_after_a_rest
         .filter(|e| e["type"] == "status")
         .map(|e| {
             (
-                e["data"]["description"].as_str().unwrap_or_default().to_owned(),
+                e["data"]["description"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
                 e["data"]["done"].as_bool().unwrap_or_default(),
             )
         })
@@ -245,7 +275,10 @@ async fn open_webui_sees_the_tools_run_and_the_outputs_are_replayed_after_a_rest
         .iter()
         .position(|i| i["type"] == "message" && i["role"] == "assistant")
         .expect("the assistant's text");
-    assert!(last_output < reply, "the tools ran before the reply: {input:?}");
+    assert!(
+        last_output < reply,
+        "the tools ran before the reply: {input:?}"
+    );
 }
 
 #[tokio::test]
@@ -270,7 +303,11 @@ async fn a_client_call_beside_a_server_call_goes_to_the_client_after_the_server_
     assert_eq!(calls.len(), 1, "only the client's call: {calls:?}");
     assert_eq!(calls[0]["function"]["name"], "get_weather");
     let call_id = calls[0]["id"].as_str().expect("call id").to_owned();
-    assert_eq!(sent(&setup.mock).len(), 1, "no second round: the client runs its tool");
+    assert_eq!(
+        sent(&setup.mock).len(),
+        1,
+        "no second round: the client runs its tool"
+    );
     assert_eq!(usage(&chunks)["total_tokens"], 15);
 
     // The client's next turn: its tool's result; the server call's output comes back too.
@@ -293,17 +330,27 @@ async fn a_model_that_keeps_calling_tools_is_stopped_at_the_round_limit() {
     let setup = setup(&mcp_python, &[("ORPIPE_TOOL_LOOP_MAX_ROUNDS", "2")], None).await;
     let body = json!({"model": MODEL, "stream": false, "messages": [{"role": "user",
         "content": r#"[mock:loop] [mock:call echo {"text": "again"}]"#}]});
-    let response = client::post_json(&setup.orpipe.url("/v1/chat/completions"), &body, Some(CLIENT_KEY))
-        .await
-        .expect("request");
+    let response = client::post_json(
+        &setup.orpipe.url("/v1/chat/completions"),
+        &body,
+        Some(CLIENT_KEY),
+    )
+    .await
+    .expect("request");
     assert_eq!(response.status, 200, "{}", response.text());
     let completion = response.json().expect("json");
     let text = completion["choices"][0]["message"]["content"]
         .as_str()
         .unwrap_or_default()
         .to_owned();
-    assert!(text.contains("stopped running tools after 2 rounds"), "{text}");
-    assert!(rendered(&text).ends_with("Stopped calling tools."), "{text}");
+    assert!(
+        text.contains("stopped running tools after 2 rounds"),
+        "{text}"
+    );
+    assert!(
+        rendered(&text).ends_with("Stopped calling tools."),
+        "{text}"
+    );
     let requests = sent(&setup.mock);
     // Two rounds ran, the third response's call was answered "not run", then one request
     // without tools.
@@ -348,10 +395,19 @@ async fn a_failing_tool_is_switched_off_for_that_user_and_comes_back_by_itself()
         assert!(output.contains("boom"), "the tool ran and failed: {output}");
     }
     let output = ask("alice").await;
-    assert!(output.contains("unavailable for now"), "switched off: {output}");
+    assert!(
+        output.contains("unavailable for now"),
+        "switched off: {output}"
+    );
     let output = ask("bob").await;
-    assert!(output.contains("boom"), "another user still has it: {output}");
+    assert!(
+        output.contains("boom"),
+        "another user still has it: {output}"
+    );
     tokio::time::sleep(Duration::from_millis(3200)).await;
     let output = ask("alice").await;
-    assert!(output.contains("boom"), "back after the cool-down: {output}");
+    assert!(
+        output.contains("boom"),
+        "back after the cool-down: {output}"
+    );
 }

@@ -11,9 +11,10 @@ use crate::openai::Usage;
 use crate::owui::events::Event;
 use crate::responses::Response;
 use crate::tool_loop::RoundsUsage;
+use crate::tool_loop::merged::MergedOutput;
 use crate::tool_loop::notices::NO_FINAL_ANSWER;
 use crate::tool_loop::rounds::has_answer;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 /// The rounds of one turn, merged; `usage` is every round's.
 pub(super) struct Merged {
@@ -48,7 +49,7 @@ pub(super) fn read_rounds(
     first: Vec<u8>,
     limit: usize,
 ) -> Result<Merged, GatewayError> {
-    let mut output: Vec<Value> = Vec::new();
+    let mut merged = MergedOutput::default();
     let mut usage = RoundsUsage::default();
     let mut body = first;
     let mut rounds = 0u32;
@@ -69,27 +70,27 @@ pub(super) fn read_rounds(
                     .and_then(Value::as_str)
                     .is_some_and(|name| turn.owns(name))
         });
-        let failed = response
+        // A missing status is taken as complete; `incomplete`, `failed`: the turn ends.
+        let completed = response
             .get("status")
             .and_then(Value::as_str)
-            .is_some_and(|status| status != "completed");
-        if !calls_server_tools || failed {
-            if rounds > 0 && !has_answer(&round_output) && !failed {
-                push_separated(&mut output, round_output);
-                push_notice(&mut output, NO_FINAL_ANSWER);
-            } else {
-                push_separated(&mut output, round_output);
+            .is_none_or(|status| status == "completed");
+        if !calls_server_tools || !completed {
+            let empty = rounds > 0 && completed && !has_answer(&round_output);
+            merged.push_round(round_output, &[]);
+            if empty {
+                merged.push_notice(NO_FINAL_ANSWER);
             }
-            return Ok(merge(response, output, usage.total().cloned()));
+            return Ok(merge(response, merged, usage.total().cloned()));
         }
         let mut progress = WholeProgress::default();
         let advance = turn.advance(ctx, &round_output, &mut progress)?;
-        push_separated(&mut output, with_outputs(round_output, &progress.kept));
+        merged.push_round(round_output, &progress.kept);
         for notice in &progress.notices {
-            push_notice(&mut output, notice);
+            merged.push_notice(notice);
         }
         match advance {
-            Advance::Finish => return Ok(merge(response, output, usage.total().cloned())),
+            Advance::Finish => return Ok(merge(response, merged, usage.total().cloned())),
             Advance::Next(next) => {
                 rounds = rounds.saturating_add(1);
                 body = next.body.read_to_end(limit)?;
@@ -110,49 +111,9 @@ fn parse(body: &[u8]) -> Result<Map<String, Value>, GatewayError> {
     }
 }
 
-/// The round's output with each kept call followed by its kept output (by `call_id`).
-fn with_outputs(round_output: Vec<Value>, kept: &[Value]) -> Vec<Value> {
-    let output_of = |call_id: &str| {
-        kept.iter().find(|item| {
-            item.get("type").and_then(Value::as_str) == Some("function_call_output")
-                && item.get("call_id").and_then(Value::as_str) == Some(call_id)
-        })
-    };
-    let mut items = Vec::with_capacity(round_output.len() + kept.len());
-    for item in round_output {
-        let answer = item
-            .get("call_id")
-            .and_then(Value::as_str)
-            .filter(|_| item.get("type").and_then(Value::as_str) == Some("function_call"))
-            .and_then(output_of)
-            .cloned();
-        items.push(item);
-        items.extend(answer);
-    }
-    items
-}
-
-/// Appends a round's items, with a paragraph break when text stands on both sides.
-fn push_separated(output: &mut Vec<Value>, round: Vec<Value>) {
-    if has_answer(output) && has_answer(&round) {
-        output.push(text_message("\n\n"));
-    }
-    output.extend(round);
-}
-
-fn push_notice(output: &mut Vec<Value>, text: &str) {
-    let separator = if has_answer(output) { "\n\n" } else { "" };
-    output.push(text_message(&format!("{separator}{text}")));
-}
-
-fn text_message(text: &str) -> Value {
-    json!({"type": "message", "role": "assistant",
-        "content": [{"type": "output_text", "text": text}]})
-}
-
 /// The last response with every round's output.
-fn merge(mut last: Map<String, Value>, output: Vec<Value>, usage: Option<Usage>) -> Merged {
-    last.insert("output".into(), Value::Array(output));
+fn merge(mut last: Map<String, Value>, merged: MergedOutput, usage: Option<Usage>) -> Merged {
+    last.insert("output".into(), Value::Array(merged.into_items()));
     Merged {
         body: serde_json::to_vec(&Value::Object(last)).unwrap_or_default(),
         usage,

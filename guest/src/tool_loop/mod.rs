@@ -36,6 +36,7 @@ pub mod batches;
 pub mod breaker;
 pub mod calls;
 pub mod continuation;
+pub mod merged;
 pub mod notices;
 pub mod outputs;
 pub mod rounds;

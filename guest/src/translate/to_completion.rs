@@ -441,4 +441,45 @@ mod tests {
             502
         );
     }
+
+    #[test]
+    fn a_turn_with_server_tools_keeps_their_items_where_they_stood_and_hides_them() {
+        let body = json!({"id": "resp_1", "status": "completed", "output": [
+            {"type": "message", "content": [{"type": "output_text", "text": "Looking."}]},
+            {"type": "function_call", "call_id": "c1", "name": "calc__add", "arguments": "{}"},
+            {"type": "function_call_output", "call_id": "c1", "output": "5"},
+            {"type": "function_call", "call_id": "c2", "name": "get_weather", "arguments": "{}"},
+            {"type": "message", "content": [{"type": "output_text", "text": " Five."}]}
+        ]});
+        let mut n = 0;
+        let mut capture = Capture::new(move || {
+            n += 1;
+            format!("01KB4Y1Q6ZC3N9TQ7R4X8W2M{n:02}")
+        });
+        let completion = completion_of_turn(
+            body.to_string().as_bytes(),
+            "m",
+            1,
+            Some(&mut capture),
+            &ImageOutput::default(),
+            &|name| name.starts_with("calc__"),
+        )
+        .expect("completion");
+        let json = serde_json::to_value(&completion).expect("JSON");
+        let message = &json["choices"][0]["message"];
+        let calls = message["tool_calls"].as_array().expect("tool calls");
+        assert_eq!(calls.len(), 1, "only the client's call");
+        assert_eq!(calls[0]["function"]["name"], "get_weather");
+        let content = message["content"].as_str().expect("content");
+        assert!(content.starts_with("Looking. Five."), "{content}");
+        let kept = capture.into_captured();
+        assert_eq!(kept.len(), 2);
+        assert_eq!(kept[0].item["type"], "function_call");
+        assert_eq!(kept[1].item["type"], "function_call_output");
+        assert_eq!(
+            kept[1].item[crate::artifacts::capture::TEXT_OFFSET_FIELD],
+            json!("Looking.".len())
+        );
+        assert!(content.contains(&kept[1].id), "announced by its marker");
+    }
 }

@@ -717,7 +717,10 @@ mod tests {
         };
         assert_eq!(number(loop_keys::MAX_ROUNDS), u64::from(s.max_rounds));
         assert_eq!(number(loop_keys::PARALLEL_CALLS), s.parallel_calls as u64);
-        assert_eq!(number(loop_keys::OUTPUT_MAX_BYTES), s.output_max_bytes as u64);
+        assert_eq!(
+            number(loop_keys::OUTPUT_MAX_BYTES),
+            s.output_max_bytes as u64
+        );
         assert_eq!(number(loop_keys::CALL_TIMEOUT_SECS), s.call_timeout_secs);
     }
 
