@@ -336,10 +336,18 @@ async fn a_session_the_server_lost_is_opened_again_and_the_call_goes_through() {
 
     // A restarted server knows no sessions: it answers the cached one with 404.
     server.stop().await;
-    let _server = McpServer::start(&python, port, false).await;
-    let (status, body) = call(&orpipe, add).await;
+    let server = McpServer::start(&python, port, false).await;
+    let (status, body) = call(&orpipe, add.clone()).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["output"]["text"], "3");
+
+    // Calls sent together all lose the session: one new session serves them all.
+    server.stop().await;
+    let _server = McpServer::start(&python, port, false).await;
+    let (status, body) = call(&orpipe, json!({"calls": [add, add]})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["results"][0]["output"]["text"], "3", "{body}");
+    assert_eq!(body["results"][1]["output"]["text"], "3", "{body}");
 }
 
 /// The (start, end) a `sleep` output reports, on the MCP server's clock.
