@@ -163,7 +163,7 @@ async fn a_real_mcp_server_lists_and_runs_its_tools_in_each_protocol_revision() 
     }
     assert_eq!(
         tool_names(&servers["auto"]),
-        ["auto__add", "auto__echo", "auto__fail"]
+        ["auto__add", "auto__echo", "auto__fail", "auto__sleep"]
     );
     // The allow-list: only `add` is offered from this entry.
     assert_eq!(tool_names(&servers["v0618"]), ["v0618__add"]);
@@ -313,7 +313,7 @@ async fn a_server_down_at_start_up_is_retried_and_its_tools_appear_when_it_is_ba
     .await;
     assert_eq!(
         tool_names(&back["late"]),
-        ["late__add", "late__echo", "late__fail"]
+        ["late__add", "late__echo", "late__fail", "late__sleep"]
     );
 }
 
@@ -336,8 +336,81 @@ async fn a_session_the_server_lost_is_opened_again_and_the_call_goes_through() {
 
     // A restarted server knows no sessions: it answers the cached one with 404.
     server.stop().await;
-    let _server = McpServer::start(&python, port, false).await;
-    let (status, body) = call(&orpipe, add).await;
+    let server = McpServer::start(&python, port, false).await;
+    let (status, body) = call(&orpipe, add.clone()).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["output"]["text"], "3");
+
+    // Calls sent together all lose the session: one new session serves them all.
+    server.stop().await;
+    let _server = McpServer::start(&python, port, false).await;
+    let (status, body) = call(&orpipe, json!({"calls": [add, add]})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["results"][0]["output"]["text"], "3", "{body}");
+    assert_eq!(body["results"][1]["output"]["text"], "3", "{body}");
+}
+
+/// The (start, end) a `sleep` output reports, on the MCP server's clock.
+fn slept(result: &Value) -> (f64, f64) {
+    let text = result["output"]["text"].as_str().expect("an output text");
+    let times: Value = serde_json::from_str(text).expect("the sleep tool's JSON");
+    (
+        times["start"].as_f64().expect("start"),
+        times["end"].as_f64().expect("end"),
+    )
+}
+
+#[tokio::test]
+async fn server_tool_calls_sent_together_run_at_the_same_time() {
+    let Some(python) = require_tool("ORPIPE_MCP_PYTHON") else {
+        return;
+    };
+    let server = McpServer::start(&python, free_port(), false).await;
+    let mock = MockOpenRouter::start().await.expect("mock");
+    // The stateless revision, and the handshake revision whose calls share one session.
+    let config = json!([
+        {"name": "auto", "url": server.url, "internal": true},
+        {"name": "legacy", "url": server.url, "internal": true, "protocol_version": "2025-11-25"},
+    ]);
+    let orpipe = start_orpipe(&mock, &config).await;
+    let servers = settled(&orpipe, &["auto", "legacy"]).await;
+    for name in ["auto", "legacy"] {
+        assert_eq!(servers[name]["state"], "up", "{name}: {}", servers[name]);
+        let sleep = json!({"name": format!("{name}__sleep"), "arguments": {"seconds": 1.0}});
+        let (status, body) = call(&orpipe, json!({"calls": [sleep, sleep]})).await;
+        assert_eq!(status, 200, "{name}: {body}");
+        let results = body["results"].as_array().expect("results");
+        assert_eq!(results.len(), 2, "{name}: {body}");
+        let (first, second) = (slept(&results[0]), slept(&results[1]));
+        // Run one after the other, one sleep would start after the other ended.
+        assert!(
+            first.0 < second.1 && second.0 < first.1,
+            "{name}: the two sleeps did not overlap: {first:?} {second:?}"
+        );
+    }
+
+    // A call over time, an unknown tool and bad arguments fail alone; in order.
+    let (status, body) = call(
+        &orpipe,
+        json!({"timeout_secs": 1, "calls": [
+            {"name": "auto__sleep", "arguments": {"seconds": 30}},
+            {"name": "legacy__echo", "arguments": {"text": "still here"}},
+            {"name": "auto__nothing", "arguments": {}},
+            {"name": "auto__add", "arguments": "[1, 2]"},
+            {"name": "auto__add", "arguments": {"a": 1, "b": 1}},
+        ]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let results = body["results"].as_array().expect("results");
+    assert_eq!(results.len(), 5, "{body}");
+    assert_eq!(results[0]["error"]["type"], "timeout", "{body}");
+    assert_eq!(
+        results[0]["error"]["message"],
+        "the MCP server \"auto\" did not finish the call within 1 s"
+    );
+    assert_eq!(results[1]["output"]["text"], "still here", "{body}");
+    assert_eq!(results[2]["error"]["type"], "unknown_tool", "{body}");
+    assert_eq!(results[3]["error"]["type"], "invalid_arguments", "{body}");
+    assert_eq!(results[4]["output"]["text"], "2", "{body}");
 }

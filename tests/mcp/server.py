@@ -5,7 +5,10 @@ Usage: python server.py PORT [--json]   (--json: answers as JSON instead of SSE 
 Prints `ready` on stdout once it listens.
 """
 
+import asyncio
+import json
 import sys
+import time
 
 import uvicorn
 from mcp.server.mcpserver import MCPServer
@@ -31,6 +34,15 @@ def fail(reason: str) -> str:
     """Always fails with the given reason."""
     # ToolError: the SDK passes its message to the client (other exceptions are hidden).
     raise ToolError(reason)
+
+
+@server.tool()
+async def sleep(seconds: float) -> str:
+    """Waits, then says when it started and ended (this server's monotonic clock)."""
+    # Async, so calls that arrive together wait side by side.
+    start = time.monotonic()
+    await asyncio.sleep(seconds)
+    return json.dumps({"start": start, "end": time.monotonic()})
 
 
 def main() -> None:

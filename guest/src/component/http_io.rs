@@ -5,6 +5,7 @@ use super::wasi::http::types::{
     ErrorCode, Fields, IncomingBody, IncomingRequest, OutgoingBody, OutgoingResponse,
     ResponseOutparam,
 };
+use super::wasi::io::poll::Pollable;
 use super::wasi::io::streams::{InputStream, OutputStream, StreamError};
 use crate::errors::GatewayError;
 
@@ -70,6 +71,24 @@ impl BodyReader {
                 super::wasi::http::types::http_error_code(&err),
             )),
         }
+    }
+
+    /// What the body has now, without waiting: empty when nothing has come yet (wait on
+    /// [`BodyReader::subscribe`]), `Ok(None)` at the end.
+    pub fn read_ready(&self) -> Result<Option<Vec<u8>>, ReadError> {
+        match self.stream.read(READ_CHUNK) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(StreamError::Closed) => Ok(None),
+            Err(StreamError::LastOperationFailed(err)) => Err(ReadError::Transport(
+                super::wasi::http::types::http_error_code(&err),
+            )),
+        }
+    }
+
+    /// Ready once more of the body (or its end) is there. A child of the stream: drop it
+    /// before this reader.
+    pub fn subscribe(&self) -> Pollable {
+        self.stream.subscribe()
     }
 
     /// The rest of the body, refusing more than `limit` bytes.

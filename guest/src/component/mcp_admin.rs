@@ -1,7 +1,8 @@
 //! Admin routes for the MCP servers: `GET /admin/mcp/tools` shows what each configured
-//! server offers (or why it offers nothing) and the function tools a model would get, `POST /admin/mcp/call` runs one tool through
-//! the same [`McpTools::call`] the tool loop uses, so an operator can check a server
-//! without a model. Admin keys only (the host says who is an admin).
+//! server offers (or why it offers nothing) and the function tools a model would get;
+//! `POST /admin/mcp/call` runs one tool, or several at once, through the same
+//! [`McpTools::call_many`] the tool loop uses, so an operator can check a server without
+//! a model. Admin keys only (the host says who is an admin).
 
 use super::RequestCtx;
 use super::config::Config;
@@ -11,11 +12,12 @@ use super::wasi::http::types::{IncomingRequest, ResponseOutparam};
 use crate::errors::GatewayError;
 use crate::mcp::error::ToolCallError;
 use crate::mcp::status::{self, ServerState};
-use crate::mcp::tools::DEFAULT_MAX_OUTPUT_BYTES;
+use crate::mcp::tools::{DEFAULT_MAX_OUTPUT_BYTES, ToolOutput};
 use crate::url::HttpUrl;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
+use std::time::Duration;
 
 const ADMIN_HEADER: &str = "x-orpipe-admin";
 const CALL_BODY_LIMIT: usize = 1024 * 1024;
@@ -84,14 +86,29 @@ pub fn list_tools(ctx: &RequestCtx, request: &IncomingRequest, out: ResponseOutp
     http_io::respond_json(out, 200, &body.to_string());
 }
 
+/// `POST /admin/mcp/call`: one call (`name`, `arguments`), or several run at once
+/// (`calls`, answered with a list in the same order).
 #[derive(Deserialize)]
 struct CallRequest {
     /// The function name (`function_name` in the tool list).
-    name: String,
+    #[serde(default)]
+    name: Option<String>,
     #[serde(default)]
     arguments: Option<Value>,
     #[serde(default)]
+    calls: Option<Vec<OneCall>>,
+    #[serde(default)]
     max_output_bytes: Option<usize>,
+    /// Seconds each call may take; the server's timeout when absent (or shorter).
+    #[serde(default)]
+    timeout_secs: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct OneCall {
+    name: String,
+    #[serde(default)]
+    arguments: Option<Value>,
 }
 
 pub fn call_tool(ctx: &RequestCtx, request: &IncomingRequest, out: ResponseOutparam) {
@@ -106,27 +123,66 @@ pub fn call_tool(ctx: &RequestCtx, request: &IncomingRequest, out: ResponseOutpa
         Ok(call) => call,
         Err(error) => return http_io::respond_error(out, &error, &ctx.error_id),
     };
-    // The loop hands over the model's argument text; an object given here is the same.
-    let arguments = match call.arguments {
+    let tools = McpTools::load(&Config::read(), &BTreeSet::new());
+    let max = call.max_output_bytes.unwrap_or(DEFAULT_MAX_OUTPUT_BYTES);
+    let timeout = call.timeout_secs.map_or(Duration::MAX, Duration::from_secs);
+    let (status, body) = match (call.calls, call.name) {
+        (Some(calls), _) => {
+            let texts: Vec<(&str, String)> = calls
+                .iter()
+                .map(|c| (c.name.as_str(), argument_text(c.arguments.clone())))
+                .collect();
+            let refs: Vec<(&str, &str)> = texts.iter().map(|(n, a)| (*n, a.as_str())).collect();
+            let results: Vec<Value> = tools
+                .call_many(&refs, max, timeout)
+                .into_iter()
+                .map(|result| result_json(result).1)
+                .collect();
+            (200, json!({"results": results}))
+        }
+        (None, Some(name)) => {
+            let arguments = argument_text(call.arguments);
+            let result = match call.timeout_secs {
+                None => tools.call(&name, &arguments, max),
+                Some(_) => tools
+                    .call_many(&[(name.as_str(), arguments.as_str())], max, timeout)
+                    .pop()
+                    .unwrap_or_else(|| Err(ToolCallError::UnknownTool(name.clone()))),
+            };
+            result_json(result)
+        }
+        (None, None) => {
+            let error = GatewayError::InvalidRequest("the call needs a `name` or `calls`".into());
+            return http_io::respond_error(out, &error, &ctx.error_id);
+        }
+    };
+    http_io::respond_json(out, status, &body.to_string());
+}
+
+/// The loop hands over the model's argument text; an object given here is the same.
+fn argument_text(arguments: Option<Value>) -> String {
+    match arguments {
         None => String::new(),
         Some(Value::String(text)) => text,
         Some(other) => other.to_string(),
-    };
-    let tools = McpTools::load(&Config::read(), &BTreeSet::new());
-    let max = call.max_output_bytes.unwrap_or(DEFAULT_MAX_OUTPUT_BYTES);
-    let (status, body) = match tools.call(&call.name, &arguments, max) {
+    }
+}
+
+/// The HTTP status and body for one call's result.
+fn result_json(result: Result<ToolOutput, ToolCallError>) -> (u16, Value) {
+    match result {
         Ok(output) => (200, json!({"output": output})),
         Err(error) => {
             let (status, kind) = match &error {
                 ToolCallError::UnknownTool(_) => (404, "unknown_tool"),
                 ToolCallError::InvalidArguments(_) => (400, "invalid_arguments"),
                 ToolCallError::Server { .. } => (502, "server_failed"),
+                ToolCallError::Timeout { .. } => (504, "timeout"),
             };
             (
                 status,
                 json!({"error": {"message": error.to_string(), "type": kind}}),
             )
         }
-    };
-    http_io::respond_json(out, status, &body.to_string());
+    }
 }

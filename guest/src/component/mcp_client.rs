@@ -1,10 +1,13 @@
 //! An MCP client for one server: agrees on the protocol revision (`mcp::version`), then
 //! lists tools and calls them. The agreed revision and session are shared through
 //! key-value, so the handshake is paid once, not per request; a server that lost the
-//! session (HTTP 404) gets a new handshake and the request is sent once more.
+//! session (HTTP 404) gets a new handshake and the request is sent once more. A tool call
+//! can be started and finished apart, so several run at once (`McpTools::call_many`).
 
 use super::kv;
 use super::mcp_http::{self, Exchange};
+use super::mcp_pending::PendingExchange;
+use super::wasi::clocks::monotonic_clock;
 use crate::mcp::envelope::{self, client_info};
 use crate::mcp::error::McpError;
 use crate::mcp::jsonrpc::Reply;
@@ -14,9 +17,21 @@ use crate::mcp::tools::{self, Tool, ToolOutput};
 use crate::mcp::version::{self, AfterDiscover, DiscoverAnswer, Negotiated};
 use crate::url::HttpUrl;
 use serde_json::{Map, Value, json};
+use std::time::Duration;
 
 /// Pages of `tools/list` read at most; a server that keeps paging is cut off here.
 const MAX_TOOL_PAGES: usize = 20;
+
+/// A `tools/call` sent and not yet answered.
+pub struct PendingCall {
+    pub exchange: PendingExchange,
+    /// Kept to send the call again on a new session.
+    params: Value,
+    /// The legacy session the call went out on.
+    session: Option<String>,
+    started: monotonic_clock::Instant,
+    limit: Duration,
+}
 
 pub struct McpClient<'a> {
     server: &'a McpServer,
@@ -72,44 +87,99 @@ impl<'a> McpClient<'a> {
         Ok((tools, skipped))
     }
 
-    /// Calls `tool`; its output is cut to `max_output_bytes`.
-    pub fn call_tool(
+    /// Sends a `tools/call` without waiting for the answer, which must come within
+    /// `limit`; [`McpClient::finish_call`] reads it.
+    pub fn start_call(
         &mut self,
         tool: &str,
         arguments: Map<String, Value>,
+        limit: Duration,
+    ) -> Result<PendingCall, McpError> {
+        let params = json!({"name": tool, "arguments": arguments});
+        let id = self.take_id();
+        let envelope = envelope::request(Some(&self.negotiated), id, "tools/call", params.clone());
+        let exchange = mcp_http::start(self.server, &self.url, &envelope, Some(id), limit)?;
+        Ok(PendingCall {
+            exchange,
+            params,
+            session: self.session().map(str::to_owned),
+            started: monotonic_clock::now(),
+            limit: limit.min(self.server.timeout()),
+        })
+    }
+
+    /// The output of a call [`drive`](super::mcp_pending::drive)n to its end, cut to
+    /// `max_output_bytes`. A lost session is opened again and the call sent once more,
+    /// alone, within what is left of its time.
+    pub fn finish_call(
+        &mut self,
+        call: PendingCall,
         max_output_bytes: usize,
     ) -> Result<ToolOutput, McpError> {
-        let result = self.request("tools/call", json!({"name": tool, "arguments": arguments}))?;
+        let PendingCall {
+            exchange,
+            params,
+            session,
+            started,
+            limit,
+        } = call;
+        let exchange = exchange.finish()?;
+        let result = if exchange.status == 404 && session.is_some() {
+            // Calls sent together all lose the session: the first one here opens a new
+            // one, the others use it.
+            if self.session() == session.as_deref() {
+                self.renegotiate()?;
+            }
+            let spent = Duration::from_nanos(monotonic_clock::now().saturating_sub(started));
+            let left = limit.saturating_sub(spent);
+            if left.is_zero() {
+                return Err(McpError::timeout_after(limit));
+            }
+            self.request_once("tools/call", params, left)?
+        } else {
+            result_of(exchange)?
+        };
         tools::read_call_result(result, max_output_bytes)
     }
 
     /// Sends a request under the agreed revision; on a lost session, once more after a
     /// new handshake.
     fn request(&mut self, method: &str, params: Value) -> Result<Value, McpError> {
-        match self.request_once(method, params.clone()) {
+        let limit = self.server.timeout();
+        match self.request_once(method, params.clone(), limit) {
             Err(McpError::SessionLost) => {
                 self.renegotiate()?;
-                self.request_once(method, params)
+                self.request_once(method, params, limit)
             }
             other => other,
         }
     }
 
-    fn request_once(&mut self, method: &str, params: Value) -> Result<Value, McpError> {
+    fn request_once(
+        &mut self,
+        method: &str,
+        params: Value,
+        limit: Duration,
+    ) -> Result<Value, McpError> {
         let id = self.take_id();
         let envelope = envelope::request(Some(&self.negotiated), id, method, params);
-        let exchange = mcp_http::post(self.server, &self.url, &envelope, Some(id))?;
-        let has_session = matches!(
-            &self.negotiated,
-            Negotiated::Legacy {
-                session_id: Some(_),
-                ..
-            }
-        );
-        if exchange.status == 404 && has_session {
+        let exchange =
+            mcp_http::start(self.server, &self.url, &envelope, Some(id), limit)?.wait()?;
+        if exchange.status == 404 && self.session().is_some() {
             return Err(McpError::SessionLost);
         }
         result_of(exchange)
+    }
+
+    /// The legacy session requests carry, if any.
+    fn session(&self) -> Option<&str> {
+        match &self.negotiated {
+            Negotiated::Legacy {
+                session_id: Some(id),
+                ..
+            } => Some(id),
+            _ => None,
+        }
     }
 
     /// Agrees on a revision and shares it with every other caller.

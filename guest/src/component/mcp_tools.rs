@@ -8,7 +8,8 @@
 use super::config::Config;
 use super::kv;
 use super::log;
-use super::mcp_client::McpClient;
+use super::mcp_client::{McpClient, PendingCall};
+use super::mcp_pending::{self, PendingExchange};
 use crate::logline::Level;
 use crate::mcp::error::{McpError, ToolCallError};
 use crate::mcp::names::ToolRef;
@@ -16,8 +17,8 @@ use crate::mcp::servers::{self, McpServer};
 use crate::mcp::status::{self, ServerRecord, ServerState, record_key, session_key};
 use crate::mcp::toolbox::{ServerTools, Toolbox, parse_arguments};
 use crate::mcp::tools::ToolOutput;
-use serde_json::json;
-use std::collections::BTreeSet;
+use serde_json::{Map, Value, json};
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 /// `wasi:config` keys.
@@ -216,32 +217,126 @@ impl McpTools {
     }
 
     /// Runs the tool `function_name` stands for with the model's `arguments` (a JSON
-    /// text). The server's timeout bounds the call; the output is cut to
-    /// `max_output_bytes` with a note. A tool that reports failure (`isError`) is an
-    /// `Ok` output with `is_error` set: the model reads it like any output.
+    /// text), within the server's timeout: [`McpTools::call_many`] with one call.
     pub fn call(
         &self,
         function_name: &str,
         arguments: &str,
         max_output_bytes: usize,
     ) -> Result<ToolOutput, ToolCallError> {
-        let target = self
-            .toolbox
-            .resolve(function_name)
-            .ok_or_else(|| ToolCallError::UnknownTool(function_name.to_owned()))?;
+        self.call_many(
+            &[(function_name, arguments)],
+            max_output_bytes,
+            Duration::MAX,
+        )
+        .pop()
+        .unwrap_or_else(|| Err(ToolCallError::UnknownTool(function_name.to_owned())))
+    }
+
+    /// Runs `calls` (function name, the model's arguments as JSON text) at once and gives
+    /// their results in the same order. Every request is sent before any answer is
+    /// awaited, so the servers work side by side. Each call gets `timeout` (or the
+    /// server's shorter one): one over time is a [`ToolCallError::Timeout`] and the others
+    /// go on. A call naming no tool, or with arguments that are not an object, fails
+    /// alone. Outputs are cut to `max_output_bytes` with a note; a tool that reports
+    /// failure (`isError`) is an `Ok` output with `is_error` set: the model reads it like
+    /// any output.
+    pub fn call_many(
+        &self,
+        calls: &[(&str, &str)],
+        max_output_bytes: usize,
+        timeout: Duration,
+    ) -> Vec<Result<ToolOutput, ToolCallError>> {
+        let planned: Vec<Result<Planned<'_>, ToolCallError>> = calls
+            .iter()
+            .map(|(name, arguments)| self.plan(name, arguments))
+            .collect();
+        // One client per server, opened one after another: the handshake is shared
+        // through key-value, so usually there is none to make.
+        let mut clients: BTreeMap<&str, Result<McpClient<'_>, McpError>> = BTreeMap::new();
+        for call in planned.iter().flatten() {
+            clients
+                .entry(call.server.name.as_str())
+                .or_insert_with(|| McpClient::open(call.server));
+        }
+        let mut sent: Vec<Result<(&McpServer, PendingCall), ToolCallError>> = planned
+            .into_iter()
+            .map(|call| {
+                let call = call?;
+                let failed = |error| call_failed(call.server, error);
+                match clients.get_mut(call.server.name.as_str()) {
+                    Some(Ok(client)) => client
+                        .start_call(&call.tool, call.arguments, timeout)
+                        .map(|pending| (call.server, pending))
+                        .map_err(failed),
+                    Some(Err(error)) => Err(failed(error.clone())),
+                    // Cannot happen: every planned call's server got a client above.
+                    None => Err(failed(McpError::Malformed("no client was opened".into()))),
+                }
+            })
+            .collect();
+        {
+            let mut exchanges: Vec<&mut PendingExchange> = sent
+                .iter_mut()
+                .filter_map(|call| call.as_mut().ok())
+                .map(|(_, pending)| &mut pending.exchange)
+                .collect();
+            mcp_pending::drive(&mut exchanges);
+        }
+        sent.into_iter()
+            .map(|call| {
+                let (server, pending) = call?;
+                let failed = |error| call_failed(server, error);
+                match clients.get_mut(server.name.as_str()) {
+                    Some(Ok(client)) => client
+                        .finish_call(pending, max_output_bytes)
+                        .map_err(failed),
+                    Some(Err(error)) => Err(failed(error.clone())),
+                    None => Err(failed(McpError::Malformed("no client was opened".into()))),
+                }
+            })
+            .collect()
+    }
+
+    /// The server and tool `function_name` stands for, with its parsed arguments.
+    fn plan<'s>(
+        &'s self,
+        function_name: &str,
+        arguments: &str,
+    ) -> Result<Planned<'s>, ToolCallError> {
+        let unknown = || ToolCallError::UnknownTool(function_name.to_owned());
+        let target = self.toolbox.resolve(function_name).ok_or_else(unknown)?;
         let server = self
             .servers
             .iter()
             .find(|s| s.name == target.server)
-            .ok_or_else(|| ToolCallError::UnknownTool(function_name.to_owned()))?;
+            .ok_or_else(unknown)?;
         let arguments = parse_arguments(arguments).map_err(ToolCallError::InvalidArguments)?;
-        let failed = |error| ToolCallError::Server {
+        Ok(Planned {
+            server,
+            tool: target.tool.clone(),
+            arguments,
+        })
+    }
+}
+
+/// A call resolved to its server and tool.
+struct Planned<'s> {
+    server: &'s McpServer,
+    tool: String,
+    arguments: Map<String, Value>,
+}
+
+/// The model's words for a call that failed on `server`.
+fn call_failed(server: &McpServer, error: McpError) -> ToolCallError {
+    match error {
+        McpError::Timeout(secs) => ToolCallError::Timeout {
+            server: server.name.clone(),
+            secs,
+        },
+        error => ToolCallError::Server {
             server: server.name.clone(),
             error,
-        };
-        let mut client = McpClient::open(server).map_err(failed)?;
-        client
-            .call_tool(&target.tool, arguments, max_output_bytes)
-            .map_err(failed)
+        },
     }
 }

@@ -17,6 +17,7 @@ mod log;
 mod mcp_admin;
 mod mcp_client;
 mod mcp_http;
+mod mcp_pending;
 mod mcp_tools;
 mod models;
 mod openrouter;

@@ -1,12 +1,15 @@
 //! Outgoing `wasi:http` requests, built and sent one way for every caller: OpenRouter
-//! (`upstream`) and remote media (`fetch`). The host decides how the connection is made
-//! (pooling, allow-list, address checks); each caller maps `SendError` to its own words.
+//! (`upstream`), remote media (`fetch`) and MCP servers. The host decides how the
+//! connection is made (pooling, allow-list, address checks); each caller maps `SendError`
+//! to its own words. [`start`] lets a caller send several requests before waiting for
+//! any: the host works on all of them at once.
 
 use super::wasi::http::outgoing_handler;
 use super::wasi::http::types::{
-    ErrorCode, Fields, IncomingResponse, Method, OutgoingBody, OutgoingRequest, RequestOptions,
-    Scheme,
+    ErrorCode, Fields, FutureIncomingResponse, IncomingResponse, Method, OutgoingBody,
+    OutgoingRequest, RequestOptions, Scheme,
 };
+use super::wasi::io::poll::Pollable;
 use super::wasi::io::streams::StreamError;
 use crate::url::HttpUrl;
 use std::time::Duration;
@@ -37,8 +40,43 @@ pub enum SendError {
     Transport(Option<ErrorCode>),
 }
 
+/// A request the host is sending; its response head comes later.
+pub struct Pending {
+    future: FutureIncomingResponse,
+}
+
+impl Pending {
+    /// Ready once the response head (or the failure) is there. A child of this request:
+    /// drop it before the request.
+    pub fn subscribe(&self) -> Pollable {
+        self.future.subscribe()
+    }
+
+    /// The response head if it has come; `None` while the host still waits. Never blocks.
+    pub fn ready(&self) -> Option<Result<IncomingResponse, SendError>> {
+        match self.future.get()? {
+            Ok(Ok(response)) => Some(Ok(response)),
+            Ok(Err(code)) => Some(Err(SendError::Transport(Some(code)))),
+            Err(()) => Some(Err(SendError::Build("response taken twice"))),
+        }
+    }
+
+    /// Waits for the response head.
+    pub fn wait(self) -> Result<IncomingResponse, SendError> {
+        self.future.subscribe().block();
+        self.ready()
+            .unwrap_or(Err(SendError::Build("response not ready after waiting")))
+    }
+}
+
 /// Sends the request and waits for the response head.
 pub fn send(request: Outgoing<'_>) -> Result<IncomingResponse, SendError> {
+    start(request)?.wait()
+}
+
+/// Hands the request (with its body) to the host and returns without waiting for the
+/// answer.
+pub fn start(request: Outgoing<'_>) -> Result<Pending, SendError> {
     let list: Vec<(String, Vec<u8>)> = request
         .headers
         .iter()
@@ -84,13 +122,7 @@ pub fn send(request: Outgoing<'_>) -> Result<IncomingResponse, SendError> {
     if let Some(outgoing_body) = pending_body {
         write_body(outgoing_body, request.body)?;
     }
-
-    future.subscribe().block();
-    match future.get() {
-        Some(Ok(Ok(response))) => Ok(response),
-        Some(Ok(Err(code))) => Err(SendError::Transport(Some(code))),
-        Some(Err(())) | None => Err(SendError::Build("response taken twice")),
-    }
+    Ok(Pending { future })
 }
 
 fn write_body(outgoing_body: OutgoingBody, body: &[u8]) -> Result<(), SendError> {

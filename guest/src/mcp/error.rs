@@ -2,6 +2,7 @@
 //! model (a tool error it can act on) understand. Never holds the server's token.
 
 use super::answer::AnswerError;
+use std::time::Duration;
 use thiserror::Error;
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -32,6 +33,18 @@ pub enum McpError {
     Malformed(String),
 }
 
+impl McpError {
+    /// Ran past `limit`, named in whole seconds rounded up (never "0 s").
+    pub fn timeout_after(limit: Duration) -> Self {
+        let secs = limit.as_secs();
+        Self::Timeout(if limit.subsec_nanos() > 0 {
+            secs.saturating_add(1)
+        } else {
+            secs
+        })
+    }
+}
+
 /// Why a tool the model called produced no output. Its text is what the model is told.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum ToolCallError {
@@ -41,4 +54,44 @@ pub enum ToolCallError {
     InvalidArguments(String),
     #[error("the MCP server {server:?} failed: {error}")]
     Server { server: String, error: McpError },
+    /// The call ran past its time limit (the caller's, or the server's shorter one).
+    #[error("the MCP server {server:?} did not finish the call within {secs} s")]
+    Timeout { server: String, secs: u64 },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_timeout_names_whole_seconds_rounded_up() {
+        assert_eq!(
+            McpError::timeout_after(Duration::from_secs(30)),
+            McpError::Timeout(30)
+        );
+        assert_eq!(
+            McpError::timeout_after(Duration::from_millis(1500)),
+            McpError::Timeout(2)
+        );
+        assert_eq!(
+            McpError::timeout_after(Duration::from_millis(1)),
+            McpError::Timeout(1)
+        );
+        assert_eq!(
+            McpError::timeout_after(Duration::MAX),
+            McpError::Timeout(u64::MAX)
+        );
+    }
+
+    #[test]
+    fn a_call_over_time_says_which_server_and_how_long() {
+        let error = ToolCallError::Timeout {
+            server: "kb".into(),
+            secs: 15,
+        };
+        assert_eq!(
+            error.to_string(),
+            "the MCP server \"kb\" did not finish the call within 15 s"
+        );
+    }
 }
