@@ -372,15 +372,9 @@ mod tests {
         assert_eq!(completed["model"], "m/x");
         assert_eq!(completed["output"][1]["name"], "kb__search");
         assert_eq!(completed["output"][1]["type"], "function_call");
-        assert_eq!(
-            (
-                &completed["usage"]["input_tokens"],
-                &completed["usage"]["output_tokens"],
-                &completed["usage"]["total_tokens"],
-                &completed["usage"]["cost"]
-            ),
-            (&json!(10), &json!(5), &json!(15), &json!(0.001))
-        );
+        let usage = &completed["usage"];
+        let figures = ["input_tokens", "output_tokens", "total_tokens", "cost"].map(|k| &usage[k]);
+        assert_eq!(figures, [&json!(10), &json!(5), &json!(15), &json!(0.001)]);
     }
 
     #[test]
