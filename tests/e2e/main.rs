@@ -20,6 +20,7 @@ mod identifiers;
 mod image_history;
 mod intake;
 mod mcp;
+mod mcp_faults;
 mod metrics;
 mod open_webui_events;
 mod openai_sdk;

@@ -2,6 +2,7 @@
 //!
 //! - [`mock`]: an in-process OpenRouter stand-in ([`MockOpenRouter`]) that replays the
 //!   recorded fixtures, injects failures and generates paced synthetic streams.
+//! - [`mock_mcp`]: an MCP server whose tools are faults ([`MockMcpServer`]).
 //! - [`harness`]: starts the real `orpipe` binary against a mock ([`Orpipe`]).
 //! - [`client`]: a small HTTP client that timestamps every SSE event as it arrives.
 //! - [`stats`]: percentiles over latency samples, for the benchmark.
@@ -43,6 +44,7 @@ pub mod client;
 pub mod fixtures;
 pub mod harness;
 pub mod mock;
+pub mod mock_mcp;
 pub mod mute;
 pub mod require;
 pub mod stats;
@@ -52,8 +54,10 @@ pub use client::{Frame, HttpClient, HttpResponse, StreamOutcome, StreamResult};
 pub use fixtures::fixtures_dir;
 pub use harness::Orpipe;
 pub use mock::{
-    Gate, MockOpenRouter, RecordedRequest, Reply, Split, StreamEnd, StreamReply, SyntheticStream,
+    Gate, LOOP_STOPPED_TEXT, MockOpenRouter, RecordedRequest, Reply, ReplyChooser, Split,
+    StreamEnd, StreamReply, SyntheticStream, TOOL_RESULTS_PREFIX, tool_calling_chooser,
 };
+pub use mock_mcp::MockMcpServer;
 pub use orpipe_guest::markers;
 pub use orpipe_guest::sse::SseEvent;
 pub use require::{require_env, require_tool, skip};

@@ -11,8 +11,10 @@
 mod chat;
 mod gate;
 mod reply;
-mod script;
+pub(crate) mod script;
 mod synthetic;
+mod tool_calls;
+mod tool_stream;
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -36,11 +38,12 @@ use tokio::task::{JoinHandle, JoinSet};
 
 pub use gate::Gate;
 pub use reply::{Reply, Split, StreamEnd, StreamReply, SyntheticStream};
+pub use tool_calls::{LOOP_STOPPED_TEXT, TOOL_RESULTS_PREFIX, tool_calling_chooser};
 
 use crate::fixtures::{fixture_body, read_fixture};
 use chat::{DEFAULT_TOKENS, answer_chat};
 use gate::Turnstile;
-use script::{CompiledStream, ScriptBody, compile_fixture};
+use script::{CompiledStream, ScriptBody, Step, compile_fixture};
 use synthetic::{compile_synthetic, synthetic_whole};
 
 /// The default stream when nothing is queued and the request asks for `stream: true`.
@@ -544,6 +547,16 @@ fn render(reply: Reply, request: Option<&Value>) -> anyhow::Result<Response<Scri
             }
             Ok(response)
         }
+        Reply::Events {
+            blocks,
+            generation_id,
+        } => Ok(sse_response(CompiledStream {
+            steps: blocks
+                .into_iter()
+                .map(|block| Step::Write(Bytes::from(block)))
+                .collect(),
+            generation_id,
+        })),
         Reply::HttpError {
             status,
             headers,

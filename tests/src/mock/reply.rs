@@ -28,6 +28,13 @@ pub enum Reply {
     Stall { after_events: usize },
     /// A generated text stream of a chosen length and pace (for the benchmark).
     Synthetic(SyntheticStream),
+    /// Server-sent events the mock generated itself (the tool-calling model,
+    /// `tool_calls.rs`): each block (`data: …\n\n`) is sent as one chunk, without pauses.
+    Events {
+        blocks: Vec<String>,
+        /// Sent as `x-generation-id`, like OpenRouter's streams.
+        generation_id: Option<String>,
+    },
 }
 
 impl Reply {

@@ -368,7 +368,7 @@ impl Usage {
 /// The identifiers of one generated response, in OpenRouter's formats (API.md §3.3).
 pub(super) struct StreamIds {
     pub(super) generation: String,
-    message: String,
+    pub(super) message: String,
     pub(super) created_at: u64,
 }
 
@@ -441,7 +441,7 @@ impl StreamIds {
 }
 
 /// `len` letters and digits derived from `seed` (splitmix64), so ids look random but are unique.
-fn alphanumeric(seed: u64, len: usize) -> String {
+pub(super) fn alphanumeric(seed: u64, len: usize) -> String {
     const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
     let mut state = seed;
     (0..len)

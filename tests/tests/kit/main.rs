@@ -6,4 +6,5 @@ mod chat;
 mod harness;
 mod mock;
 mod require;
+mod tool_calls;
 mod wait;
