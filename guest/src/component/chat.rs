@@ -128,7 +128,14 @@ pub fn chat_completions(ctx: &RequestCtx, request: IncomingRequest, out: Respons
             );
             body.insert("model".into(), serde_json::Value::String(id));
         }
-        fitting::prepare(ctx, &settings, &mut translated, &owui, entry.as_ref())?;
+        fitting::prepare(
+            ctx,
+            &settings,
+            &mut translated,
+            &owui,
+            entry.as_ref(),
+            route.endpoint(),
+        )?;
         // Event chunks only for Open WebUI: other clients may choke on them.
         let features = &settings.features;
         let events = (owui.from_open_webui && features.owui_events)

@@ -31,6 +31,16 @@ pub enum Route {
     },
 }
 
+impl Route {
+    /// The endpoint the request goes to first.
+    pub fn endpoint(&self) -> Endpoint {
+        match self {
+            Self::Responses => Endpoint::Responses,
+            Self::Chat { .. } => Endpoint::ChatCompletions,
+        }
+    }
+}
+
 /// A successful response and the endpoint that gave it (its answer's format).
 pub struct Sent {
     pub response: UpstreamResponse,
