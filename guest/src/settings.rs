@@ -15,6 +15,7 @@ use crate::translate::identifiers::IdentifierSettings;
 use crate::translate::image_history;
 use crate::translate::image_output::ImageOutput;
 use crate::translate::long_chats::LongChatSettings;
+use crate::translate::server_tools::ServerToolRules;
 use crate::url::HttpUrl;
 use std::time::Duration;
 
@@ -66,6 +67,8 @@ pub mod keys {
     /// Each finished turn's usage record is also written to the key-value store under
     /// `usage:` (the host sets it, with the expiry it applies to those keys).
     pub const USAGE_EXPORT: &str = "usage_export";
+    /// OpenRouter's server tools for the models rules match (`translate::server_tools`).
+    pub const SERVER_TOOLS: &str = "server_tools";
     // Card templates: `template_<class>`, see `errors::class::ErrorClass::config_key`.
 }
 
@@ -106,6 +109,8 @@ pub struct Settings {
     pub image_output: ImageOutput,
     /// Usage records also go to the key-value store (`usage_log`, the export).
     pub usage_export: bool,
+    /// Server tools the operator switches on per model (`translate::server_tools`).
+    pub server_tools: ServerToolRules,
 }
 
 /// How long a chat request may wait on OpenRouter.
@@ -248,6 +253,7 @@ impl Settings {
             endpoints: EndpointSettings::from_lookup(&lookup)?,
             image_output: ImageOutput::from_lookup(&lookup)?,
             usage_export: flag(keys::USAGE_EXPORT)?,
+            server_tools: ServerToolRules::from_lookup(&lookup)?,
         })
     }
 }

@@ -146,6 +146,8 @@ pub const GUEST_SETTINGS: &[(&str, &str)] = &[
     ("ORPIPE_SUPPORT_URL", "support_url"),
     // How often an MCP server that is up is asked for its tools again (docs/mcp.md).
     ("ORPIPE_MCP_REFRESH_SECS", "mcp_refresh_secs"),
+    // OpenRouter's server tools per model pattern (docs/configuration.md).
+    ("ORPIPE_SERVER_TOOLS", "server_tools"),
 ];
 
 /// Values given on the command line; they win over everything else.

@@ -1,9 +1,10 @@
 //! Before a chat request goes upstream: the operator's model filters, the background-task
-//! cheap path or, for a chat turn, reasoning on by default and the web search of Open
-//! WebUI's toggle, then fitting the body to the model's catalog entry. The decisions are
-//! pure functions (`catalog::filter`, `translate::background_task`,
-//! `translate::reasoning_default`, `translate::web_search`, `translate::fit_model`); this
-//! module only logs. The caller fetched the model's catalog entry.
+//! cheap path or, for a chat turn, reasoning on by default, the web search of Open
+//! WebUI's toggle and the operator's server tools, then fitting the body to the model's
+//! catalog entry. The decisions are pure functions (`catalog::filter`,
+//! `translate::background_task`, `translate::reasoning_default`, `translate::web_search`,
+//! `translate::server_tools`, `translate::fit_model`); this module only logs. The caller
+//! fetched the model's catalog entry.
 
 use super::{RequestCtx, log};
 use crate::catalog::entry::CatalogEntry;
@@ -16,6 +17,7 @@ use crate::translate::fit_model::fit_to_model;
 use crate::translate::image_history::{ImagesLeftOut, limit_history_images};
 use crate::translate::long_chats::{Trimmed, apply_context_compression, trim_tool_outputs};
 use crate::translate::reasoning_default::add_default_reasoning;
+use crate::translate::server_tools::add_server_tools;
 use crate::translate::to_responses::TranslatedRequest;
 use crate::translate::web_search::add_web_search;
 use serde_json::{Value, json};
@@ -48,6 +50,7 @@ pub fn prepare(
         require_zdr(&mut translated.body);
     }
     let features = &settings.features;
+    let mut server_tools = Vec::new();
     if is_background_task(task) {
         cheapen(&mut translated.body, entry, features.reasoning.task_effort);
     } else {
@@ -58,6 +61,9 @@ pub fn prepare(
         if owui.features.web_search {
             add_web_search(&mut translated.body, &features.web_search);
         }
+        // The same `{"type": "openrouter:…"}` entries serve both endpoints.
+        server_tools =
+            add_server_tools(&mut translated.body, &openrouter_id, &settings.server_tools);
     }
     let images = limit_history_images(&mut translated.body, settings.max_input_images);
     let mut trimmed = Trimmed::default();
@@ -78,6 +84,9 @@ pub fn prepare(
             "{} tool output(s) pruned, {} characters removed",
             trimmed.outputs, trimmed.chars
         ));
+    }
+    if !server_tools.is_empty() {
+        notes.push(format!("server tools added: {}", server_tools.join(", ")));
     }
     if images != ImagesLeftOut::default() {
         notes.push(format!(

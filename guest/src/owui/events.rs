@@ -3,8 +3,9 @@
 //! them only to Open WebUI (`ChunkTranslator::with_events`); other clients never see one.
 //!
 //! * `status` "Thinking…" while a reasoning item runs, "Searching the web…" while a web
-//!   search runs (OpenRouter's `openrouter:web_search` or OpenAI's `web_search_call`), each
-//!   closed (`done: true`) when its item finishes;
+//!   search runs (OpenRouter's `openrouter:web_search` or OpenAI's `web_search_call`),
+//!   "Fetching a page…", "Checking the date…" … while another of OpenRouter's server tools
+//!   runs (`super::server_tool_status`), each closed (`done: true`) when its item finishes;
 //! * a `source` per cited URL, once each, in place of `delta.annotations` (Open WebUI turns
 //!   annotations into sources itself, so both would show every source twice);
 //! * the final status line ([`super::status_line`]) once the answer is complete.
@@ -12,6 +13,7 @@
 //! Pure: output items and annotations in, events out. The translator writes them as
 //! chunks (`Frames::push_event`).
 
+use super::server_tool_status;
 use super::status_line::{StatusLineFields, Timing, status_line};
 use crate::openai::{ChatAnnotation, Usage};
 use crate::responses::{OutputItem, WebSearchCall};
@@ -50,11 +52,13 @@ pub struct SourceMetadata {
 }
 
 /// What runs visibly until its item finishes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Activity {
     Thinking,
     Searching,
     Imaging,
+    /// A server tool, with what its status says if the stream ends before it does.
+    ServerTool(Cow<'static, str>),
 }
 
 const THINKING: &str = "Thinking…";
@@ -86,13 +90,17 @@ impl OpenWebUiEvents {
     /// An output item started: a status if it is something the user waits for.
     pub(crate) fn item_added(&mut self, index: u64, item: &OutputItem<'_>) -> Option<Event> {
         let (activity, description) = match item {
-            OutputItem::Reasoning(_) => (Activity::Thinking, THINKING),
-            OutputItem::WebSearch(_) => (Activity::Searching, SEARCHING),
-            OutputItem::Image(_) => (Activity::Imaging, IMAGING),
+            OutputItem::Reasoning(_) => (Activity::Thinking, Cow::Borrowed(THINKING)),
+            OutputItem::WebSearch(_) => (Activity::Searching, Cow::Borrowed(SEARCHING)),
+            OutputItem::Image(_) => (Activity::Imaging, Cow::Borrowed(IMAGING)),
+            OutputItem::ServerTool(call) => (
+                Activity::ServerTool(server_tool_status::finished(call)),
+                server_tool_status::running(call),
+            ),
             _ => return None,
         };
         self.running.insert(index, activity);
-        Some(status(Cow::Borrowed(description), false))
+        Some(status(description, false))
     }
 
     /// An output item finished: its status closes (announced or not, a finished search
@@ -101,6 +109,7 @@ impl OpenWebUiEvents {
         let running = self.running.remove(&index);
         match item {
             OutputItem::WebSearch(search) => Some(status(searched(search), true)),
+            OutputItem::ServerTool(call) => Some(status(server_tool_status::finished(call), true)),
             OutputItem::Reasoning(_) if running == Some(Activity::Thinking) => {
                 Some(status(Cow::Borrowed(THOUGHT), true))
             }
@@ -131,11 +140,12 @@ impl OpenWebUiEvents {
             .into_values()
             .map(|activity| {
                 let description = match activity {
-                    Activity::Thinking => THOUGHT,
-                    Activity::Searching => SEARCHED,
-                    Activity::Imaging => IMAGED,
+                    Activity::Thinking => Cow::Borrowed(THOUGHT),
+                    Activity::Searching => Cow::Borrowed(SEARCHED),
+                    Activity::Imaging => Cow::Borrowed(IMAGED),
+                    Activity::ServerTool(done) => done,
                 };
-                status(Cow::Borrowed(description), true)
+                status(description, true)
             })
             .collect();
         let line = self

@@ -6,6 +6,7 @@
 pub mod context;
 pub mod events;
 pub mod inlet;
+pub mod server_tool_status;
 pub mod status_line;
 pub mod tool_status;
 

@@ -40,7 +40,12 @@ pub enum OutputItem<'a> {
         alias = "openrouter:image_generation"
     )]
     Image(ImageCall),
-    /// Other tools OpenRouter runs itself, anything new.
+    /// Any other tool OpenRouter runs itself (`openrouter:web_fetch`,
+    /// `openrouter:datetime`, …): told apart by the `openrouter:` prefix of its type, so
+    /// [`OutputItem::of`] builds it, never the tag.
+    #[serde(skip_deserializing)]
+    ServerTool(ServerToolCall),
+    /// Anything else, anything new.
     #[serde(other)]
     Unknown,
 }
@@ -48,7 +53,42 @@ pub enum OutputItem<'a> {
 impl<'a> OutputItem<'a> {
     /// The typed view of an item; one of an unexpected shape is `Unknown`.
     pub fn of(item: &'a Value) -> Self {
-        Self::deserialize(item).unwrap_or(Self::Unknown)
+        match Self::deserialize(item) {
+            Ok(Self::Unknown) | Err(_) => {
+                ServerToolCall::of(item).map_or(Self::Unknown, Self::ServerTool)
+            }
+            Ok(known) => known,
+        }
+    }
+}
+
+/// An `openrouter:*` server tool item without a variant of its own; the fields some of
+/// them carry (`url` of `openrouter:web_fetch`) are read for Open WebUI's status.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct ServerToolCall {
+    /// The type after `openrouter:`, e.g. `web_fetch`.
+    #[serde(rename = "type")]
+    pub name: String,
+    pub status: Option<Lenient<String>>,
+    pub url: Option<Lenient<String>>,
+    pub error: Option<Lenient<String>>,
+}
+
+impl ServerToolCall {
+    fn of(item: &Value) -> Option<Self> {
+        let mut call = Self::deserialize(item).ok()?;
+        call.name = call.name.strip_prefix("openrouter:")?.to_owned();
+        (!call.name.is_empty()).then_some(call)
+    }
+
+    pub fn url(&self) -> Option<&str> {
+        valid(&self.url).map(|u| u.trim()).filter(|u| !u.is_empty())
+    }
+
+    /// Its status says `failed`, or it carries an error.
+    pub fn failed(&self) -> bool {
+        valid(&self.status).is_some_and(|s| s == "failed")
+            || valid(&self.error).is_some_and(|e| !e.trim().is_empty())
     }
 }
 
@@ -287,9 +327,36 @@ mod tests {
     }
 
     #[test]
+    fn other_openrouter_items_are_server_tools_read_leniently() {
+        let fetch = json!({"type": "openrouter:web_fetch", "id": "wf_1", "status": "completed",
+            "url": " https://example.org/a ", "title": "A", "content": "text", "http_status": 200});
+        let OutputItem::ServerTool(call) = OutputItem::of(&fetch) else {
+            panic!("a server tool")
+        };
+        assert_eq!(call.name, "web_fetch");
+        assert_eq!(call.url(), Some("https://example.org/a"));
+        assert!(!call.failed());
+        let odd = json!({"type": "openrouter:datetime", "status": 3, "url": [], "error": "x"});
+        let OutputItem::ServerTool(call) = OutputItem::of(&odd) else {
+            panic!("a server tool")
+        };
+        assert_eq!((call.name.as_str(), call.url()), ("datetime", None));
+        assert!(call.failed(), "an error means it failed");
+        assert!(matches!(
+            OutputItem::of(&json!({"type": "openrouter:web_search"})),
+            OutputItem::WebSearch(_)
+        ));
+        assert!(matches!(
+            OutputItem::of(&json!({"type": "openrouter:image_generation"})),
+            OutputItem::Image(_)
+        ));
+    }
+
+    #[test]
     fn unknown_and_malformed_items_are_unknown() {
         for item in [
-            json!({"type": "openrouter:web_fetch", "status": "completed"}),
+            json!({"type": "openrouter:", "status": "completed"}),
+            json!({"type": "code_interpreter_call", "status": "completed"}),
             json!({"type": "function_call", "name": 3}),
             json!({"no": "type"}),
             json!("message"),

@@ -15,7 +15,9 @@ mod items;
 mod response;
 
 pub use events::{DeltaEvent, ItemEvent, StreamEvent};
-pub use items::{Annotation, FunctionCall, ImageCall, OutputItem, UrlCitation, WebSearchCall};
+pub use items::{
+    Annotation, FunctionCall, ImageCall, OutputItem, ServerToolCall, UrlCitation, WebSearchCall,
+};
 pub use response::{Response, ResponseUsage, Status, TokenDetails};
 
 use serde::Deserialize;

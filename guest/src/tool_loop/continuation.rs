@@ -60,7 +60,10 @@ fn carried(item: &Value) -> bool {
             valid(&reasoning.encrypted_content).is_some_and(|content| !content.is_empty())
         }
         OutputItem::FunctionCall(_) => answerable_call(item).is_some(),
-        OutputItem::WebSearch(_) | OutputItem::Image(_) | OutputItem::Unknown => false,
+        OutputItem::WebSearch(_)
+        | OutputItem::Image(_)
+        | OutputItem::ServerTool(_)
+        | OutputItem::Unknown => false,
     }
 }
 

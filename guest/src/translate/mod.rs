@@ -14,6 +14,7 @@ pub(crate) mod long_chats;
 pub(crate) mod phase;
 pub(crate) mod provider_headers;
 pub(crate) mod reasoning_default;
+pub(crate) mod server_tools;
 pub(crate) mod to_chat_request;
 pub mod to_chunks;
 pub(crate) mod to_completion;

@@ -130,7 +130,7 @@ pub fn completion_of_turn(
                 }
                 images.extend(shown.image);
             }
-            OutputItem::WebSearch(_) | OutputItem::Unknown => {}
+            OutputItem::WebSearch(_) | OutputItem::ServerTool(_) | OutputItem::Unknown => {}
         }
     }
     // The stored reasoning's markers end the text, as in the stream.

@@ -78,7 +78,8 @@ pub fn add_web_search(body: &mut Value, search: &WebSearchDefaults) -> bool {
     true
 }
 
-fn searches_already(body: &serde_json::Map<String, Value>) -> bool {
+/// Whether the request already searches: any web search tool, or the legacy `web` plugin.
+pub(crate) fn searches_already(body: &serde_json::Map<String, Value>) -> bool {
     let of_type = |list: Option<&Value>, key: &str, wanted: fn(&str) -> bool| {
         list.and_then(Value::as_array)
             .into_iter()

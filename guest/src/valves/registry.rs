@@ -543,6 +543,13 @@ pub static VALVES: &[Valve] = &[
         "A support URL or other contact, shown on every built-in error card ({support_url}). None: no support line.",
         300,
     ),
+    // OpenRouter's server tools (translate::server_tools).
+    text(
+        "server_tools",
+        "Tools: OpenRouter server tools",
+        "JSON list of rules [{\"models\": \"openai/*,anthropic/*\", \"tools\": [{\"type\": \"openrouter:datetime\"}, {\"type\": \"openrouter:web_search\", \"parameters\": {\"max_results\": 5}}]}]: chat turns with a matching model get these tools OpenRouter runs itself, unless the request has one of the same type. None: no server tools.",
+        8000,
+    ),
 ];
 
 #[cfg(test)]

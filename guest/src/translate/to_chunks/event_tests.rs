@@ -185,3 +185,74 @@ fn a_broken_stream_closes_what_still_runs() {
         "no usage and no times: no status line"
     );
 }
+
+/// OpenRouter's other server tools (API.md §3.4): an `openrouter:web_fetch` and an
+/// `openrouter:datetime` item before the message, whose `url_citation` names the page.
+const SERVER_TOOLS: &str = concat!(
+    r#"data: {"type":"response.created","response":{"id":"gen-st","output":[]}}"#,
+    "\n\n",
+    r#"data: {"type":"response.output_item.added","output_index":0,"item":{"id":"wf_1","type":"openrouter:web_fetch","status":"in_progress"}}"#,
+    "\n\n",
+    r#"data: {"type":"response.output_item.done","output_index":0,"item":{"id":"wf_1","type":"openrouter:web_fetch","status":"completed","url":"https://blog.rust-lang.org/releases/latest/","title":"Rust Blog","http_status":200}}"#,
+    "\n\n",
+    r#"data: {"type":"response.output_item.added","output_index":1,"item":{"id":"dt_1","type":"openrouter:datetime","status":"in_progress"}}"#,
+    "\n\n",
+    r#"data: {"type":"response.output_item.done","output_index":1,"item":{"id":"dt_1","type":"openrouter:datetime","status":"completed"}}"#,
+    "\n\n",
+    r#"data: {"type":"response.output_item.added","output_index":2,"item":{"id":"m_1","type":"message","status":"in_progress","content":[]}}"#,
+    "\n\n",
+    r#"data: {"type":"response.output_text.delta","output_index":2,"content_index":0,"delta":"Rust is out."}"#,
+    "\n\n",
+    r#"data: {"type":"response.output_text.annotation.added","output_index":2,"content_index":0,"annotation_index":0,"annotation":{"type":"url_citation","url":"https://blog.rust-lang.org/releases/latest/","title":"Rust Blog","start_index":0,"end_index":12}}"#,
+    "\n\n",
+    r#"data: {"type":"response.output_item.done","output_index":2,"item":{"id":"m_1","type":"message","status":"completed","content":[{"type":"output_text","text":"Rust is out.","annotations":[{"type":"url_citation","url":"https://blog.rust-lang.org/releases/latest/","title":"Rust Blog","start_index":0,"end_index":12}]}]}}"#,
+    "\n\n",
+    r#"data: {"type":"response.completed","response":{"id":"gen-st","status":"completed","output":[]}}"#,
+    "\n\n",
+);
+
+#[test]
+fn other_server_tools_show_their_progress_and_the_fetched_page_becomes_a_source() {
+    let chunks = stream(SERVER_TOOLS, Some(OpenWebUiEvents::new(None)), None);
+    assert_eq!(
+        statuses(&chunks),
+        [
+            ("Fetching a page…".to_owned(), false),
+            (
+                "Fetched https://blog.rust-lang.org/releases/latest/".to_owned(),
+                true
+            ),
+            ("Checking the date…".to_owned(), false),
+            ("Checked the date".to_owned(), true),
+        ]
+    );
+    let sources: Vec<&Value> = events(&chunks)
+        .into_iter()
+        .filter(|e| e["type"] == "source")
+        .collect();
+    assert_eq!(sources.len(), 1, "{sources:?}");
+    assert_eq!(
+        sources[0]["data"]["source"],
+        json!({"name": "Rust Blog", "url": "https://blog.rust-lang.org/releases/latest/"})
+    );
+    assert_eq!(joined(&chunks, "content"), "Rust is out.");
+    let plain = stream(SERVER_TOOLS, None, None);
+    assert!(events(&plain).is_empty());
+    assert_eq!(annotations(&plain), 1, "other clients get the citation");
+}
+
+#[test]
+fn a_broken_stream_closes_a_running_server_tool() {
+    let cut: String = SERVER_TOOLS
+        .split_inclusive("\n\n")
+        .take_while(|event| !event.contains("response.output_item.done"))
+        .collect();
+    let chunks = stream(&cut, Some(OpenWebUiEvents::new(None)), None);
+    assert_eq!(
+        statuses(&chunks),
+        [
+            ("Fetching a page…".to_owned(), false),
+            ("Fetched a page".to_owned(), true)
+        ]
+    );
+}

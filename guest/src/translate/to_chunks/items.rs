@@ -93,9 +93,10 @@ impl ChunkTranslator {
                 out.push_delta(&self.header, &Delta::tool_call(first), None);
                 ItemKind::FunctionCall { tool_index }
             }
-            OutputItem::WebSearch(_) | OutputItem::Image(_) | OutputItem::Unknown => {
-                ItemKind::Other
-            }
+            OutputItem::WebSearch(_)
+            | OutputItem::Image(_)
+            | OutputItem::ServerTool(_)
+            | OutputItem::Unknown => ItemKind::Other,
         };
         self.items.by_index.insert(index, ItemState::new(kind));
         if let Some(status) = self
@@ -279,6 +280,7 @@ impl ChunkTranslator {
                 OutputItem::Reasoning(_)
                 | OutputItem::WebSearch(_)
                 | OutputItem::Image(_)
+                | OutputItem::ServerTool(_)
                 | OutputItem::Unknown => {}
             }
         }
