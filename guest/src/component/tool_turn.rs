@@ -12,7 +12,7 @@ use super::upstream::UpstreamResponse;
 use super::{RequestCtx, log};
 use crate::errors::GatewayError;
 use crate::logline::Level;
-use crate::mcp::error::{McpError, ToolCallError};
+use crate::mcp::error::ToolCallError;
 use crate::mcp::tools::ToolOutput;
 use crate::owui::events::Event;
 use crate::owui::tool_status::{self, CallEnd, ToolLabel};
@@ -26,6 +26,7 @@ use crate::tool_loop::{
 use crate::translate::long_chats::trim_tool_outputs;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeSet;
+use std::time::Duration;
 
 /// What the loop shows and keeps while it works; the stream and the whole answer each
 /// have their way.
@@ -289,32 +290,48 @@ impl ToolTurn {
         results.into_output_items(self.limits.output_max_bytes)
     }
 
-    /// One batch of calls, each bounded by the per-call timeout: what each gave and how
-    /// its status line reads. A tool switched off for the user is not called: the model
-    /// reads that it is unavailable. Each call that reached its tool feeds the breaker.
+    /// One batch of calls, run at once (`McpTools::call_many`), each bounded by the
+    /// per-call timeout: what each gave and how its status line reads. A tool switched
+    /// off for the user is not called: the model reads that it is unavailable. Each call
+    /// that reached its tool feeds the breaker.
     fn call_batch(&mut self, calls: &[ToolCall]) -> Vec<(CallResult, CallEnd)> {
-        calls
+        let mut ended: Vec<Option<(CallResult, CallEnd)>> = calls
             .iter()
             .map(|call| {
-                if let Some(secs) = self.breakers.reopens_in_secs(&call.name) {
-                    let text = unavailable_output(self.label(&call.name).tool, secs);
-                    let output = ToolOutput {
-                        text,
-                        is_error: false,
-                        truncated: false,
-                    };
-                    return (CallResult::Output(output), CallEnd::SwitchedOff);
-                }
-                let result =
-                    self.tools
-                        .call(&call.name, &call.arguments, self.limits.output_max_bytes);
-                if let Some(ok) = counts_as(&result) {
-                    self.breakers.record(&call.name, ok);
-                }
-                let end = call_end(&result);
-                (CallResult::of(result), end)
+                let secs = self.breakers.reopens_in_secs(&call.name)?;
+                let output = ToolOutput {
+                    text: unavailable_output(self.label(&call.name).tool, secs),
+                    is_error: false,
+                    truncated: false,
+                };
+                Some((CallResult::Output(output), CallEnd::SwitchedOff))
             })
-            .collect()
+            .collect();
+        let to_run: Vec<(&str, &str)> = calls
+            .iter()
+            .zip(&ended)
+            .filter(|(_, ended)| ended.is_none())
+            .map(|(call, _)| (call.name.as_str(), call.arguments.as_str()))
+            .collect();
+        let timeout = Duration::from_secs(self.limits.call_timeout_secs);
+        let mut results = self
+            .tools
+            .call_many(&to_run, self.limits.output_max_bytes, timeout)
+            .into_iter();
+        for (call, slot) in calls.iter().zip(ended.iter_mut()) {
+            if slot.is_some() {
+                continue;
+            }
+            let result = results
+                .next()
+                .unwrap_or_else(|| Err(ToolCallError::UnknownTool(call.name.clone())));
+            if let Some(ok) = counts_as(&result) {
+                self.breakers.record(&call.name, ok);
+            }
+            let end = call_end(&result);
+            *slot = Some((CallResult::of(result), end));
+        }
+        ended.into_iter().flatten().collect()
     }
 
     fn label<'a>(&'a self, function_name: &'a str) -> ToolLabel<'a> {
@@ -336,10 +353,7 @@ fn call_end(result: &Result<ToolOutput, ToolCallError>) -> CallEnd {
     match result {
         Ok(output) if output.is_error => CallEnd::Failed,
         Ok(_) => CallEnd::Ran,
-        Err(ToolCallError::Server {
-            error: McpError::Timeout(_),
-            ..
-        }) => CallEnd::TimedOut,
+        Err(ToolCallError::Timeout { .. }) => CallEnd::TimedOut,
         Err(_) => CallEnd::Failed,
     }
 }

@@ -178,13 +178,13 @@ impl ToolBreakerPolicy {
 ///   backend's outages that way as often as by failing the call, and a tool the model
 ///   cannot get to work `failures` times in a row is better left out for a while.
 /// * A transport or protocol failure (`ToolCallError::Server`) is a failure; so is a call
-///   that ran over its timeout, which the caller records as `false` itself.
+///   that ran over its timeout (`ToolCallError::Timeout`).
 /// * An unknown tool or unreadable arguments are the model's mistakes made before any
 ///   call: they say nothing about the tool, so nothing is recorded.
 pub fn counts_as(result: &Result<ToolOutput, ToolCallError>) -> Option<bool> {
     match result {
         Ok(output) => Some(!output.is_error),
-        Err(ToolCallError::Server { .. }) => Some(false),
+        Err(ToolCallError::Server { .. } | ToolCallError::Timeout { .. }) => Some(false),
         Err(ToolCallError::UnknownTool(_) | ToolCallError::InvalidArguments(_)) => None,
     }
 }

@@ -17,7 +17,7 @@
 //!    * [`RoundOutcome::Done`]: the answer is complete. If [`ToolRounds::answer_missing`],
 //!      show [`notices::NO_FINAL_ANSWER`]. Finish with the summed usage.
 //!    * [`RoundOutcome::RunServerTools`]: put the calls in a [`RoundResults`]; run them in
-//!      the [`batches`] of `settings.parallel_calls` (each `McpTools::call` with
+//!      the [`batches`] of `settings.parallel_calls` (`McpTools::call_many`, each with
 //!      `settings.output_max_bytes`, bounded by `settings.call_timeout_secs`:
 //!      [`CallResult::timed_out`] when it runs over), `record` each result by its index;
 //!      then [`continuation::next_round`] with `into_output_items(output_max_bytes)` and
