@@ -76,6 +76,17 @@ fn assert_server_failed(tool: &str, status: u16, body: &Value, reason: &str) {
     );
 }
 
+/// The call ran over the server's timeout: 504, `timeout`, naming the server and the limit.
+fn assert_timed_out(tool: &str, status: u16, body: &Value) {
+    assert_eq!(status, 504, "{tool}: {body}");
+    assert_eq!(body["error"]["type"], "timeout", "{tool}: {body}");
+    let message = body["error"]["message"].as_str().unwrap_or("");
+    assert!(
+        message.contains("\"f\"") && message.contains("did not finish the call within 2 s"),
+        "{tool}: {message:?}"
+    );
+}
+
 /// A plain chat request gets its answer.
 async fn assert_chat_works(orpipe: &Orpipe) {
     let response = HttpClient::new()
@@ -146,7 +157,7 @@ async fn a_slow_tool_and_a_stream_that_never_answers_time_out_and_block_nothing(
     assert_eq!(body["output"]["text"], "slept 0.2 s");
 
     let (status, body, took) = call(&orpipe, "slow", json!({"seconds": 8})).await;
-    assert_server_failed("slow", status, &body, "did not answer within 2 s");
+    assert_timed_out("slow", status, &body);
     assert!(took >= floor && took < limit, "slow failed after {took:?}");
 
     // Keep-alives do not extend the timeout; while the call hangs, orpipe answers others.
@@ -174,7 +185,7 @@ async fn a_slow_tool_and_a_stream_that_never_answers_time_out_and_block_nothing(
     assert_chat_works(&orpipe).await;
     let chat_took = chat_started.elapsed();
     let (status, body, took) = hanging.await.expect("the endless call");
-    assert_server_failed("endless", status, &body, "did not answer within 2 s");
+    assert_timed_out("endless", status, &body);
     assert!(
         took >= floor && took < limit,
         "endless failed after {took:?}"
