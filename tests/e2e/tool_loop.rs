@@ -411,3 +411,97 @@ async fn a_failing_tool_is_switched_off_for_that_user_and_comes_back_by_itself()
         "back after the cool-down: {output}"
     );
 }
+
+#[tokio::test]
+async fn a_made_up_tool_and_arguments_the_schema_refuses_are_errors_the_model_reads() {
+    let Some(mcp_python) = python("ORPIPE_MCP_PYTHON") else {
+        return;
+    };
+    let setup = setup(&mcp_python, &[], None).await;
+    let body = json!({"model": MODEL, "stream": true, "messages": [{"role": "user",
+        "content": r#"[mock:call nosuch {"x": 1}] [mock:call add {"a": "two", "b": 3}]"#}]});
+    let chunks = chunks(&stream(&setup.orpipe, &body).await);
+    assert_eq!(finish_reasons(&chunks), ["stop"], "the chat goes on");
+    let tool_calls = chunks
+        .iter()
+        .filter(|c| !c["choices"][0]["delta"]["tool_calls"].is_null())
+        .count();
+    assert_eq!(tool_calls, 0, "a made-up tool is not handed to the client");
+    let requests = sent(&setup.mock);
+    assert_eq!(requests.len(), 2);
+    let outputs: Vec<String> = items(&requests[1], "function_call_output")
+        .iter()
+        .filter_map(|o| o["output"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(outputs.len(), 2, "{outputs:?}");
+    assert!(
+        outputs[0].contains("failed") && outputs[0].contains("no tool named \"nosuch\""),
+        "{}",
+        outputs[0]
+    );
+    // The MCP server checks its schema; its refusal is what the model reads.
+    assert!(
+        outputs[1].contains("reported an error") && outputs[1].contains("valid integer"),
+        "{}",
+        outputs[1]
+    );
+    assert!(!outputs[1].contains('5'), "add did not run: {}", outputs[1]);
+    let text = rendered(&content(&chunks));
+    assert!(text.starts_with("Tool results: "), "{text}");
+}
+
+#[tokio::test]
+async fn openrouter_server_tools_are_added_for_the_models_the_operator_chose() {
+    let mock = MockOpenRouter::start().await.expect("mock");
+    let rules = json!([{"models": "openai/*", "tools": [
+        {"type": "openrouter:datetime", "parameters": {"timezone": "Europe/Berlin"}},
+        {"type": "openrouter:web_fetch"}]}])
+    .to_string();
+    let orpipe = start(&mock, &[("ORPIPE_SERVER_TOOLS", rules.as_str())]).await;
+    let types = async |model: &str| {
+        mock.clear_requests();
+        let body = json!({"model": model, "stream": true,
+            "messages": [{"role": "user", "content": "What time is it?"}]});
+        stream(&orpipe, &body).await;
+        let request = sent(&mock).pop().expect("a request");
+        let tools = request["tools"].as_array().cloned().unwrap_or_default();
+        tools
+            .iter()
+            .map(|t| {
+                (
+                    t["type"].as_str().unwrap_or_default().to_owned(),
+                    t["parameters"].clone(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let matching = types(MODEL).await;
+    assert_eq!(
+        matching,
+        [
+            (
+                "openrouter:datetime".to_owned(),
+                json!({"timezone": "Europe/Berlin"})
+            ),
+            ("openrouter:web_fetch".to_owned(), Value::Null),
+        ]
+    );
+    assert_eq!(types("anthropic/claude-sonnet-4.5").await, []);
+
+    // A rule that does not parse is refused with a message naming the setting.
+    let bad = json!([{"models": "openai/*", "tools": [{"type": "web_fetch"}]}]).to_string();
+    let orpipe = start(&mock, &[("ORPIPE_SERVER_TOOLS", bad.as_str())]).await;
+    let response = client::post_json(
+        &orpipe.url("/v1/chat/completions"),
+        &json!({"model": MODEL, "messages": [{"role": "user", "content": "hi"}]}),
+        Some(CLIENT_KEY),
+    )
+    .await
+    .expect("request");
+    assert_eq!(response.status, 500, "{}", response.text());
+    assert!(
+        response.text().contains("server_tools"),
+        "{}",
+        response.text()
+    );
+}

@@ -113,7 +113,7 @@ impl Answer<'_> {
             translator = translator.with_capture(session.capture());
         }
         if let Some(turn) = &tool_turn {
-            translator = translator.with_server_tools(turn.server_names());
+            translator = translator.with_tool_loop(turn.client_tools().clone());
         }
         // Only the status line needs to know when the model started answering.
         let timed = events.is_some();

@@ -141,8 +141,8 @@ pub fn chat_completions(ctx: &RequestCtx, request: IncomingRequest, out: Respons
         };
         fitting::prepare(ctx, &settings, &mut translated, &owui, entry.as_ref())?;
         let tool_turn = match offer.tools {
-            Some(tools) => ToolTurn::start(
-                tools,
+            Some(offered) => ToolTurn::start(
+                offered,
                 &config,
                 &settings,
                 &translated.body,

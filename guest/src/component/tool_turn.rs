@@ -60,14 +60,22 @@ pub(super) struct ToolTurn {
     stream: bool,
     /// The user's breakers for these tools (shared through key-value).
     breakers: ToolBreakers,
+    /// The client's function names: a call of any other name is the loop's to answer.
+    client_tools: BTreeSet<String>,
 }
 
 /// The server tools of a request before the body is fitted to the model.
 pub(super) struct Offer {
     /// `None` when no server offers a tool right now.
-    pub tools: Option<McpTools>,
+    pub tools: Option<Offered>,
     /// Configured servers that are not up (said to Open WebUI).
     pub unavailable: Vec<String>,
+}
+
+/// The tools of a request: the servers' (offered) and the client's own function names.
+pub(super) struct Offered {
+    pub mcp: McpTools,
+    pub client_tools: BTreeSet<String>,
 }
 
 /// The configured servers' tools, added to the Responses `body`'s `tools` (before the
@@ -120,7 +128,10 @@ pub(super) fn offer(ctx: &RequestCtx, config: &Config, body: &mut Value) -> Offe
         *list = Value::Array(definitions);
     }
     Offer {
-        tools: Some(tools),
+        tools: Some(Offered {
+            mcp: tools,
+            client_tools,
+        }),
         unavailable,
     }
 }
@@ -129,7 +140,7 @@ impl ToolTurn {
     /// The loop for the fitted request `body`; `None` when fitting left none of the
     /// server tools (the model does not call tools).
     pub(super) fn start(
-        tools: McpTools,
+        offered: Offered,
         config: &Config,
         settings: &Settings,
         body: &Value,
@@ -137,6 +148,10 @@ impl ToolTurn {
         stream: bool,
         identity: Option<&str>,
     ) -> Result<Option<Self>, GatewayError> {
+        let Offered {
+            mcp: tools,
+            client_tools,
+        } = offered;
         let offered = body
             .get("tools")
             .and_then(Value::as_array)
@@ -169,17 +184,20 @@ impl ToolTurn {
                 .to_owned(),
             stream,
             breakers,
+            client_tools,
         }))
     }
 
-    /// Whether `function_name` is a server tool's.
+    /// Whether a call of `function_name` is the loop's: a server tool's, or a name the
+    /// client did not offer either (a model that made a tool up reads that it does not
+    /// exist, rather than handing the client a call it cannot run).
     pub(super) fn owns(&self, function_name: &str) -> bool {
-        self.tools.owns(function_name)
+        !self.client_tools.contains(function_name)
     }
 
-    /// The function names orpipe runs (hidden from the client).
-    pub(super) fn server_names(&self) -> BTreeSet<String> {
-        self.tools.function_names()
+    /// The client's own function names (its calls are shown to it).
+    pub(super) fn client_tools(&self) -> &BTreeSet<String> {
+        &self.client_tools
     }
 
     /// After a response whose `output` called server tools: runs them, keeps them, and
@@ -190,8 +208,11 @@ impl ToolTurn {
         output: &[Value],
         progress: &mut dyn Progress,
     ) -> Result<Advance, GatewayError> {
-        let tools = &self.tools;
-        match self.rounds.finish_response(output, |name| tools.owns(name)) {
+        let client_tools = &self.client_tools;
+        match self
+            .rounds
+            .finish_response(output, |name| !client_tools.contains(name))
+        {
             RoundOutcome::Done => Ok(Advance::Finish),
             RoundOutcome::RunServerTools(calls) => {
                 let outputs = self.run(ctx, &calls, progress);

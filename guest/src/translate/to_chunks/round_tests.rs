@@ -61,7 +61,7 @@ fn pipeline(capture: bool) -> StreamPipeline {
         error_id: "e".into(),
         timestamp: "t".into(),
     })
-    .with_server_tools(BTreeSet::from(["docs__search".to_owned()]));
+    .with_tool_loop(BTreeSet::from(["get_weather".to_owned()]));
     if capture {
         let mut n = 0;
         translator = translator.with_capture(Capture::new(move || {
@@ -212,15 +212,14 @@ fn pipeline_without_capture() -> StreamPipeline {
 }
 
 #[test]
-fn without_server_tools_a_call_is_the_clients_as_before() {
+fn without_the_tool_loop_a_call_is_the_clients_as_before() {
     let translator = ChunkTranslator::new(StreamContext {
         model: "m".into(),
         created: 1,
         fallback_id: "f".into(),
         error_id: "e".into(),
         timestamp: "t".into(),
-    })
-    .with_server_tools(BTreeSet::new());
+    });
     let mut pipeline = StreamPipeline::new(translator);
     let mut frames = pipeline.push(response("r1", "", &["docs__search"], 0.1).as_bytes());
     frames.append(&mut pipeline.finish());

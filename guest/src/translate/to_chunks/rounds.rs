@@ -18,8 +18,9 @@ use std::collections::BTreeSet;
 /// The loop's state in one answer.
 #[derive(Debug, Default)]
 pub(super) struct Rounds {
-    /// The function names orpipe runs itself.
-    server_tools: BTreeSet<String>,
+    /// The client's function names: every other call is orpipe's to run (a server tool,
+    /// or a name nobody offered, which the loop answers with an error for the model).
+    client_tools: BTreeSet<String>,
     /// The output of a finished response that called server tools, until the decision.
     held: Option<Vec<Value>>,
     /// A response is held (its output may have been taken already).
@@ -33,7 +34,7 @@ pub(super) struct Rounds {
 
 impl Rounds {
     pub(super) fn is_server_tool(&self, name: &str) -> bool {
-        self.server_tools.contains(name)
+        !self.client_tools.contains(name)
     }
 
     fn calls_server_tools(&self, output: &[Value]) -> bool {
@@ -45,19 +46,18 @@ impl Rounds {
 }
 
 impl ChunkTranslator {
-    /// Runs the tool loop's way: calls to `server_tools` are hidden from the client and
-    /// a response that makes them is held for the component's decision.
-    pub fn with_server_tools(mut self, server_tools: BTreeSet<String>) -> Self {
-        if !server_tools.is_empty() {
-            self.rounds = Some(Rounds {
-                server_tools,
-                ..Rounds::default()
-            });
-        }
+    /// Runs the tool loop's way: calls of any function but the client's (`client_tools`)
+    /// are hidden from the client, and a response that makes them is held for the
+    /// component's decision.
+    pub fn with_tool_loop(mut self, client_tools: BTreeSet<String>) -> Self {
+        self.rounds = Some(Rounds {
+            client_tools,
+            ..Rounds::default()
+        });
         self
     }
 
-    /// Whether `name` is a server tool's function (hidden from the client).
+    /// Whether a call of `name` is the loop's to run (hidden from the client).
     pub(super) fn is_server_call(&self, name: &str) -> bool {
         self.rounds.as_ref().is_some_and(|r| r.is_server_tool(name))
     }
