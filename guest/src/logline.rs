@@ -35,6 +35,11 @@ pub enum Event {
     UpstreamRetry,
     /// A user's request breaker opened.
     BreakerTripped,
+    /// A server tool call of the tool loop ended: `outcome` is `ran`, `failed`,
+    /// `timed_out` or `switched_off`.
+    ToolCall,
+    /// A user's breaker for one server tool opened.
+    ToolBreakerTripped,
 }
 
 impl Event {
@@ -44,6 +49,8 @@ impl Event {
             Event::ChatFailed => "chat_failed",
             Event::UpstreamRetry => "upstream_retry",
             Event::BreakerTripped => "breaker_tripped",
+            Event::ToolCall => "tool_call",
+            Event::ToolBreakerTripped => "tool_breaker_tripped",
         }
     }
 }

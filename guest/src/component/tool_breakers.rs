@@ -9,7 +9,7 @@
 //! count it once.
 
 use super::{kv, log, unix_now};
-use crate::logline::Level;
+use crate::logline::{Event, Level};
 use crate::tool_loop::breaker::{ToolBreakerPolicy, ToolRecord, storage_key};
 use std::collections::BTreeMap;
 
@@ -89,9 +89,10 @@ impl ToolBreakers {
         let was_open = self.policy.reopens_in(&entry.record, now).is_some();
         if !was_open && self.policy.reopens_in(&next, now).is_some() {
             // The key names no user (a hash), yet lets an operator follow one breaker.
-            log::emit(
+            log::event(
                 Level::Warn,
                 "tool breaker opened",
+                Event::ToolBreakerTripped,
                 &[
                     ("tool", serde_json::json!(name)),
                     ("breaker", serde_json::json!(entry.key)),

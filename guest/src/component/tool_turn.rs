@@ -11,7 +11,7 @@ use super::tool_breakers::ToolBreakers;
 use super::upstream::UpstreamResponse;
 use super::{RequestCtx, log};
 use crate::errors::GatewayError;
-use crate::logline::Level;
+use crate::logline::{Event as LogEvent, Level};
 use crate::mcp::error::ToolCallError;
 use crate::mcp::tools::ToolOutput;
 use crate::owui::events::Event;
@@ -290,16 +290,16 @@ impl ToolTurn {
             let elapsed = ctx.elapsed_ms() - started;
             for ((index, call), (result, end)) in batch.zip(batch_calls).zip(outcomes) {
                 progress.event(&tool_status::finished(self.label(&call.name), end, elapsed));
-                log::emit(
+                log::event(
                     if end == CallEnd::Ran {
                         Level::Info
                     } else {
                         Level::Warn
                     },
                     "server tool called",
+                    LogEvent::ToolCall,
                     &[
                         ("request_id", json!(ctx.request_id)),
-                        ("event", json!("tool_call")),
                         ("tool", json!(call.name)),
                         ("outcome", json!(end_name(end))),
                         ("elapsed_ms", json!(elapsed.round())),

@@ -5,7 +5,7 @@
 //! The guest is sandboxed, not trusted: a label it sends is kept only when it is short
 //! and plain (`safe_label`), so a misbehaving guest cannot blow up the label sets.
 
-use super::{ClassLabel, KindLabel, Metrics, ModelLabel, ModelOutcome, ModelTokens};
+use super::{ClassLabel, KindLabel, Metrics, ModelLabel, ModelOutcome, ModelTokens, OutcomeLabel};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -31,8 +31,35 @@ enum GuestEvent {
     UpstreamRetry { kind: RetryKind },
     /// A user's breaker opened (`component/breaker.rs`).
     BreakerTripped,
+    /// A server tool call of the tool loop ended (`component/tool_turn.rs`).
+    ToolCall { outcome: ToolOutcome },
+    /// A user's breaker for one server tool opened (`component/tool_breakers.rs`).
+    ToolBreakerTripped,
     #[serde(other)]
     Unknown,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum ToolOutcome {
+    Ran,
+    Failed,
+    TimedOut,
+    SwitchedOff,
+    #[serde(other)]
+    Other,
+}
+
+impl ToolOutcome {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Ran => "ran",
+            Self::Failed => "failed",
+            Self::TimedOut => "timed_out",
+            Self::SwitchedOff => "switched_off",
+            Self::Other => "other",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -172,6 +199,17 @@ fn record(metrics: &Metrics, event: GuestEvent) {
         GuestEvent::BreakerTripped => {
             metrics.breaker_trips.inc();
         }
+        GuestEvent::ToolCall { outcome } => {
+            metrics
+                .tool_calls
+                .get_or_create(&OutcomeLabel {
+                    outcome: outcome.as_str(),
+                })
+                .inc();
+        }
+        GuestEvent::ToolBreakerTripped => {
+            metrics.tool_breaker_trips.inc();
+        }
         GuestEvent::Unknown => {}
     }
 }
@@ -254,5 +292,34 @@ mod tests {
             &json!({"event": "chat_finished", "model": 5, "outcome": "completed"}),
         );
         assert!(!scrape(&metrics).contains("orpipe_chat_completions_total{"));
+    }
+
+    #[test]
+    fn tool_calls_count_by_outcome_and_tool_breaker_trips_apart() {
+        let metrics = Metrics::new();
+        for line in [
+            json!({"event": "tool_call", "outcome": "ran", "tool": "calc__add"}),
+            json!({"event": "tool_call", "outcome": "ran"}),
+            json!({"event": "tool_call", "outcome": "timed_out"}),
+            json!({"event": "tool_call", "outcome": "made-up"}),
+            json!({"event": "tool_breaker_tripped"}),
+        ] {
+            record_guest_event(&metrics, &line);
+        }
+        let text = scrape(&metrics);
+        assert!(
+            text.contains("orpipe_tool_calls_total{outcome=\"ran\"} 2"),
+            "{text}"
+        );
+        assert!(
+            text.contains("orpipe_tool_calls_total{outcome=\"timed_out\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("orpipe_tool_calls_total{outcome=\"other\"} 1"),
+            "{text}"
+        );
+        assert!(text.contains("orpipe_tool_breaker_trips_total 1"), "{text}");
+        assert!(text.contains("orpipe_breaker_trips_total 0"), "{text}");
     }
 }

@@ -80,6 +80,11 @@ struct ReasonLabel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabel {
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct CauseLabel {
     cause: &'static str,
 }
@@ -101,6 +106,8 @@ pub struct Metrics {
     chat_failures: Family<ClassLabel, Counter>,
     upstream_retries: Family<KindLabel, Counter>,
     breaker_trips: Counter,
+    tool_calls: Family<OutcomeLabel, Counter>,
+    tool_breaker_trips: Counter,
     admission_queued: Gauge,
     admission_wait: Histogram,
     admission_rejected: Family<ReasonLabel, Counter>,
@@ -128,6 +135,8 @@ impl Metrics {
             chat_failures: Family::default(),
             upstream_retries: Family::default(),
             breaker_trips: Counter::default(),
+            tool_calls: Family::default(),
+            tool_breaker_trips: Counter::default(),
             admission_queued: Gauge::default(),
             admission_wait: latency_histogram(),
             admission_rejected: Family::default(),
@@ -187,6 +196,16 @@ impl Metrics {
             "breaker_trips",
             "Times a user's request breaker opened",
             self.breaker_trips.clone(),
+        );
+        r.register(
+            "tool_calls",
+            "Server (MCP) tool calls of the tool loop, by outcome: ran, failed, timed_out, switched_off",
+            self.tool_calls.clone(),
+        );
+        r.register(
+            "tool_breaker_trips",
+            "Times a user's breaker for one server tool opened",
+            self.tool_breaker_trips.clone(),
         );
         r.register(
             "admission_queued_requests",
