@@ -4,7 +4,9 @@
 # minutes and 8 GB the first time), starts the mock OpenRouter, orpipe against it, and Open
 # WebUI (offline) against orpipe, then drives Open WebUI through its own HTTP API
 # (tests/owui/e2e.py): settings in the Pipelines tab, reasoning, status line, sources, web
-# search, chat ids; then restarts orpipe and checks the saved settings survived.
+# search, chat ids, a tool of the MCP test server (tests/mcp/server.py, its venv in the
+# tools cache, tests/mcp/requirements.txt) run by orpipe's tool loop; then restarts orpipe and
+# checks the saved settings survived.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 log() { printf '==> %s\n' "$*" >&2; }
@@ -12,10 +14,16 @@ log() { printf '==> %s\n' "$*" >&2; }
 tools="${ORPIPE_TOOLS_DIR:-$HOME/.cache/orpipe-tools}"
 venv="$tools/owui"
 if ! "$venv/bin/python" -c 'import open_webui' 2>/dev/null \
-  || ! "$venv/bin/pip" show open-webui 2>/dev/null | grep -qx 'Version: 0.12.4'; then
+  || ! "$venv/bin/pip" show open-webui 2>/dev/null | grep -x 'Version: 0.12.4' >/dev/null; then
   log "installing open-webui 0.12.4 into $venv (one time: about 10 minutes, 8 GB)"
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check open-webui==0.12.4
+fi
+
+mcp_python="${ORPIPE_MCP_PYTHON:-$tools/mcp/bin/python}"
+if ! "$mcp_python" -c 'import mcp' 2>/dev/null; then
+  printf '==> ERROR: no MCP Python SDK at %s (set ORPIPE_MCP_PYTHON)\n' "$mcp_python" >&2
+  exit 1
 fi
 
 log "building orpipe and the mock"
@@ -38,30 +46,52 @@ wait_for() { # url, what, seconds
   log "ERROR: $2 did not come up; logs in $work"; KEEP=1; exit 1
 }
 
-mock_port=$(free_port); orpipe_port=$(free_port); owui_port=$(free_port)
+mock_port=$(free_port); orpipe_port=$(free_port); owui_port=$(free_port); mcp_port=$(free_port)
 mock="http://127.0.0.1:$mock_port"
 orpipe="http://127.0.0.1:$orpipe_port"
 owui="http://127.0.0.1:$owui_port"
 admin_key=sk-orpipe-admin-e2e
 client_key=sk-orpipe-client-e2e
 
+# The mock plays a tool-calling model on `[mock:call …]` cues, else its content fixtures.
 target/release/mock-openrouter --listen "127.0.0.1:$mock_port" --mode content \
-  >"$work/mock.log" 2>&1 &
+  --answer-tool-calls >"$work/mock.log" 2>&1 &
 pids+=($!)
 wait_for "$mock/api/v1/models" "the mock" 30
+
+# The MCP server whose tools orpipe offers (add, echo, fail, sleep), as server `calc`.
+"$mcp_python" tests/mcp/server.py "$mcp_port" >"$work/mcp.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 30); do # any HTTP answer: it listens
+  curl -s -o /dev/null "http://127.0.0.1:$mcp_port/mcp" && break
+  sleep 1
+done
+mcp_servers="[{\"name\":\"calc\",\"url\":\"http://127.0.0.1:$mcp_port/mcp\",\"internal\":true}]"
 
 start_orpipe() {
   OPENROUTER_API_KEY=sk-or-v1-e2e OPENROUTER_BASE_URL="$mock/api/v1" \
     ORPIPE_API_KEYS="$client_key" ORPIPE_ADMIN_KEYS="$admin_key" \
     ORPIPE_LISTEN="127.0.0.1:$orpipe_port" ORPIPE_DATA_DIR="$work/orpipe" \
+    ORPIPE_MCP_SERVERS="$mcp_servers" \
     target/release/orpipe >>"$work/orpipe.log" 2>&1 &
   orpipe_pid=$!
   pids+=("$orpipe_pid")
+  local up=0
   for _ in $(seq 1 60); do
-    curl -fs -o /dev/null -H "authorization: Bearer $client_key" "$orpipe/v1/models" && return 0
+    curl -fs -o /dev/null -H "authorization: Bearer $client_key" "$orpipe/v1/models" \
+      && up=1 && break
     sleep 1
   done
-  log "ERROR: orpipe did not come up; logs in $work"; KEEP=1; exit 1
+  [ "$up" = 1 ] || { log "ERROR: orpipe did not come up; logs in $work"; KEEP=1; exit 1; }
+  # Its refresh job lists the MCP server's tools shortly after the start.
+  for _ in $(seq 1 60); do
+    curl -fs -H "authorization: Bearer $admin_key" "$orpipe/admin/mcp/tools" | python3 -c '
+import json, sys
+servers = {s["name"]: s for s in json.load(sys.stdin)["servers"]}
+sys.exit(0 if servers.get("calc", {}).get("state") == "up" else 1)' 2>/dev/null && return 0
+    sleep 1
+  done
+  log "ERROR: the MCP server calc is not up in orpipe; logs in $work"; KEEP=1; exit 1
 }
 start_orpipe
 

@@ -9,6 +9,7 @@ on the first failure.
 
 import argparse
 import json
+import re
 import sqlite3
 import sys
 import time
@@ -20,6 +21,11 @@ REASONING_MODEL = "anthropic.claude-sonnet-4.5"
 SEARCH_MODEL = "openai.gpt-4o-mini"
 # Served by the mock in content mode (tests/fixtures/model_image_output.json).
 IMAGE_MODEL = "google.gemini-2.5-flash-image"
+# A chat whose model calls the MCP server's `add` (the mock's cue, tests/src/mock/tool_calls.rs).
+TOOL_PROMPT = 'Add please. [mock:call add {"a": 2, "b": 3}]'
+TOOL_CHAT_TITLE = "e2e tools"
+# orpipe's hidden marker lines (guest/src/markers.rs): artifact ids and answer phases.
+MARKER_LINE = re.compile(r"^\[(?:[0-9A-HJKMNP-TV-Z]{26}|[0-9A-HJKMNP-TV-Z]{20}|P:[a-z_]+)\]: #$")
 
 
 class Check:
@@ -67,24 +73,29 @@ class OpenWebUI:
     def update_valves(self, valves):
         return self.post("/api/v1/pipelines/orpipe/valves/update?urlIdx=0", valves)
 
-    def chat(self, model, text, features=None):
-        """One UI-equivalent chat turn; returns (chat id, the stored assistant message)."""
-        chat = self.post(
-            "/api/v1/chats/new",
-            {"chat": {"title": "e2e", "models": [model],
-                      "history": {"messages": {}, "currentId": None}, "messages": []}},
-        )
-        chat.raise_for_status()
-        chat_id = chat.json()["id"]
+    def chat(self, model, text, features=None, title="e2e", follow=None):
+        """One UI-equivalent chat turn; returns (chat id, the stored assistant message).
+        `follow`: (chat id, the answer replied to, the messages so far) continues that chat,
+        whose history Open WebUI then reads from its own database."""
+        if follow:
+            chat_id, parent_id, earlier = follow
+        else:
+            chat = self.post(
+                "/api/v1/chats/new",
+                {"chat": {"title": title, "models": [model],
+                          "history": {"messages": {}, "currentId": None}, "messages": []}},
+            )
+            chat.raise_for_status()
+            chat_id, parent_id, earlier = chat.json()["id"], None, []
         user_id, answer_id = str(uuid.uuid4()), str(uuid.uuid4())
         response = self.post(
             "/api/chat/completions",
             {
                 "model": model, "stream": True, "chat_id": chat_id, "id": answer_id,
-                "user_message": {"id": user_id, "parentId": None, "role": "user",
+                "user_message": {"id": user_id, "parentId": parent_id, "role": "user",
                                  "content": text, "models": [model],
                                  "timestamp": int(time.time())},
-                "messages": [{"role": "user", "content": text}],
+                "messages": earlier + [{"role": "user", "content": text}],
                 "params": {}, "features": features or {},
             },
         )
@@ -129,6 +140,56 @@ def image_and_card_checks(owui, args):
     check(content.startswith("### 💳 Insufficient Credits"),
           "a refusal before the answer started shows the original's card in the chat",
           {"content": content[:300], "error": message.get("error")})
+
+
+def visible_text(content):
+    """The answer as Open WebUI's Markdown shows it: orpipe's marker lines left out."""
+    lines = [line for line in (content or "").splitlines()
+             if not MARKER_LINE.match(line.strip())]
+    return "\n".join(lines).strip()
+
+
+def part_text(output):
+    """A tool output as the model reads it: a string, or the text of its parts."""
+    if isinstance(output, list):
+        return "\n".join(p.get("text", "") for p in output if isinstance(p, dict))
+    return output
+
+
+def tool_loop_checks(owui, args):
+    """A tool of the MCP server `calc` run by orpipe's tool loop, as an Open WebUI user sees
+    it: the status lines, then the model's answer from the output, in one reply."""
+    before = len(mock_requests(args.mock))
+    _, message = owui.chat(SEARCH_MODEL, TOOL_PROMPT, title=TOOL_CHAT_TITLE)
+    sent = [r["body"] for r in mock_requests(args.mock)[before:]]
+    offered = [t.get("name") for t in sent[0].get("tools", [])] if sent else []
+    check("calc__add" in offered, "the MCP server's tools are offered to the model", offered)
+    outputs = [part_text(item.get("output")) for body in sent for item in body.get("input", [])
+               if isinstance(item, dict) and item.get("type") == "function_call_output"]
+    check(len(sent) == 2 and outputs == ["5"],
+          "orpipe ran calc__add and asked again with its output, in the same answer",
+          {"requests": len(sent), "outputs": outputs})
+    content = message.get("content") or ""
+    check(visible_text(content) == "Tool results: 5",
+          "Open WebUI shows the answer written from the tool's output", content)
+    descriptions = [(s.get("description") or "", s.get("done"))
+                    for s in message.get("statusHistory") or []]
+    running = [i for i, (d, done) in enumerate(descriptions)
+               if d == "Running add (calc)…" and not done]
+    ran = [i for i, (d, done) in enumerate(descriptions)
+           if d.startswith("Ran add (calc) in ") and done]
+    check(running and ran and running[0] < ran[0],
+          "Open WebUI kept \"Running add (calc)…\" then \"Ran add (calc) in …\"",
+          descriptions)
+    # Each of the mock's answers reports 10 tokens in and 5 out: two rounds, one sum.
+    status = last_status(message)
+    check(status and "(in 20 · out 10)" in status.get("description", ""),
+          "the status line sums the usage of both rounds", status)
+    calls = [item for item in message.get("output") or []
+             if item.get("type") in ("function_call", "function_call_output")]
+    check(not calls and not message.get("tool_calls") and "tool_calls" not in content,
+          "the server tool's call is not shown to Open WebUI as a tool call of its own",
+          {"output": message.get("output"), "tool_calls": message.get("tool_calls")})
 
 
 def last_status(message):
@@ -222,6 +283,8 @@ def first_phase(owui, args):
     check(urls and all(u and u.startswith("http") for u in urls) and len(urls) == len(set(urls)),
           f"sources are citation chips, each once: {urls}", message.get("sources"))
 
+    tool_loop_checks(owui, args)
+
     # Switch the status line off: the next answer has none.
     response = owui.update_valves(dict(owui.valves(), status_line=False))
     check(response.status_code == 200, "the admin switches the status line off", response.text)
@@ -244,6 +307,36 @@ def first_phase(owui, args):
           "a plain client gets no event chunks", stream.text[:2000])
 
 
+def tool_replay_checks(owui, args):
+    """After the restart, the next turn of the tool chat (its history read by Open WebUI
+    from its own database) brings the stored call and output back to the model."""
+    chats = owui.get("/api/v1/chats/").json()
+    chat_id = next((c["id"] for c in chats if c.get("title") == TOOL_CHAT_TITLE), None)
+    check(chat_id, "the tool chat is listed in Open WebUI", chats)
+    messages = owui.get(f"/api/v1/chats/{chat_id}").json()["chat"]["history"]["messages"]
+    answer = next((m for m in messages.values() if m.get("role") == "assistant"), None)
+    check(answer and visible_text(answer.get("content")) == "Tool results: 5",
+          "its answer is stored", answer)
+    earlier = [{"role": "user", "content": TOOL_PROMPT},
+               {"role": "assistant", "content": answer["content"]}]
+    before = len(mock_requests(args.mock))
+    owui.chat(SEARCH_MODEL, "Thanks.", follow=(chat_id, answer["id"], earlier))
+    sent = mock_requests(args.mock)[before:]
+    check(sent, "the follow-up reached OpenRouter (the mock)")
+    items = [i for i in sent[-1]["body"].get("input", []) if isinstance(i, dict)]
+    kinds = [(i.get("type"), i.get("role")) for i in items]
+    calls = [i.get("name") for i in items if i.get("type") == "function_call"]
+    outputs = [part_text(i.get("output")) for i in items
+               if i.get("type") == "function_call_output"]
+    check(calls == ["calc__add"] and outputs == ["5"],
+          "after orpipe restarted, the model sees the tool's call and output again", kinds)
+    output_at = next(n for n, i in enumerate(items) if i.get("type") == "function_call_output")
+    reply_at = next((n for n, i in enumerate(items) if i.get("role") == "assistant"), -1)
+    check(output_at < reply_at, "in their place: before the answer written from them", kinds)
+    texts = json.dumps([i.get("content") for i in items if i.get("type") == "message"])
+    check("]: #" not in texts, "no marker line reaches the model", texts)
+
+
 def restart_phase(owui, args):
     valves = owui.valves()
     check(valves.get("reasoning_effort") == "high" and valves.get("status_line") is False,
@@ -253,6 +346,7 @@ def restart_phase(owui, args):
     body = mock_requests(args.mock)[before:][-1]["body"]
     check(body.get("reasoning", {}).get("effort") == "high",
           "and the next chat uses them", body.get("reasoning"))
+    tool_replay_checks(owui, args)
     # Leave the deployment as the next run expects it.
     defaults = {k: None for k in valves}
     response = owui.update_valves(defaults)

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 use orpipe_testkit::fixtures::read_json_fixture;
-use orpipe_testkit::{MockOpenRouter, Reply};
+use orpipe_testkit::{MockOpenRouter, Reply, ReplyChooser, tool_calling_chooser};
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -41,6 +41,11 @@ struct Args {
     /// Synthetic mode: milliseconds before `response.created`.
     #[arg(long, default_value_t = 0)]
     ttft_ms: u64,
+    /// Play a model that calls the tools it is offered on `[mock:call <name-part> <args>]`
+    /// cues and answers `Tool results: …` once their outputs come back (tool_calls.rs);
+    /// requests without cues or outputs get the mode's reply.
+    #[arg(long)]
+    answer_tool_calls: bool,
 }
 
 #[tokio::main]
@@ -59,6 +64,9 @@ async fn main() -> anyhow::Result<()> {
         mock.set_chat_reply_chooser(Arc::new(chat_fixture_for));
         mock.add_model(read_json_fixture("model_image_output.json")?);
     }
+    if args.answer_tool_calls {
+        mock.set_reply_chooser(tool_calls_first(args.mode));
+    }
     println!("{}", mock.base_url());
     eprintln!(
         "mock OpenRouter ({:?} mode) ready; any key but {} is accepted. Ctrl-C stops it.",
@@ -67,6 +75,19 @@ async fn main() -> anyhow::Result<()> {
     );
     tokio::signal::ctrl_c().await?;
     Ok(())
+}
+
+/// `--answer-tool-calls`: the tool-calling model's turn when a cue or a tool output asks
+/// for one, else what the mode would answer (content mode: its fixtures; the others: the
+/// default reply, which a `None` from the chooser falls back to).
+fn tool_calls_first(mode: Mode) -> ReplyChooser {
+    let tools = tool_calling_chooser();
+    Arc::new(move |request| {
+        tools(request).or_else(|| match mode {
+            Mode::Content => fixture_for(request),
+            Mode::Fixture | Mode::Synthetic => None,
+        })
+    })
 }
 
 /// `--mode content`, `/chat/completions`: OpenRouter's chat transcripts, an image answer
