@@ -10,6 +10,7 @@
 //! restarted server. Every request is recorded. Loopback only; it stops when dropped.
 
 mod tools;
+mod wire;
 
 use std::collections::HashSet;
 use std::convert::Infallible;
@@ -34,6 +35,7 @@ use tokio::task::{JoinHandle, JoinSet};
 use crate::mock::RecordedRequest;
 use crate::mock::script::{ScriptBody, Step};
 use tools::{Answer, KEEPALIVE_EVERY};
+use wire::{header_of, json_response, method_of, plain};
 
 pub use tools::{ERROR_RESULT_TEXT, HUGE_DEFAULT_BYTES, huge_text};
 
@@ -55,6 +57,8 @@ struct State {
     sessions: Mutex<HashSet<String>>,
     next_session: AtomicU64,
     requests: Mutex<Vec<RecordedRequest>>,
+    /// See [`MockMcpServer::service_times`].
+    service_times: Mutex<Vec<(String, Duration)>>,
 }
 
 impl MockMcpServer {
@@ -113,15 +117,14 @@ impl MockMcpServer {
     /// The JSON-RPC `method` of every request received, in arrival order (`""` for a
     /// body without one).
     pub fn methods(&self) -> Vec<String> {
-        lock(&self.state.requests)
-            .iter()
-            .map(|r| {
-                r.json()
-                    .ok()
-                    .and_then(|body| body.get("method")?.as_str().map(str::to_owned))
-                    .unwrap_or_default()
-            })
-            .collect()
+        let requests = lock(&self.state.requests);
+        requests.iter().map(|r| method_of(&r.body)).collect()
+    }
+
+    /// Per request, as each finished: its JSON-RPC method and the mock's own time, from
+    /// the request head to a ready answer (for the bench, to tell it from the client's).
+    pub fn service_times(&self) -> Vec<(String, Duration)> {
+        lock(&self.state.service_times).clone()
     }
 
     /// How many requests of `method` were received.
@@ -170,6 +173,7 @@ async fn handle(
     state: Arc<State>,
     request: Request<Incoming>,
 ) -> Result<Response<ScriptBody>, Infallible> {
+    let started = std::time::Instant::now();
     let (parts, body) = request.into_parts();
     let body = match body.collect().await {
         Ok(collected) => collected.to_bytes(),
@@ -203,7 +207,10 @@ async fn handle(
         // No server-initiated stream on GET (the spec allows a 405).
         _ => Reply::Empty(StatusCode::METHOD_NOT_ALLOWED),
     };
-    Ok(answer.into_response().await)
+    let response = answer.into_response().await;
+    let took = started.elapsed();
+    lock(&state.service_times).push((method_of(&body), took));
+    Ok(response)
 }
 
 /// What one POST answers, before it is sent.
@@ -363,29 +370,6 @@ async fn tool_response(mut answer: Answer, id: Value) -> Response<ScriptBody> {
         // Unwrapped above.
         Answer::Delayed(..) => plain(StatusCode::INTERNAL_SERVER_ERROR, "delayed twice"),
     }
-}
-
-fn json_response(status: StatusCode, message: &Value) -> Response<ScriptBody> {
-    let mut response = Response::new(ScriptBody::full(message.to_string()));
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    response
-}
-
-fn plain(status: StatusCode, text: &'static str) -> Response<ScriptBody> {
-    let mut response = Response::new(ScriptBody::full(text));
-    *response.status_mut() = status;
-    response
-}
-
-fn header_of(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
 }
 
 #[cfg(test)]

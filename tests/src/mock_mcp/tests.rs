@@ -54,4 +54,7 @@ async fn the_handshake_opens_a_session_that_can_be_lost() {
     assert_eq!(post(&server, list, Some(&session)).await.status, 404);
     assert_eq!(server.count("initialize"), 1);
     assert_eq!(server.methods().len(), 6);
+    // Each request's own time is kept under its method (the bench's MCP share).
+    let timed: Vec<String> = server.service_times().into_iter().map(|(m, _)| m).collect();
+    assert_eq!(timed, server.methods());
 }

@@ -11,6 +11,7 @@
 //! `--mode admission` runs the other bench, in `admission.rs`: it saturates orpipe's
 //! admission control and counts 503s and intact, mixed-up or truncated streams.
 //! `--mode peers` (`peers.rs`) runs orpipe beside nginx, TensorZero and LiteLLM.
+//! `--mode tool-round` (`tool_round.rs`) measures what one round of the tool loop adds.
 
 mod admission;
 mod peer_process;
@@ -18,6 +19,8 @@ mod peer_start;
 mod peers;
 mod peers_report;
 mod peers_throughput;
+mod tool_round;
+mod tool_round_report;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -47,6 +50,8 @@ enum Mode {
     Admission,
     /// orpipe beside nginx, TensorZero and LiteLLM (see peers.rs).
     Peers,
+    /// What one round of the tool loop (an MCP call) adds (see tool_round.rs).
+    ToolRound,
 }
 
 /// Benchmark orpipe's streaming overhead against a direct-to-mock baseline, or (with
@@ -124,6 +129,7 @@ fn main() -> anyhow::Result<()> {
         Mode::Stream => runtime.block_on(run(args)),
         Mode::Admission => runtime.block_on(admission::run(&args)),
         Mode::Peers => runtime.block_on(peers::run(&args)),
+        Mode::ToolRound => runtime.block_on(tool_round::run(&args)),
     }
 }
 
