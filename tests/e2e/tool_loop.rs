@@ -7,7 +7,7 @@
 
 use crate::mcp::{McpServer, free_port, settled};
 use crate::{CLIENT_KEY, rendered, start};
-use orpipe_testkit::{MockOpenRouter, Orpipe, StreamResult, client, require_tool};
+use orpipe_testkit::{MockOpenRouter, Orpipe, StreamResult, client, eventually, require_tool};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -410,6 +410,25 @@ async fn a_failing_tool_is_switched_off_for_that_user_and_comes_back_by_itself()
         output.contains("boom"),
         "back after the cool-down: {output}"
     );
+
+    // The operator sees it in the metrics: 4 calls failed, 1 was not made, and the
+    // breaker opened (again, at once, if the call after the cool-down failed in time).
+    let value = |text: &str, series: &str| {
+        text.lines()
+            .find_map(|line| line.strip_prefix(series)?.trim().parse::<f64>().ok())
+            .unwrap_or_default()
+    };
+    eventually("the tool metrics", Duration::from_secs(10), async || {
+        let text = client::get(&setup.orpipe.url("/metrics"), Some(crate::mcp::ADMIN_KEY))
+            .await
+            .ok()?
+            .text();
+        let failed = value(&text, "orpipe_tool_calls_total{outcome=\"failed\"}");
+        let skipped = value(&text, "orpipe_tool_calls_total{outcome=\"switched_off\"}");
+        let trips = value(&text, "orpipe_tool_breaker_trips_total");
+        (failed == 4.0 && skipped == 1.0 && trips >= 1.0).then_some(())
+    })
+    .await;
 }
 
 #[tokio::test]
