@@ -40,6 +40,7 @@
 //! # }
 //! ```
 
+mod accept;
 pub mod client;
 pub mod fixtures;
 pub mod harness;

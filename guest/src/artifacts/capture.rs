@@ -82,21 +82,9 @@ impl Capture {
             }
             return None;
         }
-        let id = (self.new_id)();
-        let mut item = item.clone();
-        if let Some(fields) = item.as_object_mut() {
-            fields.insert(TEXT_OFFSET_FIELD.into(), Value::from(text_offset));
-        }
-        self.captured.push(Captured {
-            id: id.clone(),
-            item,
-        });
-        Some(id)
+        Some(self.keep(item, text_offset))
     }
 
-    /// The final payload (`response.completed`'s output), at the end of the text: its
-    /// complete versions replace what was captured, and items never seen before are
-    /// added; returns the new ids.
     /// Keeps `item` whatever its type (a server tool's call or output, which the tool loop
     /// stores so later turns replay it), finished at `text_offset`; returns its new id.
     pub fn keep(&mut self, item: &Value, text_offset: usize) -> String {
@@ -112,6 +100,9 @@ impl Capture {
         id
     }
 
+    /// The final payload (`response.completed`'s output), at the end of the text: its
+    /// complete versions replace what was captured, and items never seen before are
+    /// added; returns the new ids.
     pub fn final_output(&mut self, output: &[Value], text_offset: usize) -> Vec<String> {
         output
             .iter()

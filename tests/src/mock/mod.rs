@@ -16,12 +16,12 @@ mod synthetic;
 mod tool_calls;
 mod tool_stream;
 
+use crate::accept::{accept_loop, lock};
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
 use bytes::Bytes;
@@ -34,7 +34,7 @@ use hyper::{HeaderMap, Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinHandle;
 
 pub use gate::Gate;
 pub use reply::{Reply, Split, StreamEnd, StreamReply, SyntheticStream};
@@ -141,7 +141,12 @@ impl MockOpenRouter {
             sessions: Mutex::default(),
             abandoned: Arc::default(),
         });
-        let server = tokio::spawn(accept_loop(listener, Arc::clone(&state)));
+        let server = tokio::spawn(accept_loop(
+            listener,
+            Arc::clone(&state),
+            "mock OpenRouter",
+            serve_connection,
+        ));
         Ok(MockOpenRouter {
             addr,
             state,
@@ -260,28 +265,6 @@ impl MockOpenRouter {
 impl Drop for MockOpenRouter {
     fn drop(&mut self) {
         self.server.abort();
-    }
-}
-
-/// Mutex access that survives a test thread having panicked while holding the lock.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-async fn accept_loop(listener: TcpListener, state: Arc<MockState>) {
-    let mut connections = JoinSet::new();
-    loop {
-        let socket = match listener.accept().await {
-            Ok((socket, _peer)) => socket,
-            Err(error) => {
-                // Typically EMFILE under a heavy benchmark; back off instead of spinning.
-                eprintln!("mock OpenRouter: accept failed: {error}");
-                tokio::time::sleep(Duration::from_millis(10)).await;
-                continue;
-            }
-        };
-        while connections.try_join_next().is_some() {}
-        connections.spawn(serve_connection(socket, Arc::clone(&state)));
     }
 }
 

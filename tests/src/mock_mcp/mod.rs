@@ -12,11 +12,12 @@
 mod tools;
 mod wire;
 
+use crate::accept::{accept_loop, lock};
 use std::collections::HashSet;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -30,7 +31,7 @@ use hyper::{HeaderMap, Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use serde_json::{Map, Value, json};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinHandle;
 
 use crate::mock::RecordedRequest;
 use crate::mock::script::{ScriptBody, Step};
@@ -86,7 +87,12 @@ impl MockMcpServer {
             .local_addr()
             .context("mock MCP server: local address")?;
         let state = Arc::new(State::default());
-        let server = tokio::spawn(accept_loop(listener, Arc::clone(&state)));
+        let server = tokio::spawn(accept_loop(
+            listener,
+            Arc::clone(&state),
+            "mock MCP server",
+            serve_connection,
+        ));
         Ok(MockMcpServer {
             addr,
             state,
@@ -136,26 +142,6 @@ impl MockMcpServer {
 impl Drop for MockMcpServer {
     fn drop(&mut self) {
         self.server.abort();
-    }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-async fn accept_loop(listener: TcpListener, state: Arc<State>) {
-    let mut connections = JoinSet::new();
-    loop {
-        let socket = match listener.accept().await {
-            Ok((socket, _peer)) => socket,
-            Err(error) => {
-                eprintln!("mock MCP server: accept failed: {error}");
-                tokio::time::sleep(Duration::from_millis(10)).await;
-                continue;
-            }
-        };
-        while connections.try_join_next().is_some() {}
-        connections.spawn(serve_connection(socket, Arc::clone(&state)));
     }
 }
 
