@@ -16,7 +16,7 @@ mod synthetic;
 mod tool_calls;
 mod tool_stream;
 
-use crate::accept::{accept_loop, lock};
+use crate::accept::{lock, serve_forever};
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -28,12 +28,9 @@ use bytes::Bytes;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
 use hyper::{HeaderMap, Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 pub use gate::Gate;
@@ -141,11 +138,11 @@ impl MockOpenRouter {
             sessions: Mutex::default(),
             abandoned: Arc::default(),
         });
-        let server = tokio::spawn(accept_loop(
+        let server = tokio::spawn(serve_forever(
             listener,
             Arc::clone(&state),
             "mock OpenRouter",
-            serve_connection,
+            handle,
         ));
         Ok(MockOpenRouter {
             addr,
@@ -266,20 +263,6 @@ impl Drop for MockOpenRouter {
     fn drop(&mut self) {
         self.server.abort();
     }
-}
-
-async fn serve_connection(socket: TcpStream, state: Arc<MockState>) {
-    // Without TCP_NODELAY a small event can sit in the kernel waiting for the ACK of the
-    // previous one (Nagle + delayed ACK, the 40 ms trap of METHOD.md §3.3).
-    if let Err(error) = socket.set_nodelay(true) {
-        eprintln!("mock OpenRouter: TCP_NODELAY: {error}");
-    }
-    let service = service_fn(move |request| handle(Arc::clone(&state), request));
-    // Errors here are clients going away mid-stream, or the deliberate cuts; nothing to report.
-    let _ = http1::Builder::new()
-        .keep_alive(true)
-        .serve_connection(TokioIo::new(socket), service)
-        .await;
 }
 
 async fn handle(

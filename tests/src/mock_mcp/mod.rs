@@ -12,7 +12,7 @@
 mod tools;
 mod wire;
 
-use crate::accept::{accept_loop, lock};
+use crate::accept::{lock, serve_forever};
 use std::collections::HashSet;
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -25,12 +25,9 @@ use bytes::Bytes;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
 use hyper::{HeaderMap, Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
 use serde_json::{Map, Value, json};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use crate::mock::RecordedRequest;
@@ -87,11 +84,11 @@ impl MockMcpServer {
             .local_addr()
             .context("mock MCP server: local address")?;
         let state = Arc::new(State::default());
-        let server = tokio::spawn(accept_loop(
+        let server = tokio::spawn(serve_forever(
             listener,
             Arc::clone(&state),
             "mock MCP server",
-            serve_connection,
+            handle,
         ));
         Ok(MockMcpServer {
             addr,
@@ -143,16 +140,6 @@ impl Drop for MockMcpServer {
     fn drop(&mut self) {
         self.server.abort();
     }
-}
-
-async fn serve_connection(socket: TcpStream, state: Arc<State>) {
-    let _ = socket.set_nodelay(true);
-    let service = service_fn(move |request| handle(Arc::clone(&state), request));
-    // Errors here are clients giving up mid-answer (the timeouts under test).
-    let _ = http1::Builder::new()
-        .keep_alive(true)
-        .serve_connection(TokioIo::new(socket), service)
-        .await;
 }
 
 async fn handle(
