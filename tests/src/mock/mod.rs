@@ -61,6 +61,24 @@ pub struct RecordedRequest {
 }
 
 impl RecordedRequest {
+    /// What arrived: the request head and its whole body.
+    pub(crate) fn of(parts: &hyper::http::request::Parts, body: &[u8]) -> Self {
+        Self {
+            method: parts.method.to_string(),
+            path: parts.uri.path().to_owned(),
+            query: parts.uri.query().map(str::to_owned),
+            headers: parts
+                .headers
+                .iter()
+                .map(|(name, value)| {
+                    let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+                    (name.as_str().to_owned(), value)
+                })
+                .collect(),
+            body: body.to_vec(),
+        }
+    }
+
     /// The body parsed as JSON.
     pub fn json(&self) -> serde_json::Result<Value> {
         serde_json::from_slice(&self.body)
@@ -279,20 +297,7 @@ async fn handle(
             ));
         }
     };
-    let recorded = RecordedRequest {
-        method: parts.method.to_string(),
-        path: parts.uri.path().to_owned(),
-        query: parts.uri.query().map(str::to_owned),
-        headers: parts
-            .headers
-            .iter()
-            .map(|(name, value)| {
-                let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
-                (name.as_str().to_owned(), value)
-            })
-            .collect(),
-        body: body.to_vec(),
-    };
+    let recorded = RecordedRequest::of(&parts, &body);
     lock(&state.requests).push(recorded);
 
     let auth = Auth::of(&parts.headers);

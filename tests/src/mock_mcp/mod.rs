@@ -152,20 +152,7 @@ async fn handle(
         Ok(collected) => collected.to_bytes(),
         Err(_) => return Ok(plain(StatusCode::BAD_REQUEST, "unreadable body")),
     };
-    lock(&state.requests).push(RecordedRequest {
-        method: parts.method.to_string(),
-        path: parts.uri.path().to_owned(),
-        query: parts.uri.query().map(str::to_owned),
-        headers: parts
-            .headers
-            .iter()
-            .map(|(n, v)| {
-                let value = String::from_utf8_lossy(v.as_bytes()).into_owned();
-                (n.as_str().to_owned(), value)
-            })
-            .collect(),
-        body: body.to_vec(),
-    });
+    lock(&state.requests).push(RecordedRequest::of(&parts, &body));
     if parts.uri.path() != "/mcp" {
         return Ok(plain(StatusCode::NOT_FOUND, "Not Found"));
     }
