@@ -167,6 +167,11 @@ impl StreamPipeline {
         self.translator.failure()
     }
 
+    /// The class of the error card that ended the answer, if one did.
+    pub fn failure_class(&self) -> Option<crate::errors::cards::ErrorClass> {
+        self.translator.failure_class()
+    }
+
     /// Upstream payloads skipped because they were not readable events.
     pub fn unreadable_events(&self) -> usize {
         self.translator.unreadable_events()

@@ -129,6 +129,26 @@ async fn chats_are_counted_by_route_status_model_class_and_retry() {
 }
 
 #[tokio::test]
+async fn a_stream_cut_short_after_it_started_is_counted_by_its_class() {
+    let mock = MockOpenRouter::start().await.expect("mock");
+    mock.enqueue(Reply::stream("stream_error_midstream.sse"));
+    let orpipe = start(&mock, &[("ORPIPE_ADMIN_KEYS", ADMIN_KEY)]).await;
+    let body = json!({"model": MODEL, "stream": true,
+        "messages": [{"role": "user", "content": "Hi"}]});
+    let result = client::stream_sse(&orpipe.url("/v1/chat/completions"), &body, Some(CLIENT_KEY))
+        .await
+        .expect("request");
+    assert_eq!(result.status, 200, "the answer had started");
+    assert!(result.saw_done());
+    let expected = [
+        format!(r#"orpipe_chat_completions_total{{model="{MODEL}",outcome="upstream_error"}} 1"#),
+        r#"orpipe_stream_failures_total{class="upstream_server"} 1"#.to_owned(),
+    ];
+    let text = scrape_until(&orpipe.url("/metrics"), Some(ADMIN_KEY), &expected).await;
+    assert!(!text.contains("orpipe_chat_failures_total{"), "{text}");
+}
+
+#[tokio::test]
 async fn only_admins_scrape_the_main_listener() {
     let mock = MockOpenRouter::start().await.expect("mock");
     let orpipe = start(&mock, &[("ORPIPE_ADMIN_KEYS", ADMIN_KEY)]).await;

@@ -209,6 +209,7 @@ impl Answer<'_> {
                 outcome,
                 usage: pipeline.usage(),
                 unreadable_events: pipeline.unreadable_events(),
+                failure: pipeline.failure_class(),
             },
         );
     }
@@ -265,6 +266,7 @@ impl Answer<'_> {
                         outcome: Outcome::Completed,
                         usage: completion.usage.as_ref(),
                         unreadable_events: 0,
+                        failure: None,
                     },
                 );
             }

@@ -8,6 +8,7 @@ use super::wasi::http::types::ResponseOutparam;
 use super::{RequestCtx, http_io, log, unix_now, usage};
 use crate::breaker::counts_as_failure;
 use crate::errors::GatewayError;
+use crate::errors::cards::ErrorClass;
 use crate::errors::cards::{CardContext, ModelFacts};
 use crate::logline::{Event, Level};
 use crate::openai::{
@@ -146,6 +147,8 @@ pub(super) struct Finished<'a> {
     pub(super) usage: Option<&'a Usage>,
     /// Upstream payloads skipped as unreadable; logged when there were any.
     pub(super) unreadable_events: usize,
+    /// The class of the card that ended a streamed answer after it started.
+    pub(super) failure: Option<ErrorClass>,
 }
 
 pub(super) fn record_usage(ctx: &RequestCtx, finished: Finished<'_>) {
@@ -155,6 +158,7 @@ pub(super) fn record_usage(ctx: &RequestCtx, finished: Finished<'_>) {
         outcome,
         usage,
         unreadable_events,
+        failure,
     } = finished;
     let (_, created_at_ms) = unix_now();
     let ids = ctx.usage_ids.get().cloned().unwrap_or_default();
@@ -189,6 +193,10 @@ pub(super) fn record_usage(ctx: &RequestCtx, finished: Finished<'_>) {
     ];
     if unreadable_events > 0 {
         fields.push(("unreadable_upstream_events", json!(unreadable_events)));
+    }
+    if let Some(class) = failure {
+        // The class of the card the user saw, for the stream failures metric.
+        fields.push(("failure_class", json!(class.name())));
     }
     log::event(
         Level::Info,

@@ -141,14 +141,14 @@ impl GatewayError {
     }
 }
 
-/// The card for a failure once an answer is streaming: its class's card (see
-/// `stream_failure_class`; the event's `error_type` counts), below whatever text
+/// The card for a failure once an answer is streaming, and its class (see
+/// `stream_failure_class`; the event's `error_type` counts): it goes below whatever text
 /// already arrived.
 pub fn stream_failure_card(
     failure: &StreamFailure<'_>,
     ctx: &CardContext<'_>,
     templates: &CardTemplates,
-) -> String {
+) -> (ErrorClass, String) {
     let detail = failure.event.map(ErrorDetail::from_stream_event);
     let error_type = detail
         .as_ref()
@@ -156,7 +156,7 @@ pub fn stream_failure_card(
         .and_then(|s| s.error_type.as_deref());
     let class = stream_failure_class(failure.code, error_type);
     let vars = stream_vars(failure, detail, class, ctx, templates.support());
-    templates.render(class, &vars)
+    (class, templates.render(class, &vars))
 }
 
 /// A short error id: 16 lowercase hex digits, as the original pipe's.
@@ -212,6 +212,7 @@ mod tests {
             &ctx(),
             templates,
         )
+        .1
     }
 
     #[test]

@@ -24,6 +24,8 @@ enum GuestEvent {
         reasoning_tokens: Option<u64>,
         cached_tokens: Option<u64>,
         cost_usd: Option<f64>,
+        /// The class of the failure that cut a streamed answer short, after it started.
+        failure_class: Option<String>,
     },
     /// A chat completion failed before its answer started, with the failure's class.
     ChatFailed { class: String },
@@ -146,7 +148,16 @@ fn record(metrics: &Metrics, event: GuestEvent) {
             reasoning_tokens,
             cached_tokens,
             cost_usd,
+            failure_class,
         } => {
+            if let Some(class) = failure_class {
+                metrics
+                    .stream_failures
+                    .get_or_create(&ClassLabel {
+                        class: known_class(&class),
+                    })
+                    .inc();
+            }
             let model = model_label(model);
             metrics
                 .chat_completions
@@ -179,13 +190,11 @@ fn record(metrics: &Metrics, event: GuestEvent) {
             }
         }
         GuestEvent::ChatFailed { class } => {
-            let class = ERROR_CLASSES
-                .into_iter()
-                .find(|known| *known == class)
-                .unwrap_or("other");
             metrics
                 .chat_failures
-                .get_or_create(&ClassLabel { class })
+                .get_or_create(&ClassLabel {
+                    class: known_class(&class),
+                })
                 .inc();
         }
         GuestEvent::UpstreamRetry { kind } => {
@@ -212,6 +221,14 @@ fn record(metrics: &Metrics, event: GuestEvent) {
         }
         GuestEvent::Unknown => {}
     }
+}
+
+/// A failure class the guest names, as a label: one of [`ERROR_CLASSES`], else `other`.
+fn known_class(class: &str) -> &'static str {
+    ERROR_CLASSES
+        .into_iter()
+        .find(|known| *known == class)
+        .unwrap_or("other")
 }
 
 /// The model id as a label: kept when short and printable, else `other`.
@@ -321,5 +338,37 @@ mod tests {
         );
         assert!(text.contains("orpipe_tool_breaker_trips_total 1"), "{text}");
         assert!(text.contains("orpipe_breaker_trips_total 0"), "{text}");
+    }
+
+    #[test]
+    fn a_stream_cut_short_after_it_started_counts_its_failure_class() {
+        let metrics = Metrics::new();
+        for class in [
+            Some("upstream_server"),
+            Some("upstream_server"),
+            Some("bogus"),
+            None,
+        ] {
+            record_guest_event(
+                &metrics,
+                &json!({"event": "chat_finished", "model": "m", "outcome": "upstream_error",
+                    "failure_class": class}),
+            );
+        }
+        let text = scrape(&metrics);
+        assert!(
+            text.contains("orpipe_stream_failures_total{class=\"upstream_server\"} 2"),
+            "{text}"
+        );
+        assert!(
+            text.contains("orpipe_stream_failures_total{class=\"other\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "orpipe_chat_completions_total{model=\"m\",outcome=\"upstream_error\"} 4"
+            ),
+            "{text}"
+        );
     }
 }

@@ -104,6 +104,7 @@ pub struct Metrics {
     tokens: Family<ModelTokens, Counter>,
     cost: Family<ModelLabel, Counter<f64, AtomicU64>>,
     chat_failures: Family<ClassLabel, Counter>,
+    stream_failures: Family<ClassLabel, Counter>,
     upstream_retries: Family<KindLabel, Counter>,
     breaker_trips: Counter,
     tool_calls: Family<OutcomeLabel, Counter>,
@@ -133,6 +134,7 @@ impl Metrics {
             tokens: Family::default(),
             cost: Family::default(),
             chat_failures: Family::default(),
+            stream_failures: Family::default(),
             upstream_retries: Family::default(),
             breaker_trips: Counter::default(),
             tool_calls: Family::default(),
@@ -186,6 +188,11 @@ impl Metrics {
             "chat_failures",
             "Chat completions that failed before their answer started, by failure class",
             self.chat_failures.clone(),
+        );
+        r.register(
+            "stream_failures",
+            "Streamed answers cut short by a failure after they started (the card shown), by failure class",
+            self.stream_failures.clone(),
         );
         r.register(
             "upstream_retries",

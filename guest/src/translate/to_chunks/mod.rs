@@ -25,7 +25,7 @@ use super::citations::Citations;
 use super::image_output::ImageOutput;
 use crate::artifacts::capture::Capture;
 use crate::errors::cards::{
-    CardContext, CardTemplates, ModelFacts, StreamFailure, stream_failure_card,
+    CardContext, CardTemplates, ErrorClass, ModelFacts, StreamFailure, stream_failure_card,
 };
 use crate::markers;
 use crate::openai::{ChunkHeader, Delta, FinishReason, Frames, Usage};
@@ -80,8 +80,10 @@ pub struct ChunkTranslator {
     images: usize,
     /// The catalog's facts about the model (its limits), for the error card.
     facts: Option<ModelFacts>,
-    /// The tool loop's state when server tools are offered (`with_server_tools`).
+    /// The tool loop's state when server tools are offered (`with_tool_loop`).
     rounds: Option<rounds::Rounds>,
+    /// The class of the error card that ended the answer, if one did.
+    failure_class: Option<ErrorClass>,
 }
 
 impl ChunkTranslator {
@@ -113,6 +115,7 @@ impl ChunkTranslator {
             images: 0,
             facts: None,
             rounds: None,
+            failure_class: None,
         }
     }
 
@@ -164,6 +167,11 @@ impl ChunkTranslator {
     /// The `(code, message)` of the failure that ended the answer, if one did.
     pub fn failure(&self) -> Option<&Failure> {
         self.failure.as_ref()
+    }
+
+    /// The class of the error card that ended the answer, if one did.
+    pub fn failure_class(&self) -> Option<ErrorClass> {
+        self.failure_class
     }
 
     /// Payloads that were not readable events (not JSON, not an object, or a known event
@@ -373,7 +381,7 @@ impl ChunkTranslator {
     /// details (provider, request id, streaming fields) go on the card.
     fn fail_with(&mut self, code: &str, message: &str, event: Option<&str>, out: &mut Frames) {
         self.flush_markers(out);
-        let card = stream_failure_card(
+        let (class, card) = stream_failure_card(
             &StreamFailure {
                 code,
                 message,
@@ -392,6 +400,7 @@ impl ChunkTranslator {
         let message_with_id = format!("{message} (error id {})", self.error_id);
         out.push_error(code, &message_with_id, &self.error_id);
         self.failure = Some((code.to_owned(), message.to_owned()));
+        self.failure_class = Some(class);
         self.finished = true;
     }
 }
