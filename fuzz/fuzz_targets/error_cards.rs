@@ -49,7 +49,7 @@ fuzz_target!(|input: Input| {
         message: "m",
         event: Some(&*event),
     };
-    let card = stream_failure_card(&failure, &ctx, &CardTemplates::default());
+    let (_, card) = stream_failure_card(&failure, &ctx, &CardTemplates::default());
     assert!(card.contains("00000000000000f3"), "{card}");
     let _ = stream_failure_card(&failure, &ctx, &templates);
 });
