@@ -9,11 +9,12 @@ use super::tool_turn::{Advance, Progress, ToolTurn};
 use crate::errors::GatewayError;
 use crate::openai::Usage;
 use crate::owui::events::Event;
-use crate::responses::Response;
+use crate::responses::ResponseUsage;
 use crate::tool_loop::RoundsUsage;
 use crate::tool_loop::merged::MergedOutput;
 use crate::tool_loop::notices::NO_FINAL_ANSWER;
 use crate::tool_loop::rounds::has_answer;
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
 /// The rounds of one turn, merged; `usage` is every round's.
@@ -55,9 +56,11 @@ pub(super) fn read_rounds(
     let mut rounds = 0u32;
     loop {
         let mut response = parse(&body)?;
-        let round_usage = serde_json::from_value::<Response>(Value::Object(response.clone()))
-            .ok()
-            .and_then(|r| r.usage().map(Usage::from));
+        // Only the usage is read typed: the rest of the response stays one parse.
+        let round_usage = response
+            .get("usage")
+            .and_then(|usage| ResponseUsage::deserialize(usage).ok())
+            .map(|usage| Usage::from(&usage));
         usage.add(round_usage.as_ref());
         let round_output = match response.remove("output") {
             Some(Value::Array(items)) => items,
