@@ -242,6 +242,9 @@ fn engine_config(max_instances: usize, limits: GuestLimits) -> Config {
         .total_core_instances(instances.saturating_mul(8))
         .total_memories(instances.saturating_mul(2))
         .total_tables(instances.saturating_mul(8))
+        // Every instance runs its calls on a fiber with a stack of its own; wasmtime's
+        // default of 1,000 stacks would cap open streams at 1,000 whatever the pool's size.
+        .total_stacks(instances)
         .max_memory_size(limits.memory_bytes)
         // Returning a slot to the pool resets what the guest touched. By default that is an
         // `madvise` of the whole memory: TLB-shootdown IPIs now and a page fault per page the
