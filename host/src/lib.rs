@@ -27,6 +27,11 @@ use settings::Settings;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// The least time the deferred SQL writes get to flush at shutdown, even when draining
+/// the requests used up the grace (or it is 0): a clean shutdown should not lose rows
+/// that a healthy database writes in milliseconds.
+const MIN_SQL_FLUSH: Duration = Duration::from_secs(5);
+
 /// Starts everything and serves until `shutdown` resolves.
 pub async fn run(
     settings: Settings,
@@ -43,7 +48,8 @@ pub async fn run(
             "ORPIPE_ARTIFACT_KEY is not set: stored reasoning artifacts are NOT encrypted"
         );
     }
-    let caps = Arc::new(Capabilities::from_settings(&settings).await?);
+    let metrics = Arc::new(metrics::Metrics::new());
+    let caps = Arc::new(Capabilities::from_settings(&settings, metrics.sql_deferred()).await?);
     let component = match &settings.component {
         Some(path) => {
             std::fs::read(path).with_context(|| format!("reading component {}", path.display()))?
@@ -66,10 +72,10 @@ pub async fn run(
     let runtime = Arc::new(Runtime::new(
         &component,
         cache_dir.as_deref(),
-        caps,
+        caps.clone(),
         admission,
         limits,
-        Arc::new(metrics::Metrics::new()),
+        metrics,
     )?);
     tracing::info!(
         compile_ms = started.elapsed().as_millis() as u64,
@@ -134,6 +140,22 @@ pub async fn run(
         keys: auth::ClientKeys::new(&settings.client_api_keys, &settings.admin_api_keys),
         shutdown_grace: settings.shutdown_grace,
     });
+    // When the signal came: the grace counts from then, for the SQL flush as well.
+    let signalled = Arc::new(std::sync::OnceLock::new());
+    let shutdown = {
+        let signalled = signalled.clone();
+        async move {
+            shutdown.await;
+            let _ = signalled.set(tokio::time::Instant::now());
+        }
+    };
     server.serve(listener, shutdown).await;
+    // Every guest has finished (or the grace is over): nothing defers any more, so what
+    // is queued is all there is to write.
+    let now = tokio::time::Instant::now();
+    let grace_over = signalled.get().copied().unwrap_or(now) + settings.shutdown_grace;
+    caps.sql_deferred
+        .close(grace_over.max(now + MIN_SQL_FLUSH))
+        .await;
     Ok(())
 }

@@ -194,6 +194,9 @@ pub struct Settings {
     pub guest_cpu: Duration,
     /// How long running requests may finish after a shutdown signal.
     pub shutdown_grace: Duration,
+    /// `ORPIPE_SQL_DEFER_MS`: how long a write queued with the `sql` import's `defer` (the
+    /// usage log) waits for others to share its transaction.
+    pub sql_defer_window: Duration,
     pub http_referer: Option<String>,
     pub app_title: Option<String>,
     /// `postgres://…` selects PostgreSQL for the `sql` capability; unset means SQLite in
@@ -366,6 +369,7 @@ impl Settings {
             guest_memory_mb: usize::try_from(guest_memory_mb).unwrap_or(usize::MAX),
             guest_cpu: Duration::from_millis(guest_cpu_ms),
             shutdown_grace: Duration::from_secs(number("ORPIPE_SHUTDOWN_GRACE_SECS", 30)?),
+            sql_defer_window: Duration::from_millis(number("ORPIPE_SQL_DEFER_MS", 50)?),
             http_referer: get("ORPIPE_HTTP_REFERER"),
             app_title: get("ORPIPE_APP_TITLE"),
             database_url,
@@ -580,6 +584,7 @@ mod tests {
             ("ORPIPE_GUEST_MEMORY_MB", "100000"),
             ("ORPIPE_GUEST_CPU_MS", "0"),
             ("ORPIPE_SHUTDOWN_GRACE_SECS", "soon"),
+            ("ORPIPE_SQL_DEFER_MS", "50ms"),
             ("ORPIPE_MODEL_FREE_ONLY", "sometimes"),
         ] {
             let error = resolve(&[(key, value)], &[], Overrides::default()).expect_err("invalid");
@@ -629,6 +634,7 @@ mod tests {
             (512, Duration::from_secs(30), 256, Duration::from_secs(30))
         );
         assert_eq!(s.shutdown_grace, Duration::from_secs(30));
+        assert_eq!(s.sql_defer_window, Duration::from_millis(50));
         let s = resolve(
             &[
                 ("ORPIPE_MAX_QUEUED", "0"),
@@ -636,6 +642,7 @@ mod tests {
                 ("ORPIPE_GUEST_MEMORY_MB", "64"),
                 ("ORPIPE_GUEST_CPU_MS", "500"),
                 ("ORPIPE_SHUTDOWN_GRACE_SECS", "0"),
+                ("ORPIPE_SQL_DEFER_MS", "0"),
             ],
             &[],
             Overrides::default(),
@@ -646,6 +653,11 @@ mod tests {
         assert_eq!(s.guest_memory_mb, 64);
         assert_eq!(s.guest_cpu, Duration::from_millis(500));
         assert_eq!(s.shutdown_grace, Duration::ZERO);
+        assert_eq!(
+            s.sql_defer_window,
+            Duration::ZERO,
+            "0: write as soon as queued"
+        );
     }
 
     #[test]

@@ -31,6 +31,7 @@ mod shutdown;
 mod spine;
 mod task_stubs;
 mod tool_loop;
+mod usage_deferred;
 mod usage_export;
 mod valves;
 mod zdr;

@@ -48,16 +48,26 @@ pub fn query(statement: &Statement) -> Result<Vec<Vec<SqlValue>>, String> {
         .collect())
 }
 
-/// Runs statements in one transaction.
-pub fn batch(statements: Vec<Statement>) -> Result<Vec<u64>, String> {
-    let statements: Vec<wit::Statement> = statements
+fn to_wit_statements(statements: Vec<Statement>) -> Vec<wit::Statement> {
+    statements
         .into_iter()
         .map(|s| wit::Statement {
             sql: s.sql,
             params: s.params.into_iter().map(to_wit).collect(),
         })
-        .collect();
-    wit::batch(&statements).map_err(describe)
+        .collect()
+}
+
+/// Runs statements in one transaction.
+pub fn batch(statements: Vec<Statement>) -> Result<Vec<u64>, String> {
+    wit::batch(&to_wit_statements(statements)).map_err(describe)
+}
+
+/// Queues statements for the host to write later, together, with other queued writes
+/// (group commit). `Ok` means queued, not written: only for rows nothing reads back at
+/// once. The host logs a write that then fails; this call only fails while it shuts down.
+pub fn defer(statements: Vec<Statement>) -> Result<(), String> {
+    wit::defer(&to_wit_statements(statements)).map_err(describe)
 }
 
 /// Whether a table already has an added column: its probe reads no row, and fails as an

@@ -5,6 +5,7 @@
 
 use super::config::Config;
 use super::{RequestCtx, kv, log, sql};
+use crate::db::Statement;
 use crate::logline::Level;
 use crate::settings::Settings;
 use crate::usage_log::{UsageRecord, user_hash};
@@ -38,10 +39,16 @@ impl UsageIds {
     }
 }
 
-/// Stores the record; a store that fails is logged, never the user's problem.
+/// Stores the record; a store that fails is logged, never the user's problem. The SQL
+/// row is deferred: nothing reads it back at once, so the host writes it after the
+/// answer, in one transaction with other rows (and logs it should that write fail).
 pub fn store(ctx: &RequestCtx, record: &UsageRecord) {
     let (statement, params) = record.insert_statement();
-    if let Err(error) = sql::execute(statement, params) {
+    let row = Statement {
+        sql: statement.to_owned(),
+        params,
+    };
+    if let Err(error) = sql::defer(vec![row]) {
         not_recorded(ctx, "usage not recorded", error);
     }
     if ctx.usage_ids.get().is_some_and(|ids| ids.export)

@@ -9,6 +9,7 @@ pub mod outbound;
 pub mod sql;
 pub mod ssrf;
 
+use crate::metrics::SqlDeferredCounts;
 use crate::settings::Settings;
 use anyhow::Context;
 use std::sync::Arc;
@@ -22,6 +23,8 @@ const POSTGRES_POOL_SIZE: usize = 16;
 pub struct Capabilities {
     pub kv: Arc<dyn keyvalue::KeyValue>,
     pub sql: Arc<dyn sql::Sql>,
+    /// The `defer` call's queue in front of `sql`; closed (and flushed) at shutdown.
+    pub sql_deferred: sql::deferred::DeferredWriter,
     pub outbound: Arc<outbound::Outbound>,
     pub config: config::ConfigSource,
 }
@@ -29,7 +32,11 @@ pub struct Capabilities {
 impl Capabilities {
     /// Connects to the configured stores. A configured store that cannot be reached stops
     /// start-up: serving without it would silently lose records or split counters.
-    pub async fn from_settings(settings: &Settings) -> anyhow::Result<Self> {
+    /// `sql_deferred` is where the deferred SQL writer counts what became of its statements.
+    pub async fn from_settings(
+        settings: &Settings,
+        sql_deferred: SqlDeferredCounts,
+    ) -> anyhow::Result<Self> {
         std::fs::create_dir_all(&settings.data_dir).with_context(|| {
             format!(
                 "creating the data directory {}",
@@ -62,11 +69,17 @@ impl Capabilities {
                 &settings.data_dir.join("orpipe.db"),
             )?),
         };
+        let sql_deferred = sql::deferred::DeferredWriter::start(
+            sql.clone(),
+            sql::deferred::Grouping::with_window(settings.sql_defer_window),
+            sql_deferred,
+        );
         let outbound = Arc::new(outbound::Outbound::new(settings)?);
-        tracing::info!(kv = kv.summary(), sql = sql.summary(), allowed = ?outbound.allowed_origins(), "capabilities ready");
+        tracing::info!(kv = kv.summary(), sql = sql.summary(), sql_deferred = sql_deferred.summary(), allowed = ?outbound.allowed_origins(), "capabilities ready");
         Ok(Self {
             kv,
             sql,
+            sql_deferred,
             outbound,
             config: config::ConfigSource::from_settings(settings),
         })

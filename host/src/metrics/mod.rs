@@ -115,6 +115,7 @@ pub struct Metrics {
     instances_alive: Gauge,
     instances_max: Gauge,
     guest_traps: Family<CauseLabel, Counter>,
+    sql_deferred: Family<OutcomeLabel, Counter>,
 }
 
 impl Default for Metrics {
@@ -145,6 +146,7 @@ impl Metrics {
             instances_alive: Gauge::default(),
             instances_max: Gauge::default(),
             guest_traps: Family::default(),
+            sql_deferred: Family::default(),
         };
         metrics.register();
         metrics
@@ -245,6 +247,25 @@ impl Metrics {
             "Guest instances stopped by a trap, by cause (cpu_limit, memory_limit, other)",
             self.guest_traps.clone(),
         );
+        r.register(
+            "sql_deferred_statements",
+            "Statements queued with the sql `defer` call, by outcome: written (committed), failed (given up on, logged)",
+            self.sql_deferred.clone(),
+        );
+    }
+
+    /// The counters the deferred SQL writer (`caps::sql::deferred`) adds to; both exist
+    /// (at 0) from the start, so a dashboard sees the series before the first write.
+    pub fn sql_deferred(&self) -> SqlDeferredCounts {
+        let counter = |outcome| {
+            self.sql_deferred
+                .get_or_create(&OutcomeLabel { outcome })
+                .clone()
+        };
+        SqlDeferredCounts {
+            written: counter("written"),
+            failed: counter("failed"),
+        }
     }
 
     /// One answered request, counted when its response head is ready.
@@ -319,6 +340,16 @@ fn scrape_for_test(metrics: &Metrics) -> String {
         queue_timeout: Duration::ZERO,
     });
     metrics.render(&admission)
+}
+
+/// What became of the statements queued with `defer`. Clones share their counts; a
+/// `default()` one counts without being scraped (tests).
+#[derive(Clone, Debug, Default)]
+pub struct SqlDeferredCounts {
+    /// Statements committed.
+    pub written: Counter,
+    /// Statements given up on: their transaction failed even alone (logged).
+    pub failed: Counter,
 }
 
 /// One live guest instance; dropping it (with the store) counts it gone.

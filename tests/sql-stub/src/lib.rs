@@ -27,6 +27,12 @@ mod component {
         fn batch(_statements: Vec<Statement>) -> Result<Vec<u64>, Error> {
             Err(Error::Unavailable(REASON.into()))
         }
+
+        // A real provider may run deferred statements at once instead of queueing them;
+        // this one has no database at all, so they fail like every other call.
+        fn defer(_statements: Vec<Statement>) -> Result<(), Error> {
+            Err(Error::Unavailable(REASON.into()))
+        }
     }
 
     export!(Stub);

@@ -1,10 +1,15 @@
 //! The `orpipe:gateway/sql` import: parameterised statements with `$N` placeholders.
 //!
 //! The embedded backend is a SQLite file (`sqlite`); the scale-out backend is PostgreSQL
-//! (`postgres`), behind the same `Sql` trait. The host never interprets statements: the schema is the guest's.
+//! (`postgres`), behind the same `Sql` trait. In front of either, `deferred` serves the
+//! `defer` call: writes queued and group-committed off the answer path. The host never
+//! interprets statements: the schema is the guest's.
 
 #[cfg(test)]
 mod conformance;
+pub mod deferred;
+#[cfg(test)]
+mod deferred_tests;
 pub mod postgres;
 pub mod sqlite;
 
@@ -58,5 +63,12 @@ impl wit::Host for State {
         statements: Vec<Statement>,
     ) -> wasmtime::Result<Result<Vec<u64>, SqlError>> {
         Ok(self.caps.sql.batch(statements).await)
+    }
+
+    async fn defer(
+        &mut self,
+        statements: Vec<Statement>,
+    ) -> wasmtime::Result<Result<(), SqlError>> {
+        Ok(self.caps.sql_deferred.defer(statements).await)
     }
 }
