@@ -21,6 +21,10 @@ struct Args {
     /// Times the whole transcript goes through a fresh pipeline.
     #[arg(long, default_value_t = 200)]
     iterations: usize,
+    /// Also writes the frames of one run to this file, so two builds' outputs can be
+    /// compared byte for byte.
+    #[arg(long)]
+    frames_out: Option<std::path::PathBuf>,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -28,12 +32,16 @@ fn main() -> anyhow::Result<()> {
     let transcript = transcript(args.events);
     let pieces = read_sizes(transcript.len());
     // One untimed run so the figures do not include first-touch page faults.
-    let frames = run_once(&transcript, &pieces);
+    let mut first = Vec::new();
+    let frames = run_once(&transcript, &pieces, |bytes| first.extend_from_slice(bytes));
+    if let Some(path) = &args.frames_out {
+        std::fs::write(path, &first)?;
+    }
     let cpu_before = process_cpu(std::process::id())?.total();
     let wall = Instant::now();
     let mut bytes_out = 0;
     for _ in 0..args.iterations {
-        bytes_out += run_once(&transcript, &pieces);
+        bytes_out += run_once(&transcript, &pieces, |_| {});
     }
     let wall = wall.elapsed();
     let cpu = process_cpu(std::process::id())?.total() - cpu_before;
@@ -68,8 +76,8 @@ fn main() -> anyhow::Result<()> {
 }
 
 /// Runs the transcript through a fresh pipeline, one `push` per piece, as the component
-/// does per upstream read; returns the bytes of frames produced.
-fn run_once(transcript: &[u8], pieces: &[usize]) -> usize {
+/// does per upstream read; hands each read's frames to `sink` and returns their length.
+fn run_once(transcript: &[u8], pieces: &[usize], mut sink: impl FnMut(&[u8])) -> usize {
     let mut pipeline = StreamPipeline::new(ChunkTranslator::new(StreamContext {
         model: "client/model".into(),
         created: 1,
@@ -82,9 +90,13 @@ fn run_once(transcript: &[u8], pieces: &[usize]) -> usize {
     for &size in pieces {
         let (piece, tail) = rest.split_at(size.min(rest.len()));
         rest = tail;
-        out += pipeline.push(piece).as_bytes().len();
+        let frames = pipeline.push(piece);
+        sink(frames.as_bytes());
+        out += frames.as_bytes().len();
     }
-    out + pipeline.finish().as_bytes().len()
+    let last = pipeline.finish();
+    sink(last.as_bytes());
+    out + last.as_bytes().len()
 }
 
 /// Read sizes between 1 and 4 KiB from a fixed sequence, covering `len` bytes.
