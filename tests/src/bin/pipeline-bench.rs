@@ -25,11 +25,15 @@ struct Args {
     /// compared byte for byte.
     #[arg(long)]
     frames_out: Option<std::path::PathBuf>,
+    /// Writes every event's keys in alphabetical order (`type` then comes last, as in the
+    /// events the chat adapter makes) instead of `type` first, as OpenRouter sends them.
+    #[arg(long)]
+    sorted_keys: bool,
 }
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let transcript = transcript(args.events);
+    let transcript = transcript(args.events, args.sorted_keys);
     let pieces = read_sizes(transcript.len());
     // One untimed run so the figures do not include first-touch page faults.
     let mut first = Vec::new();
@@ -119,8 +123,9 @@ fn read_sizes(len: usize) -> Vec<usize> {
 /// A realistic answer of `events` events: created, in_progress, a reasoning item with
 /// reasoning deltas (about a sixth), a message with text deltas (the rest; some with
 /// escapes and non-ASCII), keep-alive comments now and then, the `done` events and a
-/// `response.completed` with the full output and usage, then `[DONE]`.
-fn transcript(events: usize) -> Vec<u8> {
+/// `response.completed` with the full output and usage, then `[DONE]`. Each event's
+/// `type` comes first, the other keys follow sorted, unless `sorted_keys`.
+fn transcript(events: usize, sorted_keys: bool) -> Vec<u8> {
     const ID: &str = "gen-1764633600-Ab3dE5gH7jK9mN1pQ3sT";
     const WORDS: &[&str] = &[
         " the",
@@ -159,7 +164,21 @@ fn transcript(events: usize) -> Vec<u8> {
         event["sequence_number"] = json!(sequence);
         sequence += 1;
         body.push_str("data: ");
-        body.push_str(&event.to_string());
+        let kind = match event.as_object_mut() {
+            Some(fields) if !sorted_keys => fields.remove("type"),
+            _ => None,
+        };
+        match kind {
+            // `serde_json` sorts an object's keys; `type` goes in front by hand.
+            Some(kind) => {
+                let rest = event.to_string();
+                body.push_str("{\"type\":");
+                body.push_str(&kind.to_string());
+                body.push(',');
+                body.push_str(rest.strip_prefix('{').unwrap_or(&rest));
+            }
+            None => body.push_str(&event.to_string()),
+        }
         body.push_str("\n\n");
         if sequence.is_multiple_of(500) {
             body.push_str(": \n\n");
