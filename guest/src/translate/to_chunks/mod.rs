@@ -185,7 +185,7 @@ impl ChunkTranslator {
         if self.finished {
             return;
         }
-        match serde_json::from_str::<StreamEvent<'_>>(data) {
+        match StreamEvent::from_json(data) {
             Ok(event) => self.on_event(&event, data, out),
             Err(_) => self.unreadable_events += 1,
         }
