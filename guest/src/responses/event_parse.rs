@@ -75,12 +75,18 @@ impl Kind {
     /// of it after `type`).
     fn read<'de, D: Deserializer<'de>>(self, fields: D) -> Result<StreamEvent<'de>, D::Error> {
         Ok(match self {
-            Self::Created => StreamEvent::Created(ResponseEvent::deserialize(fields)?),
-            Self::InProgress => StreamEvent::InProgress(ResponseEvent::deserialize(fields)?),
-            Self::Completed => StreamEvent::Completed(ResponseEvent::deserialize(fields)?),
-            Self::Incomplete => StreamEvent::Incomplete(ResponseEvent::deserialize(fields)?),
-            Self::Failed => StreamEvent::Failed(ErrorEvent::deserialize(fields)?),
-            Self::Error => StreamEvent::Error(ErrorEvent::deserialize(fields)?),
+            Self::Created => StreamEvent::Created(Box::new(ResponseEvent::deserialize(fields)?)),
+            Self::InProgress => {
+                StreamEvent::InProgress(Box::new(ResponseEvent::deserialize(fields)?))
+            }
+            Self::Completed => {
+                StreamEvent::Completed(Box::new(ResponseEvent::deserialize(fields)?))
+            }
+            Self::Incomplete => {
+                StreamEvent::Incomplete(Box::new(ResponseEvent::deserialize(fields)?))
+            }
+            Self::Failed => StreamEvent::Failed(Box::new(ErrorEvent::deserialize(fields)?)),
+            Self::Error => StreamEvent::Error(Box::new(ErrorEvent::deserialize(fields)?)),
             Self::ItemAdded => StreamEvent::ItemAdded(ItemEvent::deserialize(fields)?),
             Self::ItemDone => StreamEvent::ItemDone(ItemEvent::deserialize(fields)?),
             Self::TextDelta => StreamEvent::TextDelta(DeltaEvent::deserialize(fields)?),
@@ -89,7 +95,7 @@ impl Kind {
             Self::SummaryDelta => StreamEvent::SummaryDelta(DeltaEvent::deserialize(fields)?),
             Self::ArgumentsDelta => StreamEvent::ArgumentsDelta(DeltaEvent::deserialize(fields)?),
             Self::AnnotationAdded => {
-                StreamEvent::AnnotationAdded(AnnotationEvent::deserialize(fields)?)
+                StreamEvent::AnnotationAdded(Box::new(AnnotationEvent::deserialize(fields)?))
             }
             Self::ContentPartDone => StreamEvent::ContentPartDone(PartEvent::deserialize(fields)?),
             Self::Unknown => {

@@ -9,21 +9,23 @@ use serde_json::Value;
 use std::borrow::Cow;
 
 /// Read by the hand-written `Deserialize` in [`super::event_parse`], which maps each
-/// `type` (named on the variants below) to its variant without serde's buffering.
+/// `type` (named on the variants below) to its variant without serde's buffering. The
+/// few large, rare events are boxed, so the deltas, nearly every event, move as a small
+/// value.
 #[derive(Debug, Clone)]
 pub enum StreamEvent<'a> {
     /// `response.created`
-    Created(ResponseEvent),
+    Created(Box<ResponseEvent>),
     /// `response.in_progress`
-    InProgress(ResponseEvent),
+    InProgress(Box<ResponseEvent>),
     /// `response.completed`; `response.done` is an older name an old docs example uses.
-    Completed(ResponseEvent),
+    Completed(Box<ResponseEvent>),
     /// `response.incomplete`
-    Incomplete(ResponseEvent),
+    Incomplete(Box<ResponseEvent>),
     /// `response.failed`
-    Failed(ErrorEvent),
+    Failed(Box<ErrorEvent>),
     /// The spec's `error` event, and the docs' `response.error`.
-    Error(ErrorEvent),
+    Error(Box<ErrorEvent>),
     /// `response.output_item.added`
     ItemAdded(ItemEvent),
     /// `response.output_item.done`
@@ -40,7 +42,7 @@ pub enum StreamEvent<'a> {
     /// `response.function_call_arguments.delta`
     ArgumentsDelta(DeltaEvent<'a>),
     /// `response.output_text.annotation.added`
-    AnnotationAdded(AnnotationEvent),
+    AnnotationAdded(Box<AnnotationEvent>),
     /// `response.content_part.done`
     ContentPartDone(PartEvent<'a>),
     /// Any other type. Deliberately not read, because they carry nothing a Chat
