@@ -11,6 +11,78 @@ pub struct ChunkHeader {
     pub created: u64,
 }
 
+impl ChunkHeader {
+    /// Writes `{"id":…,"object":"chat.completion.chunk","created":…,"model":…,"choices":[`
+    /// as serde_json writes those fields of a chunk.
+    fn write_start(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
+        out.extend_from_slice(b"{\"id\":");
+        serde_json::to_writer(&mut *out, &self.id)?;
+        out.extend_from_slice(b",\"object\":\"chat.completion.chunk\",\"created\":");
+        serde_json::to_writer(&mut *out, &self.created)?;
+        out.extend_from_slice(b",\"model\":");
+        serde_json::to_writer(&mut *out, &self.model)?;
+        out.extend_from_slice(b",\"choices\":[");
+        Ok(())
+    }
+}
+
+/// What opens a one-choice chunk, up to its `delta`: serialized per chunk from a
+/// [`ChunkHeader`], or copied from a [`StreamHeader`], which serialized it once.
+pub trait ChoiceStart {
+    fn write_choice_start(&self, out: &mut Vec<u8>) -> serde_json::Result<()>;
+}
+
+const CHOICE_OPEN: &[u8] = b"{\"index\":0,\"delta\":";
+
+impl ChoiceStart for ChunkHeader {
+    fn write_choice_start(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
+        self.write_start(out)?;
+        out.extend_from_slice(CHOICE_OPEN);
+        Ok(())
+    }
+}
+
+/// A stream's [`ChunkHeader`] with the opening its chunks repeat, serialized once (and
+/// again only when the id changes), so a delta costs the escaping of its own text only.
+#[derive(Debug, Clone)]
+pub struct StreamHeader {
+    header: ChunkHeader,
+    choice_start: Vec<u8>,
+}
+
+impl StreamHeader {
+    pub fn new(header: ChunkHeader) -> Self {
+        let mut choice_start = Vec::new();
+        // Serializing strings and an integer into a `Vec` does not fail.
+        let _ = header.write_choice_start(&mut choice_start);
+        Self {
+            header,
+            choice_start,
+        }
+    }
+
+    pub fn header(&self) -> &ChunkHeader {
+        &self.header
+    }
+
+    /// The answer's id became known (OpenRouter's response id).
+    pub fn set_id(&mut self, id: &str) {
+        let header = ChunkHeader {
+            id: id.to_owned(),
+            model: std::mem::take(&mut self.header.model),
+            created: self.header.created,
+        };
+        *self = Self::new(header);
+    }
+}
+
+impl ChoiceStart for StreamHeader {
+    fn write_choice_start(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
+        out.extend_from_slice(&self.choice_start);
+        Ok(())
+    }
+}
+
 /// The `delta` of one chunk; absent fields are left out.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Delta<'a> {
@@ -135,23 +207,16 @@ impl<'a> ToolCallDelta<'a> {
     }
 }
 
+/// The closing usage chunk. Chunks with a choice are written in place
+/// ([`Frames::push_delta`]).
 #[derive(Serialize)]
-struct Chunk<'a> {
+struct UsageChunk<'a> {
     id: &'a str,
     object: &'static str,
     created: u64,
     model: &'a str,
-    choices: &'a [Choice<'a>],
-    #[serde(skip_serializing_if = "Option::is_none")]
-    usage: Option<&'a Usage>,
-}
-
-#[derive(Serialize)]
-struct Choice<'a> {
-    index: u32,
-    delta: &'a Delta<'a>,
-    logprobs: Option<()>,
-    finish_reason: Option<FinishReason>,
+    choices: [(); 0],
+    usage: &'a Usage,
 }
 
 /// A chunk with no choices that carries an Open WebUI event (`owui::events`); the empty
@@ -230,34 +295,40 @@ impl Frames {
         }
     }
 
-    /// A chunk with one choice carrying `delta` (and a finish reason when it ends).
+    /// A chunk with one choice carrying `delta` (and a finish reason when it ends):
+    /// `{…header…,"choices":[{"index":0,"delta":{…},"logprobs":null,"finish_reason":…}]}`,
+    /// written in place: the opening from `header`, the delta, the choice's close.
     pub fn push_delta(
         &mut self,
-        header: &ChunkHeader,
+        header: &impl ChoiceStart,
         delta: &Delta<'_>,
         finish_reason: Option<FinishReason>,
     ) {
-        let choice = Choice {
-            index: 0,
-            delta,
-            logprobs: None,
-            finish_reason,
-        };
-        self.push_chunk(header, &[choice], None);
+        let mark = self.bytes.len();
+        self.bytes.extend_from_slice(b"data: ");
+        let written = header
+            .write_choice_start(&mut self.bytes)
+            .and_then(|()| serde_json::to_writer(&mut self.bytes, delta))
+            .and_then(|()| {
+                self.bytes
+                    .extend_from_slice(b",\"logprobs\":null,\"finish_reason\":");
+                serde_json::to_writer(&mut self.bytes, &finish_reason)
+            });
+        match written {
+            Ok(()) => self.bytes.extend_from_slice(b"}]}\n\n"),
+            // Only a broken `Serialize` fails; never send half a frame.
+            Err(_) => self.bytes.truncate(mark),
+        }
     }
 
     /// The closing usage chunk: no choices, as OpenAI sends with `include_usage`.
     pub fn push_usage(&mut self, header: &ChunkHeader, usage: &Usage) {
-        self.push_chunk(header, &[], Some(usage));
-    }
-
-    fn push_chunk(&mut self, header: &ChunkHeader, choices: &[Choice<'_>], usage: Option<&Usage>) {
-        self.push_json(&Chunk {
+        self.push_json(&UsageChunk {
             id: &header.id,
             object: "chat.completion.chunk",
             created: header.created,
             model: &header.model,
-            choices,
+            choices: [],
             usage,
         });
     }
@@ -292,6 +363,100 @@ impl Frames {
 mod tests {
     use super::*;
     use serde_json::{Value, json};
+
+    /// A chunk with one choice as serde serializes it, as the frames were once made: the
+    /// in-place writer must give the same bytes.
+    #[derive(Serialize)]
+    struct SerializedChunk<'a> {
+        id: &'a str,
+        object: &'static str,
+        created: u64,
+        model: &'a str,
+        choices: [SerializedChoice<'a>; 1],
+    }
+
+    #[derive(Serialize)]
+    struct SerializedChoice<'a> {
+        index: u32,
+        delta: &'a Delta<'a>,
+        logprobs: Option<()>,
+        finish_reason: Option<FinishReason>,
+    }
+
+    fn serialized(header: &ChunkHeader, delta: &Delta<'_>, reason: Option<FinishReason>) -> String {
+        let chunk = SerializedChunk {
+            id: &header.id,
+            object: "chat.completion.chunk",
+            created: header.created,
+            model: &header.model,
+            choices: [SerializedChoice {
+                index: 0,
+                delta,
+                logprobs: None,
+                finish_reason: reason,
+            }],
+        };
+        format!("data: {}\n\n", serde_json::to_string(&chunk).expect("JSON"))
+    }
+
+    #[test]
+    fn delta_chunks_are_written_byte_for_byte_as_serde_serializes_them() {
+        let headers = [
+            ChunkHeader {
+                id: "gen-1764633600-Ab3dE5gH7jK9mN1pQ3sT".into(),
+                model: "openai/gpt-5-mini".into(),
+                created: 1_764_633_600,
+            },
+            ChunkHeader {
+                id: "a\"b\\c\n\u{1}é😀".into(),
+                model: "</script>\u{7f}\t".into(),
+                created: u64::MAX,
+            },
+            ChunkHeader {
+                id: String::new(),
+                model: String::new(),
+                created: 0,
+            },
+        ];
+        let image = ChatImage::new("data:image/png;base64,AAAA".into());
+        let deltas = [
+            Delta::start(),
+            Delta::default(),
+            Delta::content("plain"),
+            Delta::content("\"quoted\"\n\r\t\\ café × 😀 \u{0}\u{1f}"),
+            Delta::refusal("no"),
+            Delta::reasoning("think\n"),
+            Delta::tool_call(ToolCallDelta::first(2, "call_\"1", "f", "")),
+            Delta::tool_call(ToolCallDelta::arguments(0, "{\"a\":1}")),
+            Delta::images(std::slice::from_ref(&image)),
+        ];
+        let reasons = [
+            None,
+            Some(FinishReason::Stop),
+            Some(FinishReason::ToolCalls),
+            Some(FinishReason::Length),
+            Some(FinishReason::ContentFilter),
+        ];
+        for header in &headers {
+            let mut stream = StreamHeader::new(ChunkHeader {
+                id: "before".into(),
+                ..header.clone()
+            });
+            stream.set_id(&header.id);
+            assert_eq!(stream.header(), header);
+            for delta in &deltas {
+                for reason in reasons {
+                    let expected = serialized(header, delta, reason);
+                    let mut per_chunk = Frames::default();
+                    per_chunk.push_delta(header, delta, reason);
+                    let mut per_stream = Frames::default();
+                    per_stream.push_delta(&stream, delta, reason);
+                    assert_eq!(per_chunk.as_bytes(), expected.as_bytes());
+                    assert_eq!(per_stream.as_bytes(), expected.as_bytes());
+                }
+            }
+        }
+    }
 
     #[test]
     fn frames_are_single_data_lines() {

@@ -6,7 +6,7 @@
 pub mod chunks;
 pub mod completion;
 
-pub use chunks::{ChunkHeader, DONE_FRAME, Delta, Frames, ToolCallDelta};
+pub use chunks::{ChunkHeader, DONE_FRAME, Delta, Frames, StreamHeader, ToolCallDelta};
 pub use completion::{ChatCompletion, CompletionMessage, ToolCall};
 
 use crate::responses::{Lenient, ResponseUsage, TokenDetails, valid};

@@ -8,53 +8,49 @@ use serde::Deserialize;
 use serde_json::Value;
 use std::borrow::Cow;
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(tag = "type")]
+/// Read by the hand-written `Deserialize` in [`super::event_parse`], which maps each
+/// `type` (named on the variants below) to its variant without serde's buffering. The
+/// few large, rare events are boxed, so the deltas, nearly every event, move as a small
+/// value.
+#[derive(Debug, Clone)]
 pub enum StreamEvent<'a> {
-    #[serde(rename = "response.created")]
-    Created(ResponseEvent),
-    #[serde(rename = "response.in_progress")]
-    InProgress(ResponseEvent),
-    /// `response.done` is an older name an old docs example uses.
-    #[serde(rename = "response.completed", alias = "response.done")]
-    Completed(ResponseEvent),
-    #[serde(rename = "response.incomplete")]
-    Incomplete(ResponseEvent),
-    #[serde(rename = "response.failed")]
-    Failed(ErrorEvent),
+    /// `response.created`
+    Created(Box<ResponseEvent>),
+    /// `response.in_progress`
+    InProgress(Box<ResponseEvent>),
+    /// `response.completed`; `response.done` is an older name an old docs example uses.
+    Completed(Box<ResponseEvent>),
+    /// `response.incomplete`
+    Incomplete(Box<ResponseEvent>),
+    /// `response.failed`
+    Failed(Box<ErrorEvent>),
     /// The spec's `error` event, and the docs' `response.error`.
-    #[serde(rename = "error", alias = "response.error")]
-    Error(ErrorEvent),
-    #[serde(rename = "response.output_item.added")]
+    Error(Box<ErrorEvent>),
+    /// `response.output_item.added`
     ItemAdded(ItemEvent),
-    #[serde(rename = "response.output_item.done")]
+    /// `response.output_item.done`
     ItemDone(ItemEvent),
-    #[serde(rename = "response.output_text.delta", borrow)]
+    /// `response.output_text.delta`
     TextDelta(DeltaEvent<'a>),
-    #[serde(rename = "response.refusal.delta", borrow)]
+    /// `response.refusal.delta`
     RefusalDelta(DeltaEvent<'a>),
-    /// `response.reasoning.delta` is an older name some docs still use.
-    #[serde(
-        rename = "response.reasoning_text.delta",
-        alias = "response.reasoning.delta",
-        borrow
-    )]
+    /// `response.reasoning_text.delta`; `response.reasoning.delta` is an older name some
+    /// docs still use.
     ReasoningDelta(DeltaEvent<'a>),
-    #[serde(rename = "response.reasoning_summary_text.delta", borrow)]
+    /// `response.reasoning_summary_text.delta`
     SummaryDelta(DeltaEvent<'a>),
-    #[serde(rename = "response.function_call_arguments.delta", borrow)]
+    /// `response.function_call_arguments.delta`
     ArgumentsDelta(DeltaEvent<'a>),
-    #[serde(rename = "response.output_text.annotation.added")]
-    AnnotationAdded(AnnotationEvent),
-    #[serde(rename = "response.content_part.done", borrow)]
+    /// `response.output_text.annotation.added`
+    AnnotationAdded(Box<AnnotationEvent>),
+    /// `response.content_part.done`
     ContentPartDone(PartEvent<'a>),
-    /// Deliberately not read, because they carry nothing a Chat Completions client needs
-    /// or repeat what was already sent (API.md §3.2): part boundaries
-    /// (`content_part.added`, `reasoning_summary_part.*`), the full texts of what was
-    /// streamed (`*.done`; anything never streamed comes from `output_item.done` or the
-    /// final payload), progress of tools OpenRouter runs itself, `response.debug`, and
-    /// anything new.
-    #[serde(other)]
+    /// Any other type. Deliberately not read, because they carry nothing a Chat
+    /// Completions client needs or repeat what was already sent (API.md §3.2): part
+    /// boundaries (`content_part.added`, `reasoning_summary_part.*`), the full texts of
+    /// what was streamed (`*.done`; anything never streamed comes from `output_item.done`
+    /// or the final payload), progress of tools OpenRouter runs itself, `response.debug`,
+    /// and anything new.
     Unknown,
 }
 

@@ -10,6 +10,7 @@
 //! `None` anyway). With it, serde would also read a struct from a list, `"error": []`
 //! included, where upstream data must only count as an object when it is one.
 
+mod event_parse;
 mod events;
 mod items;
 mod response;

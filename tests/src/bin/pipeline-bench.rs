@@ -21,19 +21,31 @@ struct Args {
     /// Times the whole transcript goes through a fresh pipeline.
     #[arg(long, default_value_t = 200)]
     iterations: usize,
+    /// Also writes the frames of one run to this file, so two builds' outputs can be
+    /// compared byte for byte.
+    #[arg(long)]
+    frames_out: Option<std::path::PathBuf>,
+    /// Writes every event's keys in alphabetical order (`type` then comes last, as in the
+    /// events the chat adapter makes) instead of `type` first, as OpenRouter sends them.
+    #[arg(long)]
+    sorted_keys: bool,
 }
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let transcript = transcript(args.events);
+    let transcript = transcript(args.events, args.sorted_keys);
     let pieces = read_sizes(transcript.len());
     // One untimed run so the figures do not include first-touch page faults.
-    let frames = run_once(&transcript, &pieces);
+    let mut first = Vec::new();
+    let frames = run_once(&transcript, &pieces, |bytes| first.extend_from_slice(bytes));
+    if let Some(path) = &args.frames_out {
+        std::fs::write(path, &first)?;
+    }
     let cpu_before = process_cpu(std::process::id())?.total();
     let wall = Instant::now();
     let mut bytes_out = 0;
     for _ in 0..args.iterations {
-        bytes_out += run_once(&transcript, &pieces);
+        bytes_out += run_once(&transcript, &pieces, |_| {});
     }
     let wall = wall.elapsed();
     let cpu = process_cpu(std::process::id())?.total() - cpu_before;
@@ -68,8 +80,8 @@ fn main() -> anyhow::Result<()> {
 }
 
 /// Runs the transcript through a fresh pipeline, one `push` per piece, as the component
-/// does per upstream read; returns the bytes of frames produced.
-fn run_once(transcript: &[u8], pieces: &[usize]) -> usize {
+/// does per upstream read; hands each read's frames to `sink` and returns their length.
+fn run_once(transcript: &[u8], pieces: &[usize], mut sink: impl FnMut(&[u8])) -> usize {
     let mut pipeline = StreamPipeline::new(ChunkTranslator::new(StreamContext {
         model: "client/model".into(),
         created: 1,
@@ -82,9 +94,13 @@ fn run_once(transcript: &[u8], pieces: &[usize]) -> usize {
     for &size in pieces {
         let (piece, tail) = rest.split_at(size.min(rest.len()));
         rest = tail;
-        out += pipeline.push(piece).as_bytes().len();
+        let frames = pipeline.push(piece);
+        sink(frames.as_bytes());
+        out += frames.as_bytes().len();
     }
-    out + pipeline.finish().as_bytes().len()
+    let last = pipeline.finish();
+    sink(last.as_bytes());
+    out + last.as_bytes().len()
 }
 
 /// Read sizes between 1 and 4 KiB from a fixed sequence, covering `len` bytes.
@@ -107,8 +123,9 @@ fn read_sizes(len: usize) -> Vec<usize> {
 /// A realistic answer of `events` events: created, in_progress, a reasoning item with
 /// reasoning deltas (about a sixth), a message with text deltas (the rest; some with
 /// escapes and non-ASCII), keep-alive comments now and then, the `done` events and a
-/// `response.completed` with the full output and usage, then `[DONE]`.
-fn transcript(events: usize) -> Vec<u8> {
+/// `response.completed` with the full output and usage, then `[DONE]`. Each event's
+/// `type` comes first, the other keys follow sorted, unless `sorted_keys`.
+fn transcript(events: usize, sorted_keys: bool) -> Vec<u8> {
     const ID: &str = "gen-1764633600-Ab3dE5gH7jK9mN1pQ3sT";
     const WORDS: &[&str] = &[
         " the",
@@ -147,7 +164,21 @@ fn transcript(events: usize) -> Vec<u8> {
         event["sequence_number"] = json!(sequence);
         sequence += 1;
         body.push_str("data: ");
-        body.push_str(&event.to_string());
+        let kind = match event.as_object_mut() {
+            Some(fields) if !sorted_keys => fields.remove("type"),
+            _ => None,
+        };
+        match kind {
+            // `serde_json` sorts an object's keys; `type` goes in front by hand.
+            Some(kind) => {
+                let rest = event.to_string();
+                body.push_str("{\"type\":");
+                body.push_str(&kind.to_string());
+                body.push(',');
+                body.push_str(rest.strip_prefix('{').unwrap_or(&rest));
+            }
+            None => body.push_str(&event.to_string()),
+        }
         body.push_str("\n\n");
         if sequence.is_multiple_of(500) {
             body.push_str(": \n\n");

@@ -104,7 +104,7 @@ impl ChunkTranslator {
             .as_mut()
             .and_then(|e| e.item_added(index, &item))
         {
-            out.push_event(&self.header, &status);
+            out.push_event(self.header.header(), &status);
         }
     }
 
@@ -131,7 +131,7 @@ impl ChunkTranslator {
             self.fill_unstreamed(index, &item, out);
         }
         if let Some(status) = self.events.as_mut().and_then(|e| e.item_done(index, &item)) {
-            out.push_event(&self.header, &status);
+            out.push_event(self.header.header(), &status);
         }
         if let OutputItem::Image(call) = &item {
             self.image(call, out);
@@ -301,7 +301,7 @@ impl ChunkTranslator {
         let reason = cut_short.unwrap_or(FinishReason::whole(has_tool_calls));
         out.push_delta(&self.header, &Delta::default(), Some(reason));
         if let Some(usage) = &self.usage {
-            out.push_usage(&self.header, usage);
+            out.push_usage(self.header.header(), usage);
         }
         self.finished = true;
     }

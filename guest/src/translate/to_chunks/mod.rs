@@ -28,7 +28,7 @@ use crate::errors::cards::{
     CardContext, CardTemplates, ErrorClass, ModelFacts, StreamFailure, stream_failure_card,
 };
 use crate::markers;
-use crate::openai::{ChunkHeader, Delta, FinishReason, Frames, Usage};
+use crate::openai::{ChunkHeader, Delta, FinishReason, Frames, StreamHeader, Usage};
 use crate::owui::events::OpenWebUiEvents;
 use crate::owui::status_line::Timing;
 use crate::responses::{Annotation, Response, StreamEvent};
@@ -50,7 +50,8 @@ pub struct StreamContext {
 pub type Failure = (String, String);
 
 pub struct ChunkTranslator {
-    header: ChunkHeader,
+    /// Every chunk's id, model and time, with the opening of a delta chunk serialized once.
+    header: StreamHeader,
     error_id: String,
     timestamp: String,
     failure: Option<Failure>,
@@ -89,11 +90,11 @@ pub struct ChunkTranslator {
 impl ChunkTranslator {
     pub fn new(ctx: StreamContext) -> Self {
         Self {
-            header: ChunkHeader {
+            header: StreamHeader::new(ChunkHeader {
                 id: ctx.fallback_id,
                 model: ctx.model,
                 created: ctx.created,
-            },
+            }),
             error_id: ctx.error_id,
             timestamp: ctx.timestamp,
             failure: None,
@@ -185,7 +186,7 @@ impl ChunkTranslator {
         if self.finished {
             return;
         }
-        match serde_json::from_str::<StreamEvent<'_>>(data) {
+        match StreamEvent::from_json(data) {
             Ok(event) => self.on_event(&event, data, out),
             Err(_) => self.unreadable_events += 1,
         }
@@ -232,7 +233,7 @@ impl ChunkTranslator {
         }
         if let Some(events) = &mut self.events {
             for event in events.closing(timing, self.usage.as_ref()) {
-                out.push_event(&self.header, &event);
+                out.push_event(self.header.header(), &event);
             }
         }
         out.push_done();
@@ -284,7 +285,7 @@ impl ChunkTranslator {
             return;
         }
         if let Some(id) = response.and_then(Response::id) {
-            self.header.id = id.to_owned();
+            self.header.set_id(id);
             self.response_id = Some(id.to_owned());
         }
         self.started = true;
@@ -364,7 +365,7 @@ impl ChunkTranslator {
         match &mut self.events {
             Some(events) => {
                 for source in events.sources(&citations) {
-                    out.push_event(&self.header, &source);
+                    out.push_event(self.header.header(), &source);
                 }
             }
             None => out.push_delta(&self.header, &Delta::annotations(&citations), None),
@@ -390,7 +391,7 @@ impl ChunkTranslator {
             &CardContext {
                 error_id: &self.error_id,
                 timestamp: &self.timestamp,
-                model: &self.header.model,
+                model: &self.header.header().model,
                 facts: self.facts.as_ref(),
             },
             &self.templates,

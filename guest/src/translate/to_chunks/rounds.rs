@@ -123,7 +123,7 @@ impl ChunkTranslator {
         let reason = FinishReason::whole(self.items.tool_calls() > 0);
         out.push_delta(&self.header, &Delta::default(), Some(reason));
         if let Some(usage) = &self.usage {
-            out.push_usage(&self.header, usage);
+            out.push_usage(self.header.header(), usage);
         }
         self.finished = true;
     }
@@ -165,7 +165,7 @@ impl ChunkTranslator {
     pub fn push_event(&mut self, event: &Event, out: &mut Frames) {
         if self.events.is_some() {
             self.ensure_started(None, out);
-            out.push_event(&self.header, event);
+            out.push_event(self.header.header(), event);
         }
     }
 
