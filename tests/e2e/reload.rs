@@ -87,9 +87,10 @@ async fn a_swap_during_a_long_stream_leaves_it_untouched_and_the_next_request_ru
     let (orpipe, path) = start_with_file(&mock, dir.path(), &old, &[]).await;
     assert_eq!(answering_build(&orpipe).await, hash(&old));
 
-    // Ten seconds of deltas: long enough to swap during it even on a busy machine, and
+    // 25 seconds of deltas: long enough to swap during it even on a machine so busy that
+    // compiling the new build takes over ten seconds (seen at a load of 10 on 2 cores), and
     // checked below rather than assumed.
-    mock.enqueue(Reply::synthetic(DELTAS).pace(Duration::from_millis(40)));
+    mock.enqueue(Reply::synthetic(DELTAS).pace(Duration::from_millis(100)));
     let started = Instant::now();
     let url = orpipe.url("/v1/chat/completions");
     let stream = tokio::spawn(async move {
