@@ -22,6 +22,7 @@ mod paced_streams;
 mod peer_process;
 mod peer_start;
 mod peers;
+mod peers_json;
 mod peers_report;
 mod peers_throughput;
 mod stream_probe;
