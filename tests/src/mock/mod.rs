@@ -137,9 +137,7 @@ impl MockOpenRouter {
     pub async fn start_on(addr: SocketAddr) -> anyhow::Result<MockOpenRouter> {
         let models = Bytes::from(read_fixture("models_sample.json")?);
         let zdr = Bytes::from(read_fixture("endpoints_zdr.json")?);
-        let listener = TcpListener::bind(addr)
-            .await
-            .with_context(|| format!("mock OpenRouter: binding {addr}"))?;
+        let listener = listen(addr).with_context(|| format!("mock OpenRouter: binding {addr}"))?;
         let addr = listener
             .local_addr()
             .context("mock OpenRouter: local address")?;
@@ -275,6 +273,25 @@ impl MockOpenRouter {
     pub fn clear_requests(&self) {
         lock(&self.state.requests).clear();
     }
+}
+
+/// How many connections may wait to be accepted. tokio's `bind` allows 1,024; the bench's
+/// paced-streams mode opens thousands within a second, and a dropped SYN is retried only
+/// after 1 s, 2 s, 4 s…, which would show as seconds of TTFB that are the mock's, not the
+/// gateway's. The kernel caps it at `net.core.somaxconn`.
+const ACCEPT_BACKLOG: u32 = 16_384;
+
+/// A listening socket on `addr` with [`ACCEPT_BACKLOG`].
+fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = match addr {
+        SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+    };
+    // As std's and tokio's `bind` do on Unix: a fixed port can be bound again at once
+    // after a restart.
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(ACCEPT_BACKLOG)
 }
 
 impl Drop for MockOpenRouter {

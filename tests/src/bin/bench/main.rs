@@ -12,13 +12,22 @@
 //! admission control and counts 503s and intact, mixed-up or truncated streams.
 //! `--mode peers` (`peers.rs`) runs orpipe beside nginx, TensorZero and LiteLLM.
 //! `--mode tool-round` (`tool_round.rs`) measures what one round of the tool loop adds.
+//! `--mode paced-streams` (`paced_streams.rs`) holds thousands of paced streams open at
+//! once and sweeps streams throughput.
 
 mod admission;
+mod fd_limit;
+mod paced_report;
+mod paced_streams;
 mod peer_process;
 mod peer_start;
 mod peers;
+mod peers_json;
 mod peers_report;
 mod peers_throughput;
+mod stream_probe;
+mod stream_wave;
+mod streams_throughput;
 mod tool_round;
 mod tool_round_report;
 
@@ -52,6 +61,9 @@ enum Mode {
     Peers,
     /// What one round of the tool loop (an MCP call) adds (see tool_round.rs).
     ToolRound,
+    /// Thousands of concurrent paced streams, memory per open stream, streams throughput
+    /// (see paced_streams.rs).
+    PacedStreams,
 }
 
 /// Benchmark orpipe's streaming overhead against a direct-to-mock baseline, or (with
@@ -103,18 +115,31 @@ struct Args {
     #[arg(long, default_value_t = 50)]
     litellm_requests: usize,
     /// Peers mode: whole answers per gateway and concurrency (16, 64) in the throughput
-    /// phase (LiteLLM: at most --litellm-requests); 0 skips the phase.
+    /// phase (LiteLLM: at most --litellm-requests). Paced-streams mode: unpaced streams per
+    /// lane and concurrency (1, 16, 64, 256) in its throughput sweep. 0 skips the phase.
     #[arg(long, default_value_t = 2000)]
     throughput_requests: usize,
-    /// Peers mode: the core every gateway is pinned to (`taskset`).
+    /// Peers and paced-streams modes: the core the gateway is pinned to (`taskset`).
     #[arg(long, default_value_t = 1)]
     gateway_core: usize,
-    /// Peers mode: the core this process (mock and client) is pinned to.
+    /// Peers and paced-streams modes: the core this process (mock and client) is pinned to.
     #[arg(long, default_value_t = 0)]
     client_core: usize,
     /// Tokio worker threads for the mock and the driver (orpipe gets the rest of the machine).
     #[arg(long, default_value_t = 1)]
     driver_threads: usize,
+    /// Paced-streams mode: the numbers of concurrent streams to step through (those up to
+    /// --max-streams).
+    #[arg(long, value_delimiter = ',', default_values_t = [500, 1000, 2000, 5000])]
+    steps: Vec<usize>,
+    /// Paced-streams mode: the largest step (run even when not in --steps); 0 skips the
+    /// paced steps.
+    #[arg(long, default_value_t = 5000)]
+    max_streams: usize,
+    /// Paced-streams mode: the streams of a step start evenly spread over this many ms
+    /// (default: half a stream's duration, so all are open during the second half).
+    #[arg(long)]
+    ramp_ms: Option<u64>,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -130,6 +155,7 @@ fn main() -> anyhow::Result<()> {
         Mode::Admission => runtime.block_on(admission::run(&args)),
         Mode::Peers => runtime.block_on(peers::run(&args)),
         Mode::ToolRound => runtime.block_on(tool_round::run(&args)),
+        Mode::PacedStreams => runtime.block_on(paced_streams::run(&args)),
     }
 }
 

@@ -22,7 +22,7 @@ use tokio::time::Instant;
 use super::peer_process::{PeerProcess, pin_process, tree_cpu, tree_memory};
 use super::peer_start::{Peer, Started};
 use super::{Args, Path as Wire, PathResults, Target, UPSTREAM_KEY, run_batches, run_bounded};
-use super::{peers_report, peers_throughput};
+use super::{peers_json, peers_report, peers_throughput};
 
 /// One column of requests: a baseline straight to the mock, or a gateway.
 pub(super) struct Lane {
@@ -175,6 +175,10 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
 
     peers_report::print_table(args, &lanes, &absent, client_share);
     peers_throughput::print(&throughput);
+    println!(
+        "{}",
+        peers_json::json(args, &lanes, &absent, client_share, &throughput)
+    );
     Ok(())
 }
 
