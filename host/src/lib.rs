@@ -11,6 +11,7 @@ pub mod component_watch;
 pub mod guest_body;
 pub mod guest_component;
 pub mod jobs;
+pub mod listen;
 pub mod mcp_servers;
 pub mod metrics;
 pub mod reload;
@@ -93,9 +94,8 @@ pub async fn run(
     }
 
     jobs::migrate(&runtime).await;
-    let listener = tokio::net::TcpListener::bind(settings.listen)
-        .await
-        .with_context(|| format!("binding {}", settings.listen))?;
+    listen::raise_fd_limit();
+    let listener = listen::bind(settings.listen)?;
     let local = listener.local_addr()?;
     tracing::info!(
         addr = %local,

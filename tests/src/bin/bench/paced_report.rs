@@ -119,7 +119,7 @@ impl PacedReport {
             self.client_core
         );
         println!(
-            "descriptor limits: bench {}, orpipe {} (inherited from the bench: orpipe does not raise its own)",
+            "descriptor limits: bench {}, orpipe {}",
             limit_text(self.bench_fds),
             limit_text(self.gateway_fds)
         );

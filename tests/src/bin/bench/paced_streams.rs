@@ -4,7 +4,7 @@
 //! orpipe runs pinned to `--gateway-core`, this process (mock and client) to
 //! `--client-core`, as in `--mode peers`. orpipe's admission limits are raised above the
 //! largest step (`ORPIPE_MAX_CONCURRENT`, `ORPIPE_MAX_QUEUED`), and this process raises its
-//! soft descriptor limit, which orpipe inherits (orpipe does not raise its own).
+//! soft descriptor limit to the hard one; orpipe raises its own the same way at start.
 //!
 //! 1. Idle memory: orpipe starts once on a fresh data directory (it compiles the guest and
 //!    writes the compile cache), then again on the same directory (it loads the cache, as
