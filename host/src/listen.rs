@@ -31,7 +31,9 @@ pub fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
     // As std's and tokio's `bind` do: a restart can listen again at once, while the
     // previous process's connections are still in TIME_WAIT.
     socket.set_reuseaddr(true)?;
-    socket.bind(addr).with_context(|| format!("binding {addr}"))?;
+    socket
+        .bind(addr)
+        .with_context(|| format!("binding {addr}"))?;
     socket
         .listen(BACKLOG)
         .with_context(|| format!("listening on {addr}"))
@@ -55,6 +57,9 @@ mod tests {
         let first = bind("127.0.0.1:0".parse().unwrap()).unwrap();
         let addr = first.local_addr().unwrap();
         let error = bind(addr).unwrap_err();
-        assert!(format!("{error:#}").contains(&addr.to_string()), "{error:#}");
+        assert!(
+            format!("{error:#}").contains(&addr.to_string()),
+            "{error:#}"
+        );
     }
 }
