@@ -335,7 +335,7 @@ fn build_request(
 
 /// An error and its causes on one line: hyper's top-level messages alone ("error reading a
 /// body from connection") do not say what happened.
-fn error_chain(error: &(dyn StdError + 'static)) -> String {
+pub fn error_chain(error: &(dyn StdError + 'static)) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

@@ -4,10 +4,7 @@
 //! gateway and the mock's connection from it) and the gateway two (the same two, from its
 //! side). Linux starts most shells at a soft limit of 1,024, so the bench raises its own
 //! soft `RLIMIT_NOFILE` to the hard limit before it starts anything: the gateway, its child,
-//! inherits the raised limit. The bench uses `prlimit(1)` (util-linux), as it uses
-//! `taskset(1)` for pinning, rather than unsafe libc calls.
-
-use std::process::{Command, Stdio};
+//! inherits the raised limit (and orpipe raises its own the same way, with the same crate).
 
 use anyhow::Context;
 
@@ -44,27 +41,8 @@ fn parse_limits(text: &str) -> Option<FdLimit> {
 
 /// Raises this process's soft limit to its hard limit; returns the limit now in force.
 pub(super) fn raise_own_soft_limit() -> anyhow::Result<FdLimit> {
-    let pid = std::process::id();
-    let limit = fd_limit(pid)?;
-    if limit.soft >= limit.hard {
-        return Ok(limit);
-    }
-    let hard = if limit.hard == u64::MAX {
-        "unlimited".to_owned()
-    } else {
-        limit.hard.to_string()
-    };
-    let status = Command::new("prlimit")
-        .args([
-            "--pid",
-            &pid.to_string(),
-            &format!("--nofile={hard}:{hard}"),
-        ])
-        .stdout(Stdio::null())
-        .status()
-        .context("running prlimit")?;
-    anyhow::ensure!(status.success(), "prlimit --nofile={hard}:{hard} failed");
-    fd_limit(pid)
+    rlimit::increase_nofile_limit(u64::MAX).context("raising the open-file limit")?;
+    fd_limit(std::process::id())
 }
 
 /// Descriptors a process has open now (`/proc/PID/fd`).

@@ -202,6 +202,13 @@ fn parent_pid(pid: u32) -> Option<u32> {
     after_name.split_whitespace().nth(1)?.parse().ok()
 }
 
+/// CPU used between two readings of the same process (`None` when either failed).
+pub fn cpu_spent(before: Option<ProcessCpu>, after: Option<ProcessCpu>) -> Option<Duration> {
+    before
+        .zip(after)
+        .map(|(before, after)| after.total().saturating_sub(before.total()))
+}
+
 /// CPU time of `pid` and its live descendants.
 pub fn tree_cpu(pid: u32) -> Option<ProcessCpu> {
     let mut total = process_cpu(pid).ok()?;

@@ -19,7 +19,7 @@ use orpipe_testkit::{HttpClient, MockOpenRouter, Orpipe, Reply};
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
-use super::peer_process::{PeerProcess, pin_process, tree_cpu, tree_memory};
+use super::peer_process::{PeerProcess, cpu_spent, pin_process, tree_cpu, tree_memory};
 use super::peer_start::{Peer, Started};
 use super::{Args, Path as Wire, PathResults, Target, UPSTREAM_KEY, run_batches, run_bounded};
 use super::{peers_json, peers_report, peers_throughput};
@@ -324,16 +324,12 @@ async fn run_phase(
     let elapsed = started.elapsed().as_secs_f64().max(1e-9);
     let own_after = process_cpu(std::process::id()).ok();
     for (lane, before) in lanes.iter_mut().zip(before) {
-        let used = before
-            .zip(lane.gateway_cpu())
-            .map(|(b, a)| a.total().saturating_sub(b.total()));
+        let used = cpu_spent(before, lane.gateway_cpu());
         if let Some(slot) = lane.cpu.get_mut(phase as usize) {
             *slot = used;
         }
     }
-    own_before
-        .zip(own_after)
-        .map(|(before, after)| after.total().saturating_sub(before.total()).as_secs_f64() / elapsed)
+    cpu_spent(own_before, own_after).map(|spent| spent.as_secs_f64() / elapsed)
 }
 
 /// Runs `count` whole-answer requests to `target`, at most `concurrency` at a time.

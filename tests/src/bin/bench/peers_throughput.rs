@@ -10,7 +10,7 @@ use orpipe_testkit::harness::process_cpu;
 use orpipe_testkit::stats::summarize;
 use tokio::time::Instant;
 
-use super::peer_process::tree_cpu;
+use super::peer_process::{cpu_spent, tree_cpu};
 use super::peers::{Lane, WholeResults, run_whole};
 use super::peers_report::CLIENT_BOUND_SHARE;
 
@@ -61,12 +61,9 @@ pub(super) async fn measure(
                 errors: results.errors.values().sum(),
                 per_second: results.latency.len() as f64 / elapsed,
                 p99: summarize(&results.latency).map(|s| Duration::from_micros(s.p99_us)),
-                gateway_cpu: gateway_before
-                    .zip(gateway_after)
-                    .map(|(before, after)| after.total().saturating_sub(before.total())),
-                client_share: own_before.zip(own_after).map(|(before, after)| {
-                    after.total().saturating_sub(before.total()).as_secs_f64() / elapsed
-                }),
+                gateway_cpu: cpu_spent(gateway_before, gateway_after),
+                client_share: cpu_spent(own_before, own_after)
+                    .map(|spent| spent.as_secs_f64() / elapsed),
             });
         }
     }

@@ -8,6 +8,7 @@
 //! Events are still decoded with the guest's own SSE decoder and every data event is parsed
 //! (typed, borrowing, unknown fields skipped), so a malformed or missing frame is caught.
 
+use orpipe_testkit::client::error_chain;
 use std::borrow::Cow;
 use std::time::Duration;
 
@@ -207,18 +208,6 @@ struct ChoiceProbe<'a> {
 struct DeltaProbe<'a> {
     #[serde(default, borrow)]
     content: Option<Cow<'a, str>>,
-}
-
-/// An error and its causes on one line (hyper's top-level message alone says little).
-fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

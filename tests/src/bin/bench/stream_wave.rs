@@ -16,7 +16,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use super::fd_limit::open_fds;
-use super::peer_process::tree_cpu;
+use super::peer_process::{cpu_spent, tree_cpu};
 use super::stream_probe::{ProbeClient, ProbeTarget, StreamTrace};
 
 /// How often the sampler reads the gateway's memory.
@@ -155,12 +155,8 @@ pub(super) async fn run_wave(
     result.plateau_rss_kib = samples.plateau_rss_kib;
     result.peak_rss_kib = samples.peak_rss_kib;
     result.plateau_fds = samples.plateau_fds;
-    result.gateway_cpu = gateway_before
-        .zip(gateway_after)
-        .map(|(before, after)| after.total().saturating_sub(before.total()));
-    result.client_cpu = own_before
-        .zip(own_after)
-        .map(|(before, after)| after.total().saturating_sub(before.total()));
+    result.gateway_cpu = cpu_spent(gateway_before, gateway_after);
+    result.client_cpu = cpu_spent(own_before, own_after);
     result
 }
 

@@ -11,7 +11,7 @@ use orpipe_testkit::stats::{Summary, summarize};
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
-use super::peer_process::tree_cpu;
+use super::peer_process::{cpu_spent, tree_cpu};
 use super::peers_report::CLIENT_BOUND_SHARE;
 use super::run_bounded;
 use super::stream_probe::{ProbeClient, ProbeTarget};
@@ -101,12 +101,9 @@ pub(super) async fn sweep(
             per_second: whole.len() as f64 / elapsed,
             whole: summarize(&whole),
             failures,
-            gateway_cpu: gateway_before
-                .zip(gateway_after)
-                .map(|(before, after)| after.total().saturating_sub(before.total())),
-            client_share: own_before.zip(own_after).map(|(before, after)| {
-                after.total().saturating_sub(before.total()).as_secs_f64() / elapsed
-            }),
+            gateway_cpu: cpu_spent(gateway_before, gateway_after),
+            client_share: cpu_spent(own_before, own_after)
+                .map(|spent| spent.as_secs_f64() / elapsed),
         });
     }
     rows
