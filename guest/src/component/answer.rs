@@ -300,6 +300,8 @@ impl Reading {
         loop {
             let bytes = match response.body.read() {
                 Ok(Some(bytes)) => {
+                    // One clock read per upstream read (each is a call into the host):
+                    // it serves the idle check and the deadline below.
                     last_bytes_ms = ctx.elapsed_ms();
                     bytes
                 }
@@ -324,7 +326,7 @@ impl Reading {
                     return Outcome::Interrupted;
                 }
             };
-            if ctx.elapsed_ms() > deadlines.total.as_secs_f64() * 1000.0 {
+            if last_bytes_ms > deadlines.total.as_secs_f64() * 1000.0 {
                 log::emit(
                     Level::Warn,
                     "request deadline exceeded",

@@ -6,6 +6,7 @@ pub mod config;
 pub mod keyvalue;
 pub mod logging;
 pub mod outbound;
+pub mod read_ahead;
 pub mod sql;
 pub mod ssrf;
 

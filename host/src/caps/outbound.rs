@@ -17,6 +17,7 @@
 //! sets none. The timeout belongs to the connector, so each distinct value gets its own
 //! pooled client; in practice there are one or two (OpenRouter's and downloads').
 
+use super::read_ahead::read_ahead;
 use super::ssrf::{self, FetchPolicy, SystemResolver};
 use crate::mcp_servers::McpOrigin;
 use crate::settings::Settings;
@@ -266,7 +267,8 @@ impl Outbound {
             Ok(Err(error)) => return Err(client_error(&error)),
             Ok(Ok(response)) => response,
         };
-        Ok(response.map(|body| BetweenBytesTimeout::new(body, between_bytes).boxed_unsync()))
+        Ok(response
+            .map(|body| read_ahead(BetweenBytesTimeout::new(body, between_bytes)).boxed_unsync()))
     }
 
     /// The addresses a download may connect to, or why it is refused.

@@ -30,7 +30,7 @@ use super::paced_report::{PacedReport, StepResult};
 use super::peer_process::pin_process;
 use super::stream_probe::{ProbeClient, ProbeTarget};
 use super::stream_wave::run_wave;
-use super::streams_throughput::sweep;
+use super::streams_throughput::{CONCURRENCIES, sweep};
 use super::{Args, GATEWAY_KEY, Target};
 
 /// Admission slots beyond the largest step: warm-up and the odd straggler.
@@ -62,7 +62,14 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
 
     let mock = MockOpenRouter::start().await?;
     mock.set_default_reply(paced_reply(args));
-    let slots = (largest + SLOT_MARGIN).to_string();
+    // Enough for the largest step and for the sweep's highest concurrency, so admission
+    // never refuses a stream of either (a 503 would count as a failed stream).
+    let sweep_largest = if args.throughput_requests > 0 {
+        CONCURRENCIES.iter().copied().max().unwrap_or(0)
+    } else {
+        0
+    };
+    let slots = (largest.max(sweep_largest) + SLOT_MARGIN).to_string();
     let env = [
         ("ORPIPE_API_KEYS", GATEWAY_KEY),
         ("ORPIPE_MAX_CONCURRENT", slots.as_str()),
