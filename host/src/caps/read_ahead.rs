@@ -14,6 +14,7 @@
 //! the cuts between frames change, which nothing reading a byte stream may depend on.
 
 use bytes::{Bytes, BytesMut};
+use http_body_util::BodyExt;
 use hyper::body::{Body, Frame};
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -132,7 +133,7 @@ where
     let mut last_chunk: Option<Instant> = None;
     loop {
         let next = tokio::select! {
-            next = next_frame(&mut body) => next,
+            next = body.frame() => next,
             // The reader is gone: stop reading the upstream.
             () = sender.closed() => return,
         };
@@ -215,13 +216,6 @@ async fn yield_to_run_queue() {
         Poll::Pending
     })
     .await;
-}
-
-async fn next_frame<B>(body: &mut B) -> Option<Result<Frame<Bytes>, Error>>
-where
-    B: Body<Data = Bytes, Error = Error> + Unpin,
-{
-    std::future::poll_fn(|cx| Pin::new(&mut *body).poll_frame(cx)).await
 }
 
 #[cfg(test)]
